@@ -1,0 +1,78 @@
+"""The command line: exit codes and messages."""
+
+import os
+import subprocess
+import sys
+
+import bw2data as bd
+import pytest
+
+from bw_aicompute.cli import main
+
+
+def test_setup_prints_summary_then_nothing_changed(bw_dir, capsys):
+    assert main(["setup", "--project", "cli"]) == 0
+    out = capsys.readouterr().out
+    assert "Project 'cli'" in out and "(created)" in out
+    assert "installed biosphere3" in out
+    assert "Setup done" in out
+    assert main(["setup", "--project", "cli"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing changed" in out
+
+
+def test_setup_quiet_prints_nothing(bw_dir, capsys):
+    assert main(["setup", "--project", "q", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "q" in bd.projects
+
+
+def test_status_lists_indicators(ready_dir, capsys):
+    assert main(["status", "--project", "aicompute"]) == 0
+    out = capsys.readouterr().out
+    assert "biosphere3" in out
+    assert "climate" in out and "IPCC 2021" in out
+    assert "NOT INSTALLED" not in out
+
+
+def test_status_of_missing_project_is_an_error(bw_dir, capsys):
+    assert main(["status", "--project", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aicompute: error: project 'nope' does not exist")
+    assert "Traceback" not in err
+    assert "nope" not in bd.projects
+
+
+def test_brightway_dir_that_is_a_file_is_an_error(bw_dir, tmp_path, monkeypatch, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    monkeypatch.setenv("BRIGHTWAY2_DIR", str(afile))
+    assert main(["setup"]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_unknown_command_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bogus"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_module_entry_point_in_a_fresh_data_directory(tmp_path):
+    """`python -m bw_aicompute setup` in a new process, with BRIGHTWAY2_DIR naming a folder that
+    does not exist yet: it is created, and the output holds no log noise."""
+    env = {**os.environ, "BRIGHTWAY2_DIR": str(tmp_path / "new" / "bw")}
+    env.pop("BRIGHTWAY_NO_STRUCTLOG", None)
+    env.pop("TQDM_DISABLE", None)
+    run = subprocess.run([sys.executable, "-m", "bw_aicompute", "setup", "--project", "p"], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Project 'p' in ")
+    assert "INFO" not in run.stdout and "it/s" not in run.stderr
+    assert "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "p"], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "water_withdrawal" in run.stdout
+    run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "missing"], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "aicompute: error: project 'missing' does not exist; run: aicompute setup --project missing"
