@@ -97,7 +97,9 @@ def test_fresh_setup_installs_biosphere_methods(bw_dir):
     assert bd.databases["biosphere3"][OWNER_KEY]["state"] == "complete"
     # nothing else was written: exactly the listed methods, no other database
     assert set(bd.methods) == EXPECTED_METHODS
-    assert set(bd.databases) == {"biosphere3"}
+    assert set(bd.databases) == {"biosphere3", "aicompute-background", "aicompute"}
+    for name in bd.databases:
+        assert bd.databases[name][OWNER_KEY]["state"] == "complete"
 
 
 def test_indicators_cover_the_required_methods():
@@ -269,7 +271,7 @@ def test_biosphere_found_by_name_without_preference(bw_dir):
     bd.Database(name).write({(name, ds["code"]): ds for ds in imp.data})
     report = setup_project("ei2")
     assert report.biosphere == name
-    assert set(bd.databases) == {name}
+    assert set(bd.databases) == {name, "aicompute-background", "aicompute"}
 
 
 def test_failure_in_methods_midway_then_rerun_completes(bw_dir, monkeypatch):
