@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from . import __version__
 from .errors import AicomputeError
@@ -41,7 +42,84 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="list what is installed in the project")
     _project_arg(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("datasets", help="list the datasets of the bw_aicompute databases")
+    _project_arg(p)
+    p.add_argument("--database", help="only this database (aicompute or aicompute-background)")
+    p.add_argument("--search", metavar="TEXT", help="only datasets whose name contains TEXT")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("show", help="show a dataset's exchanges with their sources")
+    p.add_argument("dataset", help='dataset name (e.g. "GPU-hour, H100 SXM 80GB, FR") or code')
+    _project_arg(p)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("tables", help="print the README tables (GPU-hours per site, hardware) as markdown")
+    _project_arg(p)
+    p.add_argument("--sites", default="FR,US,DE,GLO", help="comma-separated sites (default: FR,US,DE,GLO)")
+    p.add_argument(
+        "--update-readme",
+        metavar="FILE",
+        help="write the tables into FILE between the lines <!-- tables:start --> and <!-- tables:end -->",
+    )
+    p.set_defaults(func=cmd_tables)
     return parser
+
+
+def _open_project(name: str):
+    """Activate an existing, set-up project (never creates one)."""
+    from .project import _bd
+
+    bd = _bd()
+    if name not in bd.projects:
+        raise AicomputeError(f"project {name!r} does not exist; run: aicompute setup --project {name}")
+    bd.projects.set_current(name)
+    return bd
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .catalog import datasets
+
+    _open_project(args.project)
+    df = datasets(args.database, args.search)
+    if df.empty:
+        print("no datasets found" + (f" matching {args.search!r}" if args.search else "; run: aicompute setup"))
+        return 0
+    for db, group in df.groupby("database", sort=False):
+        print(f"{db} ({len(group)} datasets)")
+        for row in group.itertuples():
+            print(f"  {row.name}  [{row.location}, {row.unit}]  code={row.code}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .catalog import show
+
+    _open_project(args.project)
+    print(show(args.dataset))
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from .catalog import readme_tables
+
+    _open_project(args.project)
+    sites = [s.strip() for s in args.sites.split(",") if s.strip()]
+    text = readme_tables(sites)
+    if not args.update_readme:
+        print(text)
+        return 0
+    path = Path(args.update_readme)
+    start, end = "<!-- tables:start -->", "<!-- tables:end -->"
+    try:
+        content = path.read_text(encoding="utf-8")
+        head, rest = content.split(start, 1)
+        _, tail = rest.split(end, 1)
+    except (OSError, ValueError):
+        raise AicomputeError(f"{path}: needs the lines {start} and {end}") from None
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
+    print(f"updated {path}")
+    return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -55,12 +133,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .methods import OWNER_KEY, find_method, indicators
-    from .project import _bd, find_biosphere
+    from .project import find_biosphere
 
-    bd = _bd()
-    if args.project not in bd.projects:
-        raise AicomputeError(f"project {args.project!r} does not exist; run: aicompute setup --project {args.project}")
-    bd.projects.set_current(args.project)
+    bd = _open_project(args.project)
     print(f"Project {args.project!r} in {bd.projects.dir}")
     print(f"Biosphere: {find_biosphere(bd) or '(none)'}")
     print("Databases:")
@@ -85,6 +160,9 @@ def _quiet_brightway() -> None:
     """Keep Brightway's progress bars and informational logging out of the command's output."""
     os.environ.setdefault("BRIGHTWAY_NO_STRUCTLOG", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
+    import warnings
+
+    warnings.filterwarnings("ignore", message="(?s).*pypardiso")
     # bw2data (re)sets this logger's level at import, so a filter is used instead of a level
     logging.getLogger("brightway-stdout-feedback").addFilter(lambda record: record.levelno >= logging.ERROR)
 
@@ -101,3 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aicompute: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
