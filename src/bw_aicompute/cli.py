@@ -54,6 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     _project_arg(p)
     p.set_defaults(func=cmd_show)
 
+    p = sub.add_parser("assess", help="assess a training campaign file (YAML or Excel)")
+    p.add_argument("campaign", help="campaign file (.yaml or .xlsx); see examples/")
+    p.add_argument("--indicator", action="append", metavar="NAME", help="indicator name (repeatable; default: climate, water, adp_minerals)")
+    p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method, parts joined by ' | ' (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
+    p.add_argument("--plot", metavar="FILE.png", help="write stacked bars by stage, one bar per phase")
+    _project_arg(p)
+    p.set_defaults(func=cmd_assess)
+
+    p = sub.add_parser("template", help="write a blank campaign workbook (Excel)")
+    p.add_argument("out", metavar="OUT.xlsx")
+    p.set_defaults(func=cmd_template)
+
     p = sub.add_parser("tables", help="print the README tables (GPU-hours per site, hardware) as markdown")
     _project_arg(p)
     p.add_argument("--sites", default="FR,US,DE,GLO", help="comma-separated sites (default: FR,US,DE,GLO)")
@@ -75,6 +89,46 @@ def _open_project(name: str):
         raise AicomputeError(f"project {name!r} does not exist; run: aicompute setup --project {name}")
     bd.projects.set_current(name)
     return bd
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from .assessment import DEFAULT_INDICATORS, assess
+    from .campaign import read_campaign
+    from .methods import resolve_indicator
+
+    campaign = read_campaign(args.campaign)  # nothing is written before the file passes
+    indicators = args.indicator or ([] if args.method else list(DEFAULT_INDICATORS))
+    for name in indicators:
+        resolve_indicator(name)
+    methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
+    for out in (args.json, args.excel, args.plot):
+        if out and not Path(out).resolve().parent.is_dir():
+            raise AicomputeError(f"{out}: folder {Path(out).resolve().parent} does not exist")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise AicomputeError(f"{args.plot}: the plot is written as PNG; name it FILE.png")
+    result = assess(campaign, indicators=indicators, methods=methods, project=args.project)
+    print(result.summary())
+    if args.json:
+        result.to_json(args.json)
+        print(f"\nwrote {args.json}")
+    if args.excel:
+        result.to_excel(args.excel)
+        print(f"wrote {args.excel}")
+    if args.plot:
+        result.plot(args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .excel import write_template
+
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise AicomputeError(f"{out}: folder {out.resolve().parent} does not exist")
+    write_template(out)
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ every dataset (withdrawal = release + evaporation).
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import math
 import re
@@ -66,6 +67,7 @@ WATER_EVAPORATION_CATEGORY = "air"
 WATER_RELEASE_CATEGORY = "water"
 
 UNCERTAINTY_TYPES = {"lognormal": 2, "normal": 3, "uniform": 4, "triangular": 5}
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -223,19 +225,13 @@ def evaluate_formula(formula: str, symbols: dict[str, Any]):
 # loading
 
 
-def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[InventoryDatabase]:
-    """Parse, expand and validate every inventory file; return the databases in writing order.
-
-    `flows` maps (name, categories, unit) to biosphere node ids (see `project.flow_index`).
-    """
-    from bw2data.backends import ActivityDataset as AD
-
-    code_of = {id_: code for id_, code in AD.select(AD.id, AD.code).where(AD.database == biosphere).tuples()}
+def _read_files(directory: Path | None = None) -> tuple[list[tuple[Path, dict]], dict[str, list[dict]]]:
+    """Parse every inventory file; return the documents and the tables of all files."""
     docs = []
     tables: dict[str, list] = {}
     for path in inventory_files(directory):
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             raise AicomputeError(f"inventories/{path.name}: not valid YAML: {exc}") from None
         if not isinstance(doc, dict) or "database" not in doc:
@@ -247,6 +243,31 @@ def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[Inv
                 raise _Where(path, f"table {name!r}").error("must be a list of mappings")
             tables[name] = rows
         docs.append((path, doc))
+    return docs, tables
+
+
+def tables(directory: Path | None = None) -> dict[str, list[dict]]:
+    """The named tables of the inventory files (GPU models, countries, facility profiles...).
+    Cached per folder while the files are unchanged; treat the result as read-only."""
+    files = inventory_files(directory)
+    signature = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return _tables_cached(str(directory or data_dir("inventories")), signature)
+
+
+@functools.lru_cache(maxsize=8)
+def _tables_cached(directory: str, signature: tuple) -> dict[str, list[dict]]:
+    return _read_files(Path(directory))[1]
+
+
+def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[InventoryDatabase]:
+    """Parse, expand and validate every inventory file; return the databases in writing order.
+
+    `flows` maps (name, categories, unit) to biosphere node ids (see `project.flow_index`).
+    """
+    from bw2data.backends import ActivityDataset as AD
+
+    code_of = {id_: code for id_, code in AD.select(AD.id, AD.code).where(AD.database == biosphere).tuples()}
+    docs, tables = _read_files(directory)
 
     dbs: dict[str, InventoryDatabase] = {}
     raw_datasets: list[tuple[InventoryDatabase, dict, _Where]] = []

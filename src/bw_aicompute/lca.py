@@ -21,7 +21,12 @@ def method_for(indicator_or_method: str | MethodName) -> tuple[str, MethodName]:
         label, name = " | ".join(indicator_or_method), tuple(indicator_or_method)
     found = find_method(name, bd.methods)
     if found is None:
-        raise AicomputeError(f"method {name} is not installed in project {bd.projects.current!r}; run: aicompute setup")
+        import difflib
+
+        installed = {" | ".join(m): m for m in bd.methods}
+        close = difflib.get_close_matches(" | ".join(name), list(installed), n=3, cutoff=0.5)
+        hint = f"; closest installed: {'; '.join(close)}" if close else "; list them with: aicompute status"
+        raise AicomputeError(f"method {' | '.join(name)!r} is not installed in project {bd.projects.current!r}{hint}")
     return label, found
 
 

@@ -1,0 +1,231 @@
+"""Assess a training campaign: one MultiLCA over the campaign, every phase and every life-cycle
+stage, on any number of indicators; results as DataFrames, text, JSON, Excel and a plot."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_campaign
+from .errors import AicomputeError
+from .lca import method_for, multi_scores
+
+DEFAULT_INDICATORS = ("climate", "water", "adp_minerals")
+
+
+@dataclass
+class Assessment:
+    """Results of a campaign: `totals` (indicator, value, unit, method), `breakdown` (phase,
+    stage, indicator, value, unit; adds up to the totals) and `phases` (GPU time and energy)."""
+
+    campaign: str
+    database: str
+    totals: pd.DataFrame
+    breakdown: pd.DataFrame
+    phases: pd.DataFrame
+    model: CampaignModel = field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "campaign": self.campaign,
+            "totals": {
+                r.indicator: {"value": r.value, "unit": r.unit, "method": list(r.method)} for r in self.totals.itertuples()
+            },
+            "rows": [
+                {"phase": r.phase, "stage": r.stage, "indicator": r.indicator, "value": r.value, "unit": r.unit}
+                for r in self.breakdown.itertuples()
+            ],
+            "phases": self.phases.to_dict(orient="records"),
+        }
+
+    def to_json(self, path: str | Path) -> None:
+        _writable(path)
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+    def to_excel(self, path: str | Path) -> None:
+        from .excel import write_assessment
+
+        _writable(path)
+        write_assessment(self, Path(path))
+
+    def plot(self, path: str | Path) -> None:
+        _writable(path)
+        plot_assessment(self, Path(path))
+
+    def by_phase(self) -> pd.DataFrame:
+        return self.breakdown.pivot_table(index="phase", columns="indicator", values="value", aggfunc="sum", sort=False)
+
+    def by_stage(self) -> pd.DataFrame:
+        return self.breakdown.pivot_table(index="stage", columns="indicator", values="value", aggfunc="sum", sort=False)
+
+    def summary(self) -> str:
+        return format_summary(self)
+
+
+def _writable(path: str | Path) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise AicomputeError(f"{path}: folder {parent} does not exist")
+
+
+def assess(
+    campaign: Campaign | str | Path,
+    indicators: list[str] | tuple[str, ...] = DEFAULT_INDICATORS,
+    methods: list[tuple[str, ...]] | tuple = (),
+    project: str = "aicompute",
+) -> Assessment:
+    """Validate, write and solve a campaign in `project` (set up first if needed).
+
+    `indicators` are names from `methods/indicators.yaml`; `methods` are any installed method
+    tuples. Returns an `Assessment`.
+    """
+    if not isinstance(campaign, Campaign):
+        campaign = read_campaign(campaign)  # validated before anything is written
+    from .project import setup_project
+
+    report = setup_project(project)
+    resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
+    if not resolved:
+        raise AicomputeError("no indicator or method to assess")
+    model = write_campaign(campaign, report.biosphere)
+    return solve(model, resolved)
+
+
+def solve(model: CampaignModel, resolved: list[tuple[str, tuple]]) -> Assessment:
+    import bw2data as bd
+
+    ids: dict[tuple[str, str], int] = {}
+
+    def node_id(key):
+        if key not in ids:
+            ids[key] = bd.get_node(database=key[0], code=key[1]).id
+        return ids[key]
+
+    demands = {"total": {node_id(model.key): 1.0}}
+    for i, pm in enumerate(model.phases):
+        for stage, d in pm.stage_demands.items():
+            if d:
+                demand: dict[int, float] = {}
+                for key, amount in d.items():
+                    demand[node_id(key)] = demand.get(node_id(key), 0.0) + amount
+                demands[f"{i}|{stage}"] = demand
+    methods = list(dict.fromkeys(m for _, m in resolved))
+    scores = multi_scores(demands, methods)
+    units = {m: bd.methods[m].get("unit", "") for m in methods}
+    totals = pd.DataFrame(
+        [{"indicator": label, "value": scores[(m, "total")], "unit": units[m], "method": m} for label, m in resolved]
+    )
+    rows = []
+    for i, pm in enumerate(model.phases):
+        for stage in STAGES:
+            for label, m in resolved:
+                key = f"{i}|{stage}"
+                rows.append(
+                    {"phase": pm.phase.name, "stage": stage, "indicator": label, "value": scores.get((m, key), 0.0), "unit": units[m]}
+                )
+    breakdown = pd.DataFrame(rows)
+    # solver round-off (e.g. -6e-13 for a stage that is zero by construction) is shown as zero
+    scale = breakdown.groupby("indicator")["value"].transform(lambda s: s.abs().max())
+    breakdown.loc[breakdown["value"].abs() <= 1e-12 * scale, "value"] = 0.0
+    total_gh = sum(pm.gpu_hours for pm in model.phases) or 1.0
+    phases = pd.DataFrame(
+        [
+            {
+                "phase": pm.phase.name,
+                "kind": pm.phase.kind,
+                "gpu": pm.phase.gpu,
+                "gpu_hours": pm.gpu_hours,
+                "gpu_time_share": pm.gpu_hours / total_gh,
+                "it_energy_kwh": pm.it_energy_kwh,
+                "energy_measured": pm.phase.energy_kwh is not None,
+            }
+            for pm in model.phases
+        ]
+    )
+    return Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phases, model=model)
+
+
+# ---------------------------------------------------------------------------------------------
+# presentation
+
+
+def fmt(value: float) -> str:
+    """Three significant digits, thousands separated."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return f"{value:.3g}"
+
+
+def format_summary(a: Assessment) -> str:
+    labels = list(a.totals["indicator"])
+    units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+    lines = [f"Campaign: {a.campaign}  (Brightway database {a.database!r})"]
+    lines.append(
+        f"  {len(a.phases)} phases, {fmt(a.phases['gpu_hours'].sum())} GPU-hours, {fmt(a.phases['it_energy_kwh'].sum())} kWh of IT energy"
+    )
+    lines.append("")
+    lines.append("Totals")
+    for r in a.totals.itertuples():
+        lines.append(f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} {' | '.join(r.method)}")
+    width = 16
+
+    def table(title: str, df: pd.DataFrame, extra: dict[str, tuple[int, list[str]]] | None = None) -> None:
+        extra = extra or {}
+        lines.append("")
+        lines.append(
+            f"{title:<42}" + "".join(f"{h:>{w}}" for h, (w, _) in extra.items()) + "".join(f"{lab[: width - 1]:>{width}}" for lab in labels)
+        )
+        lines.append(
+            f"{'':<42}" + "".join(f"{'':>{w}}" for w, _ in extra.values()) + "".join(f"{'(' + units[lab][: width - 3] + ')':>{width}}" for lab in labels)
+        )
+        for j, (name, row) in enumerate(df.iterrows()):
+            cells = "".join(f"{vals[j]:>{w}}" for w, vals in extra.values())
+            lines.append(f"  {str(name)[:40]:<40}" + cells + "".join(f"{fmt(row[lab]):>{width}}" for lab in labels))
+
+    by_phase = a.by_phase().reindex(a.phases["phase"])
+    table(
+        "By phase",
+        by_phase,
+        {"kind": (25, list(a.phases["kind"])), "GPU-h share": (13, [f"{s:.1%}" for s in a.phases["gpu_time_share"]])},
+    )
+    table("By life-cycle stage", a.by_stage().reindex(list(STAGES)))
+    return "\n".join(lines)
+
+
+def plot_assessment(a: Assessment, path: Path) -> None:
+    """Stacked bars by life-cycle stage, one bar per phase, one panel per indicator."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(a.totals["indicator"])
+    units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+    phases = list(a.phases["phase"])
+    colors = ["#4C72B0", "#55A868", "#8172B2", "#DD8452", "#64B5CD"]
+    fig, axes = plt.subplots(1, len(labels), figsize=(max(6, 1.0 * len(phases) + 3) * len(labels) / 1.6, 5.5), squeeze=False)
+    for ax, lab in zip(axes[0], labels):
+        data = a.breakdown[a.breakdown["indicator"] == lab].pivot_table(index="phase", columns="stage", values="value", aggfunc="sum").reindex(index=phases, columns=list(STAGES)).fillna(0.0)
+        bottom = [0.0] * len(phases)
+        for stage, color in zip(STAGES, colors):
+            values = data[stage].tolist()
+            ax.bar(range(len(phases)), values, bottom=bottom, color=color, label=stage, width=0.7)
+            bottom = [b + v for b, v in zip(bottom, values)]
+        ax.set_title(f"{lab}\n({units[lab]})", fontsize=10)
+        ax.set_xticks(range(len(phases)))
+        ax.set_xticklabels(phases, rotation=35, ha="right", fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(STAGES), fontsize=8, frameon=False)
+    fig.suptitle(f"Campaign: {a.campaign}", fontsize=12)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

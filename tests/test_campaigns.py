@@ -1,0 +1,277 @@
+"""Training campaigns: published studies reproduced, outputs that add up, campaigns as ordinary
+Brightway functional units, re-assessment that touches only the campaign, and bad input."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import bw2calc as bc
+import bw2data as bd
+import pytest
+import yaml
+
+from bw_aicompute import AicomputeError
+from bw_aicompute.assessment import assess
+from bw_aicompute.campaign import read_campaign
+from bw_aicompute.cli import main
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+# Luccioni et al. 2023 (JMLR 24(253)), Table 3: embodied 11.2 t, dynamic 24.69 t, idle 14.6 t,
+# total 50.5 t CO2-eq
+BLOOM = {"total": 50_500.0, "embodied": 11_200.0, "dynamic": 24_690.0, "idle": 14_600.0}
+
+
+def values(a, indicator="climate"):
+    rows = a.breakdown[a.breakdown["indicator"] == indicator]
+    return rows
+
+
+def test_bloom_reproduces_the_paper(ready_dir):
+    a = assess(EXAMPLES / "bloom.yaml", indicators=["climate"])
+    rows = values(a)
+    total = float(a.totals.set_index("indicator").loc["climate", "value"])
+    embodied = rows[rows["stage"].isin(["GPU manufacturing", "server, network and storage manufacturing"])]["value"].sum()
+    dynamic = rows[(rows["phase"] == "final training") & (rows["stage"] == "electricity")]["value"].sum()
+    idle = rows[rows["phase"] == "idle infrastructure"]["value"].sum()
+    assert total == pytest.approx(BLOOM["total"], rel=0.02)
+    assert embodied == pytest.approx(BLOOM["embodied"], rel=0.03)
+    assert dynamic == pytest.approx(BLOOM["dynamic"], rel=0.03)
+    assert idle == pytest.approx(BLOOM["idle"], rel=0.03)
+    # and the arithmetic of the paper (published_studies.md 1.2): 433,196 kWh of dynamic energy
+    phases = a.phases.set_index("phase")
+    assert phases.loc["final training", "it_energy_kwh"] == pytest.approx(433_196, rel=1e-6)
+
+
+def test_moshi_like_final_training_is_4_percent_and_outputs_add_up(ready_dir):
+    a = assess(EXAMPLES / "moshi_like.yaml")
+    shares = a.phases.set_index("phase")["gpu_time_share"]
+    assert shares["final training"] == pytest.approx(0.04, abs=0.001)
+    assert a.phases["gpu_hours"].sum() == pytest.approx(127 * 8 * 4370, rel=0.01)  # about six months on 1016 GPUs
+    assert len(a.phases) == 9
+    for r in a.totals.itertuples():
+        assert r.value > 0, r.indicator
+        part = a.breakdown[a.breakdown["indicator"] == r.indicator]["value"].sum()
+        assert part == pytest.approx(r.value, rel=1e-6), r.indicator
+    stages = a.by_stage()
+    assert stages.loc["on-site water", "water"] > 0  # WUE 0.2 L/kWh evaporated on site
+    assert stages.loc["GPU manufacturing", "adp_minerals"] > 0
+    assert stages.loc["on-site water", "climate"] == pytest.approx(0.0, abs=1e-6 * a.totals["value"].iloc[0])
+
+
+def test_campaign_is_an_ordinary_functional_unit(ready_dir):
+    a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    node = bd.get_node(database=a.database, code="campaign")
+    assert node["name"] == "campaign, moshi-like"
+    phases = [e.input["name"] for e in node.technosphere()]
+    assert len(phases) == 9 and all(p.startswith("phase, ") for p in phases)
+    lca = bc.LCA({node: 1}, ("IPCC 2021", "climate change", "global warming potential (GWP100)"))
+    lca.lci()
+    lca.lcia()
+    assert lca.score == pytest.approx(float(a.totals["value"].iloc[0]), rel=1e-6)
+    # any installed method solves it
+    ced = ("Cumulative Energy Demand (CED)", "total", "energy content (HHV)")
+    b = assess(EXAMPLES / "moshi_like.yaml", indicators=[], methods=[ced])
+    lca.switch_method(ced)
+    lca.lcia()
+    assert b.totals["value"].iloc[0] == pytest.approx(lca.score, rel=1e-6) and lca.score > 0
+
+
+def test_grid_override_and_measured_energy(ready_dir):
+    a = assess(EXAMPLES / "finetune_measured_ppa.yaml", indicators=["climate", "water_consumption"])
+    db = bd.Database(a.database)
+    grid = bd.get_node(database=a.database, code="grid")
+    co2 = [e for e in grid.biosphere() if e.input["name"] == "Carbon dioxide, fossil"]
+    assert len(co2) == 1 and co2[0]["amount"] == pytest.approx(0.011)
+    dcop = bd.get_node(database=a.database, code="datacenter-operation")
+    assert [e.input.key for e in dcop.technosphere()] == [grid.key]
+    phases = a.phases.set_index("phase")
+    assert phases.loc["fine-tuning", "it_energy_kwh"] == pytest.approx(366.0)
+    assert bool(phases.loc["fine-tuning", "energy_measured"])
+    # power model for the evaluation: 8 GPUs x 6 h x (700 W x 0.6 + 150 W) / 1000
+    assert phases.loc["evaluation", "it_energy_kwh"] == pytest.approx(48 * (700 * 0.6 + 150) / 1000)
+    rows = a.breakdown.set_index(["phase", "stage", "indicator"])["value"]
+    assert rows[("fine-tuning", "electricity", "climate")] == pytest.approx(366 * 1.10 * 0.011, rel=1e-5)
+    assert rows[("fine-tuning", "electricity", "water_consumption")] == pytest.approx(0.0, abs=1e-12)
+    assert len(db) >= 6
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_reassessing_an_edited_file_replaces_only_that_campaign(ready_dir, tmp_path):
+    assess(EXAMPLES / "bloom.yaml", indicators=["climate"])
+    first = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    others = {name: digest(bd.Database(name).filepath_processed()) for name in bd.databases if name != first.database}
+    others_meta = {name: json.dumps(bd.databases[name], sort_keys=True, default=str) for name in others}
+    doc = yaml.safe_load((EXAMPLES / "moshi_like.yaml").read_text())
+    final = next(p for p in doc["phases"] if p["name"] == "final training")
+    final["hours"] *= 2
+    edited = tmp_path / "moshi_edited.yaml"
+    edited.write_text(yaml.safe_dump(doc))
+    second = assess(edited, indicators=["climate"])
+    assert second.database == first.database
+    assert {name: digest(bd.Database(name).filepath_processed()) for name in others} == others
+    assert {name: json.dumps(bd.databases[name], sort_keys=True, default=str) for name in others} == others_meta
+    f1 = values(first).query("phase == 'final training'")["value"].sum()
+    f2 = values(second).query("phase == 'final training'")["value"].sum()
+    assert f2 == pytest.approx(2 * f1, rel=1e-6)
+    assert len(bd.Database(first.database)) == len(bd.Database(second.database))
+
+
+def test_cli_outputs_json_excel_plot(ready_dir, tmp_path, capsys):
+    out_json, out_xlsx, out_png = tmp_path / "r.json", tmp_path / "r.xlsx", tmp_path / "r.png"
+    rc = main(["assess", str(EXAMPLES / "moshi_like.yaml"), "--json", str(out_json), "--excel", str(out_xlsx), "--plot", str(out_png)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Campaign: moshi-like" in out and "By phase" in out and "By life-cycle stage" in out
+    data = json.loads(out_json.read_text())
+    assert data["campaign"] == "moshi-like"
+    assert set(data["totals"]) == {"climate", "water", "adp_minerals"}
+    for ind, t in data["totals"].items():
+        assert set(t) == {"value", "unit", "method"}
+        assert sum(r["value"] for r in data["rows"] if r["indicator"] == ind) == pytest.approx(t["value"], rel=1e-6)
+    assert {r["stage"] for r in data["rows"]} == {
+        "GPU manufacturing",
+        "server, network and storage manufacturing",
+        "datacenter infrastructure",
+        "electricity",
+        "on-site water",
+    }
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out_xlsx)
+    assert {"Totals", "Breakdown", "By phase", "By stage", "Phases", "Inputs", "Inventory", "Activities"} <= set(wb.sheetnames)
+    totals = {row[0]: row[1] for row in wb["Totals"].iter_rows(min_row=2, values_only=True)}
+    assert totals["climate"] == pytest.approx(data["totals"]["climate"]["value"], rel=1e-9)
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out_png.stat().st_size > 20_000
+
+
+def test_excel_template_round_trip(ready_dir, tmp_path):
+    import openpyxl
+
+    template = tmp_path / "campaign.xlsx"
+    assert main(["template", str(template)]) == 0
+    wb = openpyxl.load_workbook(template)
+    doc = yaml.safe_load((EXAMPLES / "bloom.yaml").read_text())
+
+    def fill(sheet, values_):
+        ws = wb[sheet]
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value in values_:
+                row[1].value = values_[row[0].value]
+
+    fill("campaign", doc["campaign"])
+    site = {k: v for k, v in doc["site"].items() if k != "grid"}
+    site.update({f"grid_{k}": v for k, v in doc["site"]["grid"].items()})
+    fill("site", site)
+    hw = {k: v for k, v in doc["hardware"].items() if not k.endswith("_embodied")}
+    for part in ("gpu_embodied", "server_embodied"):
+        hw.update({f"{part}_{k}": v for k, v in doc["hardware"][part].items()})
+    fill("hardware", hw)
+    fill("defaults", doc["defaults"])
+    ws = wb["phases"]
+    header = [c.value for c in ws[1]]
+    for p in doc["phases"]:
+        ws.append([p.get(h) for h in header])
+    wb.save(template)
+    from_xlsx = assess(template, indicators=["climate"])
+    from_yaml = assess(EXAMPLES / "bloom.yaml", indicators=["climate"])
+    assert from_xlsx.totals["value"].iloc[0] == pytest.approx(from_yaml.totals["value"].iloc[0], rel=1e-9)
+
+
+def test_python_api_returns_dataframes(ready_dir):
+    import pandas as pd
+
+    a = assess(EXAMPLES / "bloom.yaml", indicators=["climate", "water_consumption"])
+    assert isinstance(a.totals, pd.DataFrame) and isinstance(a.breakdown, pd.DataFrame)
+    assert list(a.totals["indicator"]) == ["climate", "water_consumption"]
+    assert set(a.breakdown.columns) == {"phase", "stage", "indicator", "value", "unit"}
+    assert a.by_phase().shape == (2, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input: one message naming the file, the field and the problem; exit 2; nothing written
+
+
+def bad(tmp_path, edit):
+    doc = yaml.safe_load((EXAMPLES / "moshi_like.yaml").read_text())
+    edit(doc)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def set_phase(i, **kw):
+    def edit(doc):
+        doc["phases"][i].update(kw)
+
+    return edit
+
+
+CASES = [
+    ("unknown GPU", lambda d: d["hardware"].update(gpu="H100 SMX 80GB"), "hardware.gpu", "unknown GPU model 'H100 SMX 80GB'; closest: H100 SXM 80GB"),
+    ("unknown country", lambda d: d["site"].update(country="FX"), "site.country", "unknown country 'FX'"),
+    ("unknown profile", lambda d: d["site"].update(profile="hyperscale"), "site.profile", "did you mean 'hyperscaler'"),
+    ("negative hours", set_phase(0, hours=-5), "phases[1] (text LM pretraining).hours", "must be positive, got -5"),
+    ("zero nodes", set_phase(1, nodes=0), "phases[2] (audio codec training).nodes", "must be positive, got 0"),
+    ("contradictory compute", set_phase(2, gpu_hours=1000), "phases[3] (audio pretraining).nodes", "contradicts phases[3] (audio pretraining).gpu_hours"),
+    ("no compute", lambda d: d["phases"][3].pop("nodes") and d["phases"][3].pop("hours"), "phases[4] (ablations and hyperparameter search)", "has no compute"),
+    ("missing name", lambda d: d["campaign"].pop("name"), "campaign.name", "is required"),
+    ("unit typo", set_phase(4, energy="12 MWhh"), "phases[5] (failed and restarted runs).energy", "unknown unit 'MWhh' (did you mean 'MWh'?)"),
+    ("field typo", set_phase(5, gpu_hour=10), "phases[6].gpu_hour", "unknown field (did you mean 'gpu_hours'?)"),
+    ("unknown kind", set_phase(6, kind="finetuning"), "phases[7] (evaluation).kind", "did you mean 'fine-tuning'"),
+    ("share above 1", set_phase(7, load_factor=1.5), "phases[8] (final training).load_factor", "at most 1"),
+    ("PUE below 1", lambda d: d["site"].update(pue=0.9), "site.pue", "at least 1"),
+]
+
+
+@pytest.mark.parametrize("label, edit, field, problem", CASES, ids=[c[0] for c in CASES])
+def test_bad_campaign_is_refused_with_one_message(bw_dir, tmp_path, capsys, label, edit, field, problem):
+    path = bad(tmp_path, edit)
+    assert main(["assess", str(path), "--project", "fresh"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"aicompute: error: {path}: field '{field}': ")
+    assert problem in err
+    assert "Traceback" not in err
+    assert "fresh" not in bd.projects  # nothing written: not even the project
+
+
+def test_bad_campaign_in_a_set_up_project_writes_nothing(ready_dir, tmp_path, capsys):
+    before = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
+    path = bad(tmp_path, lambda d: d["hardware"].update(gpu="Z100"))
+    assert main(["assess", str(path)]) == 2
+    assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == before
+
+
+def test_unreadable_campaign_files(bw_dir, tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("campaign: {name: x\nphases: [")
+    assert main(["assess", str(broken)]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+    assert main(["assess", str(tmp_path / "missing.yaml")]) == 2
+    assert "campaign file not found" in capsys.readouterr().err
+    with pytest.raises(AicomputeError, match="unknown file type"):
+        read_campaign(shutil.copy(broken, tmp_path / "x.txt"))
+
+
+def test_unknown_indicator_and_method(ready_dir, capsys):
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--indicator", "climat"]) == 2
+    assert "unknown indicator 'climat'" in capsys.readouterr().err
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--method", "IPCC 2021 | climate change | GWP100"]) == 2
+    assert "closest installed: IPCC 2021 | climate change | global warming potential (GWP100)" in capsys.readouterr().err
+
+
+def test_shipped_template_has_every_section():
+    import openpyxl
+
+    from bw_aicompute.excel import PHASE_COLUMNS, TEMPLATE
+
+    wb = openpyxl.load_workbook(EXAMPLES / "campaign_template.xlsx")
+    assert set(TEMPLATE) | {"phases"} == set(wb.sheetnames)
+    for sheet, rows in TEMPLATE.items():
+        assert [r[0].value for r in wb[sheet].iter_rows(min_row=2)] == [k for k, _ in rows]
+    assert [c.value for c in wb["phases"][1]] == PHASE_COLUMNS
