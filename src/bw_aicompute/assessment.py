@@ -140,7 +140,7 @@ def solve(model: CampaignModel, resolved: list[tuple[str, tuple]]) -> Assessment
                 "gpu_hours": pm.gpu_hours,
                 "gpu_time_share": pm.gpu_hours / total_gh,
                 "it_energy_kwh": pm.it_energy_kwh,
-                "energy_measured": pm.phase.energy_kwh is not None,
+                "energy_measured": pm.phase.energy_kwh is not None or pm.phase.measured_gpu_kwh is not None,
             }
             for pm in model.phases
         ]

@@ -102,6 +102,7 @@ class Phase:
     description: str = ""
     energy_source: str = ""
     node_hours: float = 0.0  # GPU time given as nodes x hours (x GPUs per node when written)
+    measured_gpu_kwh: float | None = None  # GPU energy integrated from a telemetry log
 
 
 @dataclass
@@ -243,7 +244,9 @@ PHASE_KEYS = (
     "extra_energy",
     "load_factor",
     "node_overhead_w_per_gpu",
+    "telemetry",
 )
+TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
 DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_w_per_gpu", "kind")
 SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid")
 GRID_KEYS = ("kg_co2e_per_kwh", "water_l_per_kwh", "source")
@@ -371,11 +374,19 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise r.fail(f"{f}.kind", f"unknown kind {kind!r}{hint}; use one of: {', '.join(KINDS)}")
         gpu = resolve_gpu(r, p["gpu"], f"{f}.gpu") if "gpu" in p else hw.gpu
-        given = [k for k in ("gpu_hours", "nodes", "gpus") if k in p]
+        given = [k for k in ("telemetry", "gpu_hours", "nodes", "gpus") if k in p]
+        if "telemetry" in p and "energy" in p:
+            raise r.fail(f"{f}.energy", f"contradicts {f}.telemetry: the log gives the measured energy")
         if len(given) > 1:
             raise r.fail(f"{f}.{given[1]}", f"contradicts {f}.{given[0]}: give GPU time once, as gpu_hours, or nodes x hours, or gpus x hours")
         gpu_hours = nodes = 0.0
-        if "gpu_hours" in p:
+        measured = None
+        if "telemetry" in p:
+            if "hours" in p:
+                raise r.fail(f"{f}.hours", "contradicts telemetry (the log gives the duration)")
+            measured, gpu_hours, source = _phase_telemetry(r, p["telemetry"], f"{f}.telemetry", Path(path).parent)
+            p = {**p, "energy_source": p.get("energy_source") or source}
+        elif "gpu_hours" in p:
             if "hours" in p:
                 raise r.fail(f"{f}.hours", "contradicts gpu_hours (hours goes with nodes or gpus)")
             gpu_hours = r.number(p["gpu_hours"], f"{f}.gpu_hours", GPU_TIME_UNITS)
@@ -392,7 +403,7 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
             raise r.fail(f"{f}.hours", "needs nodes or gpus")
         energy = r.number(p["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in p else None
         extra = r.number(p["extra_energy"], f"{f}.extra_energy", ENERGY_UNITS) if "extra_energy" in p else 0.0
-        if gpu_hours == 0 and nodes == 0 and energy is None and extra == 0:
+        if gpu_hours == 0 and nodes == 0 and energy is None and extra == 0 and not measured:
             raise r.fail(f, "has no compute: give gpu_hours, nodes x hours, gpus x hours, energy or extra_energy")
         lf = p.get("load_factor", defaults.get("load_factor"))
         overhead = p.get("node_overhead_w_per_gpu", defaults.get("node_overhead_w_per_gpu"))
@@ -408,9 +419,35 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
             description=r.text(p.get("description"), f"{f}.description", required=False),
             energy_source=r.text(p.get("energy_source"), f"{f}.energy_source", required=False),
             node_hours=nodes,
+            measured_gpu_kwh=measured,
         )
         phases.append(phase)
     return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc)
+
+
+def _phase_telemetry(r: _Reader, spec: Any, field_: str, base: Path) -> tuple[float, float, str]:
+    """(measured GPU kWh, GPU-hours, description) of a phase's telemetry log."""
+    from .telemetry import read_log
+
+    if isinstance(spec, str):
+        spec = {"file": spec}
+    spec = r.mapping(spec, field_)
+    r.known_keys(spec, TELEMETRY_KEYS, field_)
+    name = r.text(spec.get("file"), f"{field_}.file")
+    log = Path(name) if Path(name).is_absolute() else base / name
+    gap = r.number(spec.get("gap_seconds", 5.0), f"{field_}.gap_seconds")
+    start = str(spec["start"]) if spec.get("start") is not None else None
+    end = str(spec["end"]) if spec.get("end") is not None else None
+    try:
+        summary = read_log(log, start=start, end=end, gap_seconds=gap)
+    except AicomputeError as exc:
+        raise r.fail(f"{field_}.file", str(exc)) from None
+    if summary.energy_kwh <= 0 or summary.gpu_hours <= 0:
+        raise r.fail(f"{field_}.file", f"{log}: no energy or duration in the selected window")
+    window = f" from {start}" if start else ""
+    window += f" to {end}" if end else ""
+    source = f"telemetry {log.name}{window}: {summary.energy_kwh:.6g} kWh GPU energy, {len(summary.gpus)} GPU(s) x {summary.duration_s:.0f} s"
+    return summary.energy_kwh, summary.gpu_hours, source
 
 
 def read_campaign(path: str | Path) -> Campaign:
@@ -611,13 +648,21 @@ def write_campaign(campaign: Campaign, biosphere: str) -> CampaignModel:
         gh = p.gpu_hours + p.node_hours * per_node[p.gpu]
         lf = p.load_factor if p.load_factor is not None else _param("gpu_load_factor")
         overhead = p.node_overhead_w_per_gpu if p.node_overhead_w_per_gpu is not None else _param("node_overhead_w_per_gpu")
-        modelled = gh * (tdp[p.gpu] * lf + overhead) / 1000
+        if p.measured_gpu_kwh is not None:  # telemetry: measured GPU energy + modelled node overhead
+            modelled = p.measured_gpu_kwh + gh * overhead / 1000
+        else:
+            modelled = gh * (tdp[p.gpu] * lf + overhead) / 1000
         it_kwh = (p.energy_kwh if p.energy_kwh is not None else modelled) + p.extra_energy_kwh
         excs = []
         if gh > 0:
             excs.append(_tech(gpu_time_keys[p.gpu], gh, "hour", "GPU time of the phase (campaign file)"))
         if it_kwh > 0:
-            how = f"measured {p.energy_kwh:g} kWh ({p.energy_source or 'campaign file'})" if p.energy_kwh is not None else f"{gh:g} GPU-h x ({tdp[p.gpu]:g} W x {lf:g} + {overhead:g} W)"
+            if p.energy_kwh is not None:
+                how = f"measured {p.energy_kwh:g} kWh ({p.energy_source or 'campaign file'})"
+            elif p.measured_gpu_kwh is not None:
+                how = f"{p.energy_source} + node overhead {gh:g} GPU-h x {overhead:g} W"
+            else:
+                how = f"{gh:g} GPU-h x ({tdp[p.gpu]:g} W x {lf:g} + {overhead:g} W)"
             excs.append(_tech(dcop_key, it_kwh, "kilowatt hour", how + (f" + {p.extra_energy_kwh:g} kWh extra" if p.extra_energy_kwh else "")))
         key = add(f"phase-{i}", f"phase, {p.name} ({p.kind}), {c.name}", "unit", excs, p.description or f"{p.kind} phase of campaign {c.name!r}", phase=p.name, kind=p.kind)
         # the grid input of the datacenter operation is a float32 in the matrices: use the same

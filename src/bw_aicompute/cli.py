@@ -64,6 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     _project_arg(p)
     p.set_defaults(func=cmd_assess)
 
+    p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, CodeCarbon or plain CSV)")
+    p.add_argument("file", help="log file")
+    p.add_argument("--start", metavar="T", help="start of the window, ISO 8601 (e.g. 2026-11-26T03:52:30)")
+    p.add_argument("--end", metavar="T", help="end of the window, ISO 8601")
+    p.add_argument("--gap-seconds", type=float, default=5.0, metavar="S", help="longer intervals between samples are gaps, not integrated (default 5)")
+    p.add_argument("--active-watts", type=float, metavar="W", help="power above which a GPU counts as active (default: 30%% of its power limit)")
+    p.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    p.set_defaults(func=cmd_telemetry)
+
+    p = sub.add_parser("record", help="run a command while logging GPU power (needs nvidia-ml-py and a GPU)")
+    p.add_argument("--out", required=True, metavar="LOG.csv", help="log to write (plain CSV: timestamp,gpu,power_w,energy_j)")
+    p.add_argument("--interval", type=float, default=0.1, metavar="S", help="sampling interval in seconds (default 0.1)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    p.set_defaults(func=cmd_record)
+
     p = sub.add_parser("template", help="write a blank campaign workbook (Excel)")
     p.add_argument("out", metavar="OUT.xlsx")
     p.set_defaults(func=cmd_template)
@@ -118,6 +133,34 @@ def cmd_assess(args: argparse.Namespace) -> int:
         result.plot(args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def cmd_telemetry(args: argparse.Namespace) -> int:
+    import json
+
+    from .telemetry import read_log
+
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise AicomputeError(f"{args.json}: folder {Path(args.json).resolve().parent} does not exist")
+    summary = read_log(args.file, start=args.start, end=args.end, gap_seconds=args.gap_seconds, active_watts=args.active_watts)
+    print(summary.report())
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .telemetry import read_log, record
+
+    command = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
+    status = record(args.out, command, interval_s=args.interval)
+    summary = read_log(args.out)
+    print(summary.report())
+    if summary.energy_counter_kwh is not None and summary.energy_kwh > 0:
+        diff = summary.energy_counter_kwh / summary.energy_kwh - 1
+        print(f"energy counter vs integrated power: {diff:+.1%}")
+    return status
 
 
 def cmd_template(args: argparse.Namespace) -> int:

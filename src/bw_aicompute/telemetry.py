@@ -1,0 +1,466 @@
+"""Measured energy from GPU power logs: nvidia-smi CSV logs, CodeCarbon `emissions.csv`, and
+plain `timestamp,power_w[,gpu]` CSV files.
+
+Energy per GPU is the trapezoidal integral of power over time. An interval between two valid
+samples longer than `gap_seconds` (default 5 s) is a gap: it is reported and not integrated
+(never bridged silently). `start`/`end` (ISO 8601) select part of a log. Active segments (load
+versus idle) are runs of samples above a power threshold: 30% of the GPU's power limit when the
+log has one (nvidia-smi `power.limit [W]`), else an explicit `active_watts`, else a threshold
+between the log's idle level (5th percentile) and its peak (99th percentile).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import AicomputeError
+
+NA_TOKENS = {"[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", ""}
+GPU_ID_COLUMNS = ("index", "uuid", "pci.bus_id", "gpu")
+POWER_COLUMNS = ("power.draw [W]", "power.draw.instant [W]", "power.draw.average [W]", "power.draw", "power_w")
+CODECARBON_COLUMNS = {"timestamp", "run_id", "duration", "gpu_energy", "energy_consumed"}
+SEGMENT_MERGE_S = 3.0  # idle dips shorter than this inside a segment are merged into it
+SEGMENT_MIN_S = 2.0  # shorter bursts are not segments
+
+
+@dataclass
+class GpuSummary:
+    gpu: str
+    samples: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    duration_s: float  # wall-clock span of the selection
+    covered_s: float  # time integrated (span minus gaps)
+    energy_kwh: float
+    mean_power_w: float
+    peak_power_w: float
+    gaps: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class TelemetrySummary:
+    """Energy of a power log: per GPU and in total, with gaps and active segments."""
+
+    file: str
+    kind: str  # "nvidia-smi", "plain" or "codecarbon"
+    gpus: list[GpuSummary]
+    segments: list[dict]
+    gap_seconds: float
+    runs: list[dict] = field(default_factory=list)  # CodeCarbon runs
+    energy_counter_kwh: float | None = None  # NVML energy counter, when the log has one
+
+    @property
+    def energy_kwh(self) -> float:
+        return float(sum(g.energy_kwh for g in self.gpus))
+
+    @property
+    def duration_s(self) -> float:
+        if not self.gpus:
+            return 0.0
+        return float((max(g.end for g in self.gpus) - min(g.start for g in self.gpus)).total_seconds())
+
+    @property
+    def gpu_hours(self) -> float:
+        """GPU time of the selection: each GPU's wall-clock duration, summed (GPUs x duration
+        for a log of GPUs sampled together; for the time-allocated embodied share)."""
+        return sum(g.duration_s for g in self.gpus) / 3600
+
+    def to_dict(self) -> dict:
+        def ts(t):
+            return t.isoformat() if isinstance(t, pd.Timestamp) else t
+
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "energy_kwh": self.energy_kwh,
+            "duration_s": self.duration_s,
+            "gpu_hours": self.gpu_hours,
+            "gap_seconds": self.gap_seconds,
+            "energy_counter_kwh": self.energy_counter_kwh,
+            "gpus": [
+                {
+                    "gpu": g.gpu,
+                    "samples": g.samples,
+                    "start": ts(g.start),
+                    "end": ts(g.end),
+                    "duration_s": g.duration_s,
+                    "covered_s": g.covered_s,
+                    "energy_kwh": g.energy_kwh,
+                    "mean_power_w": g.mean_power_w,
+                    "peak_power_w": g.peak_power_w,
+                    "gaps": [{k: ts(v) for k, v in gap.items()} for gap in g.gaps],
+                }
+                for g in self.gpus
+            ],
+            "segments": [{k: ts(v) for k, v in s.items()} for s in self.segments],
+            "runs": self.runs,
+        }
+
+    def report(self) -> str:
+        lines = [f"{self.file} ({self.kind} log)"]
+        lines.append(
+            f"  total: {len(self.gpus)} GPU(s), duration {self.duration_s:,.1f} s, energy {self.energy_kwh:.6g} kWh"
+            + (f" (NVML energy counter: {self.energy_counter_kwh:.6g} kWh)" if self.energy_counter_kwh is not None else "")
+        )
+        for g in self.gpus:
+            lines.append(
+                f"  GPU {g.gpu}: {g.samples} samples, {g.start} to {g.end}, duration {g.duration_s:,.1f} s, "
+                f"energy {g.energy_kwh:.6g} kWh, mean {g.mean_power_w:.1f} W, peak {g.peak_power_w:.1f} W, "
+                f"{len(g.gaps)} gap(s) over {self.gap_seconds:g} s"
+            )
+            for gap in g.gaps:
+                lines.append(f"    gap: {gap['start']} to {gap['end']} ({gap['seconds']:.1f} s, not integrated)")
+        if self.runs:
+            lines.append("  runs:")
+            for r in self.runs:
+                lines.append(
+                    f"    {r['run_id']}: {r['duration_s']:,.0f} s, GPU {r['gpu_energy_kwh']:.6g} kWh, CPU {r['cpu_energy_kwh']:.6g} kWh, "
+                    f"RAM {r['ram_energy_kwh']:.6g} kWh, total {r['energy_kwh']:.6g} kWh"
+                )
+        lines.append(f"  active segments: {len(self.segments)}")
+        for s in self.segments:
+            lines.append(
+                f"    GPU {s['gpu']}: {s['start']} to {s['end']} ({s['duration_s']:.1f} s, {s['energy_kwh']:.6g} kWh, mean {s['mean_power_w']:.1f} W)"
+            )
+        return "\n".join(lines)
+
+
+class _Err:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __call__(self, problem: str, line: int | None = None) -> AicomputeError:
+        where = f", line {line}" if line is not None else ""
+        return AicomputeError(f"{self.path}{where}: {problem}")
+
+
+def read_log(
+    path: str | Path,
+    start: str | None = None,
+    end: str | None = None,
+    gap_seconds: float = 5.0,
+    active_watts: float | None = None,
+) -> TelemetrySummary:
+    """Read a power log (kind detected from its header) and summarise the selected window."""
+    path = Path(path)
+    err = _Err(path)
+    if gap_seconds <= 0:
+        raise err(f"gap threshold must be positive, got {gap_seconds:g} s")
+    if not path.is_file():
+        raise err("telemetry file not found")
+    raw = path.read_bytes()
+    head = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)]
+    try:
+        header = [c.strip() for c in head.decode("utf-8").lstrip("\ufeff").split(",")]
+    except UnicodeDecodeError:
+        raise err("not a text file") from None
+    # nvidia-smi writes units and [N/A] into the values ("694.68 W"): drop them once over the
+    # whole file, so that the C parser reads numbers directly (per-value string work is slow)
+    if b" W," in raw:
+        raw = raw.replace(b" W,", b",")
+    if header and header[-1].endswith("[W]"):
+        raw = raw.replace(b" W\n", b"\n").replace(b" W\r\n", b"\r\n")
+    for token in (b"[N/A]", b"[Not Supported]", b"[Unknown Error]"):
+        if token in raw:
+            raw = raw.replace(token, b"")
+    wanted = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
+    try:
+        df = pd.read_csv(io.BytesIO(raw), skipinitialspace=True, engine="c", usecols=lambda c: c.strip() in wanted)
+    except pd.errors.EmptyDataError:
+        raise err("the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise err(f"not a readable CSV file ({str(exc).strip().splitlines()[-1]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    power_col = next((c for c in POWER_COLUMNS if c in df.columns), None)
+    is_codecarbon = CODECARBON_COLUMNS <= set(df.columns)
+    if not is_codecarbon and ("timestamp" not in df.columns or power_col is None):
+        raise err(
+            "unknown log format: expected an nvidia-smi CSV log (columns 'timestamp' and 'power.draw [W]'), "
+            "a plain CSV ('timestamp,power_w[,gpu]') or a CodeCarbon emissions.csv; found columns: " + ", ".join(header)
+        )
+    if df.empty:
+        raise err("the file has a header but no samples")
+    window = (_parse_time(start, "--start", err), _parse_time(end, "--end", err))
+    if window[0] is not None and window[1] is not None and window[1] <= window[0]:
+        raise err("--end must be after --start")
+    if is_codecarbon:
+        return _codecarbon(df, path, err, window, gap_seconds)
+    kind = "plain" if power_col == "power_w" else "nvidia-smi"
+    t = _timestamps(df["timestamp"], err)
+    p, na = _numbers(df[power_col], " W", err, power_col)
+    gpu_col = next((c for c in GPU_ID_COLUMNS if c in df.columns), None)
+    gpu = df[gpu_col] if gpu_col else pd.Series(0, index=df.index)
+    limit = None
+    if "power.limit [W]" in df.columns:
+        lim, _ = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]")
+        limit = lim
+    counter = None
+    if "energy_j" in df.columns:
+        counter, _ = _numbers(df["energy_j"], " J", err, "energy_j")
+    # timestamps must not go backwards (per GPU; rows of several GPUs may interleave)
+    for g, idx in gpu.groupby(gpu, sort=False).groups.items():
+        tt = t[idx].to_numpy()
+        back = np.flatnonzero(np.diff(tt) < 0)
+        if back.size:
+            row = idx[back[0] + 1]
+            raise err(f"timestamp goes backwards for GPU {g} ({t[idx[back[0]]]} then {t[row]})", line=int(row) + 2)
+    keep = ~na
+    if window[0] is not None:
+        keep &= t >= window[0]
+    if window[1] is not None:
+        keep &= t <= window[1]
+    if not keep.any():
+        raise err("no valid sample in the selected window" if (window[0] is not None or window[1] is not None) else "no valid power sample")
+    gpus, segments = [], []
+    counter_kwh = 0.0 if counter is not None else None
+    for g, idx in gpu[keep].groupby(gpu[keep], sort=False).groups.items():
+        tt = t[idx]
+        secs = (tt - tt.iloc[0]).dt.total_seconds().to_numpy()
+        pw = p[idx].to_numpy()
+        summary, seg = _integrate(str(g).strip(), tt, secs, pw, gap_seconds, _threshold(pw, limit[idx].to_numpy() if limit is not None else None, active_watts))
+        gpus.append(summary)
+        segments += seg
+        if counter is not None:
+            c = counter[idx].dropna()
+            if len(c) >= 2:
+                counter_kwh += float(c.iloc[-1] - c.iloc[0]) / 3.6e6
+    return TelemetrySummary(file=str(path), kind=kind, gpus=gpus, segments=segments, gap_seconds=gap_seconds, energy_counter_kwh=counter_kwh)
+
+
+def _parse_time(value: str | None, flag: str, err: _Err) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise err(f"{flag} {value!r} is not an ISO 8601 time (e.g. 2026-11-26T03:52:30)") from None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def _timestamps(col: pd.Series, err: _Err) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(col):  # epoch seconds
+        t = pd.to_datetime(col, unit="s", errors="coerce")
+    else:
+        s = col.astype(str)
+        t = pd.to_datetime(s, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce")  # nvidia-smi
+        if t.isna().any():
+            iso = pd.to_datetime(s.str.strip(), format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+            t = t.fillna(iso)
+        if t.isna().any():
+            numeric = pd.to_numeric(s, errors="coerce")
+            if numeric.notna().all():
+                t = pd.to_datetime(numeric, unit="s")
+    bad = np.flatnonzero(t.isna().to_numpy())
+    if bad.size:
+        raise err(f"timestamp {col.iloc[bad[0]]!r} cannot be read (use nvidia-smi's format, ISO 8601 or epoch seconds)", line=int(bad[0]) + 2)
+    return t
+
+
+def _numbers(col: pd.Series, suffix: str, err: _Err, name: str) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of a column (units already dropped); missing values are allowed, text is not."""
+    if pd.api.types.is_numeric_dtype(col):
+        values = col.astype(float)
+        na = values.isna().to_numpy()
+    else:  # a value that is not a number somewhere: find it for the message
+        s = col.astype(str).str.strip()
+        na = (col.isna() | s.isin(NA_TOKENS)).to_numpy()
+        values = pd.to_numeric(s.str.removesuffix(suffix.strip()).str.strip(), errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() & ~na)
+        if bad.size:
+            raise err(f"column {name!r}: value {col.iloc[bad[0]]!r} is not a number", line=int(bad[0]) + 2)
+    neg = np.flatnonzero((values < 0).to_numpy())
+    if neg.size:
+        raise err(f"column {name!r}: negative value {col.iloc[neg[0]]!r}", line=int(neg[0]) + 2)
+    return values, na
+
+
+def _threshold(power: np.ndarray, limit: np.ndarray | None, active_watts: float | None) -> float:
+    if active_watts is not None:
+        return float(active_watts)
+    if limit is not None and np.isfinite(limit).any():
+        return 0.3 * float(np.nanmax(limit))
+    lo, hi = np.percentile(power, [5, 99])
+    return float(max(1.5 * lo, lo + 0.3 * (hi - lo)))
+
+
+def _integrate(gpu: str, tt: pd.Series, secs: np.ndarray, pw: np.ndarray, gap_s: float, threshold: float) -> tuple[GpuSummary, list[dict]]:
+    dt = np.diff(secs)
+    ok = dt <= gap_s
+    trap = (pw[1:] + pw[:-1]) / 2 * dt
+    energy_j = float(trap[ok].sum())
+    covered = float(dt[ok].sum())
+    gaps = [
+        {"start": tt.iloc[i], "end": tt.iloc[i + 1], "seconds": float(dt[i])} for i in np.flatnonzero(~ok)
+    ]
+    summary = GpuSummary(
+        gpu=gpu,
+        samples=int(len(pw)),
+        start=tt.iloc[0],
+        end=tt.iloc[-1],
+        duration_s=float(secs[-1]),
+        covered_s=covered,
+        energy_kwh=energy_j / 3.6e6,
+        mean_power_w=energy_j / covered if covered else float(pw.mean()),
+        peak_power_w=float(pw.max()),
+        gaps=gaps,
+    )
+    # active segments: runs of samples above the threshold, short dips merged, short bursts dropped
+    active = pw > threshold
+    segments = []
+    if active.any():
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], active.astype(np.int8), [0]))))
+        runs = list(zip(edges[::2], edges[1::2] - 1))  # inclusive sample indices
+        merged = [list(runs[0])]
+        for a, b in runs[1:]:
+            if secs[a] - secs[merged[-1][1]] <= SEGMENT_MERGE_S and (ok[merged[-1][1] : a].all()):
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        for a, b in merged:
+            if secs[b] - secs[a] < SEGMENT_MIN_S:
+                continue
+            sel = ok[a:b]
+            e = float(trap[a:b][sel].sum())
+            cov = float(dt[a:b][sel].sum())
+            segments.append(
+                {
+                    "gpu": gpu,
+                    "start": tt.iloc[a],
+                    "end": tt.iloc[b],
+                    "duration_s": float(secs[b] - secs[a]),
+                    "energy_kwh": e / 3.6e6,
+                    "mean_power_w": e / cov if cov else float(pw[a : b + 1].mean()),
+                    "threshold_w": threshold,
+                }
+            )
+    return summary, segments
+
+
+def _codecarbon(df: pd.DataFrame, path: Path, err: _Err, window, gap_seconds: float) -> TelemetrySummary:
+    t = _timestamps(df["timestamp"], err)
+    cols = {}
+    for name in ("duration", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed"):
+        cols[name], na = _numbers(df[name], "", err, name)
+        if na.any():
+            raise err(f"column {name!r}: empty value", line=int(np.flatnonzero(na)[0]) + 2)
+    gpu_count = pd.to_numeric(df["gpu_count"], errors="coerce") if "gpu_count" in df.columns else pd.Series(np.nan, index=df.index)
+    data = pd.DataFrame({"t": t, "run_id": df["run_id"].astype(str).str.strip(), **cols, "gpu_count": gpu_count})
+    keep = pd.Series(True, index=data.index)
+    if window[0] is not None:
+        keep &= data["t"] - pd.to_timedelta(data["duration"], unit="s") >= window[0]
+    if window[1] is not None:
+        keep &= data["t"] <= window[1]
+    data = data[keep]
+    if data.empty:
+        raise err("no run in the selected window")
+    # CodeCarbon rewrites a run's row with cumulative values: keep the last row of each run
+    last = data.sort_values("t").groupby("run_id", sort=False).tail(1)
+    runs, gpus, segments = [], [], []
+    for r in last.itertuples():
+        start = r.t - pd.to_timedelta(r.duration, unit="s")
+        runs.append(
+            {
+                "run_id": r.run_id,
+                "start": start.isoformat(),
+                "end": r.t.isoformat(),
+                "duration_s": float(r.duration),
+                "gpu_count": None if np.isnan(r.gpu_count) else float(r.gpu_count),
+                "gpu_energy_kwh": float(r.gpu_energy),
+                "cpu_energy_kwh": float(r.cpu_energy),
+                "ram_energy_kwh": float(r.ram_energy),
+                "energy_kwh": float(r.energy_consumed),
+            }
+        )
+        n = 1 if np.isnan(r.gpu_count) or r.gpu_count < 1 else int(r.gpu_count)
+        for k in range(n):
+            e = float(r.gpu_energy) / n
+            gpus.append(
+                GpuSummary(
+                    gpu=f"{r.run_id}:{k}",
+                    samples=1,
+                    start=start,
+                    end=r.t,
+                    duration_s=float(r.duration),
+                    covered_s=float(r.duration),
+                    energy_kwh=e,
+                    mean_power_w=e * 3.6e6 / r.duration if r.duration else 0.0,
+                    peak_power_w=float("nan"),
+                )
+            )
+        segments.append(
+            {"gpu": f"run {r.run_id}", "start": start, "end": r.t, "duration_s": float(r.duration), "energy_kwh": float(r.gpu_energy), "mean_power_w": float(r.gpu_energy) * 3.6e6 / r.duration if r.duration else 0.0, "threshold_w": None}
+        )
+    return TelemetrySummary(file=str(path), kind="codecarbon", gpus=gpus, segments=segments, gap_seconds=gap_seconds, runs=runs)
+
+
+# ---------------------------------------------------------------------------------------------
+# recording (NVIDIA's management library, optional extra `gpu`: nvidia-ml-py)
+
+
+def nvml_available() -> tuple[bool, str]:
+    """Whether NVML can be used here, and why not."""
+    try:
+        import pynvml
+    except ImportError:
+        return False, "NVIDIA's management library is not installed (pip install 'bw_aicompute[gpu]')"
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # pynvml.NVMLError and driver loading errors
+        return False, f"no NVIDIA driver or GPU available ({exc})"
+    try:
+        count = pynvml.nvmlDeviceGetCount()
+    finally:
+        pynvml.nvmlShutdown()
+    return (count > 0, "" if count else "no NVIDIA GPU found")
+
+
+def record(out: str | Path, command: list[str], interval_s: float = 0.1) -> int:
+    """Run `command` while sampling every GPU's power (W) and energy counter (J) into `out`, a
+    plain CSV log (`timestamp,gpu,power_w,energy_j`) that `read_log` accepts. Returns the
+    command's exit status."""
+    import datetime
+    import subprocess
+    import time
+
+    ok, why = nvml_available()
+    if not ok:
+        raise AicomputeError(f"cannot record: {why}")
+    if not command:
+        raise AicomputeError("no command to run: aicompute record --out LOG.csv -- COMMAND ...")
+    import pynvml
+
+    pynvml.nvmlInit()
+    try:
+        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
+
+        def sample(f) -> None:
+            now = datetime.datetime.now().isoformat(timespec="milliseconds")
+            for i, h in enumerate(handles):
+                power = pynvml.nvmlDeviceGetPowerUsage(h) / 1000.0
+                try:
+                    energy = f"{pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0:.3f}"
+                except pynvml.NVMLError:
+                    energy = ""
+                f.write(f"{now},{i},{power:.3f},{energy}\n")
+
+        with open(out, "w", encoding="utf-8") as f:
+            f.write("timestamp,gpu,power_w,energy_j\n")
+            try:
+                proc = subprocess.Popen(command)
+            except OSError as exc:
+                raise AicomputeError(f"cannot run {command[0]!r}: {exc}") from None
+            sample(f)
+            while proc.poll() is None:
+                time.sleep(interval_s)
+                sample(f)
+            sample(f)
+        return int(proc.returncode)
+    finally:
+        pynvml.nvmlShutdown()
