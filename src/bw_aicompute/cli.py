@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup", help="create or complete the Brightway project (offline, idempotent)")
     _project_arg(p)
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    p.add_argument("--reinstall", action="store_true", help="restore the shipped inventories over databases imported from a workbook")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("status", help="list what is installed in the project")
@@ -78,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=0.1, metavar="S", help="sampling interval in seconds (default 0.1)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("export-inventories", help="write the inventories as an Excel workbook in bw2io's format")
+    p.add_argument("out", metavar="OUT.xlsx")
+    _project_arg(p)
+    p.set_defaults(func=cmd_export_inventories)
+
+    p = sub.add_parser("import-inventories", help="validate and install an edited inventory workbook")
+    p.add_argument("workbook", metavar="EDITED.xlsx")
+    _project_arg(p)
+    p.set_defaults(func=cmd_import_inventories)
 
     p = sub.add_parser("template", help="write a blank campaign workbook (Excel)")
     p.add_argument("out", metavar="OUT.xlsx")
@@ -163,6 +174,27 @@ def cmd_record(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_export_inventories(args: argparse.Namespace) -> int:
+    from .excel import export_inventories
+
+    _open_project(args.project)
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise AicomputeError(f"{out}: folder {out.resolve().parent} does not exist")
+    sheets = export_inventories(out)
+    print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
+    return 0
+
+
+def cmd_import_inventories(args: argparse.Namespace) -> int:
+    from .excel import import_inventories
+
+    _open_project(args.project)
+    for name, n in import_inventories(Path(args.workbook)):
+        print(f"installed {name} ({n} datasets) from {args.workbook}")
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from .excel import write_template
 
@@ -222,7 +254,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     from .project import setup_project
 
-    report = setup_project(args.project)
+    report = setup_project(args.project, reinstall=args.reinstall)
     if not args.quiet:
         print(report.summary())
     return 0

@@ -316,7 +316,9 @@ def _check_parameter(p: dict, where: _Where) -> None:
         raise where.error(f"amount {p['amount']!r} is not a number")
 
 
-def _add_dataset(db: InventoryDatabase, ds: dict, where: _Where, flows: dict, biosphere: str, code_of: dict) -> None:
+def _add_dataset(
+    db: InventoryDatabase, ds: dict, where: _Where, flows: dict, biosphere: str, code_of: dict, exchange_where: list | None = None
+) -> None:
     for key in ("code", "name", "unit", "exchanges", "comment"):
         if key not in ds:
             raise where.error(f"missing field {key!r}")
@@ -329,7 +331,7 @@ def _add_dataset(db: InventoryDatabase, ds: dict, where: _Where, flows: dict, bi
     exchanges = [{"input": key, "amount": 1.0, "type": "production", "unit": ds["unit"]}]
     water = {"withdrawal": 0.0, "release": 0.0, "evaporation": 0.0}
     for j, exc in enumerate(ds["exchanges"]):
-        xw = _Where(where.path, f"{where.what}, exchange {j + 1}")
+        xw = exchange_where[j] if exchange_where else _Where(where.path, f"{where.what}, exchange {j + 1}")
         if not isinstance(exc, dict):
             raise xw.error("must be a mapping")
         for k in ("amount", "unit", "source"):
@@ -513,8 +515,15 @@ def _write_parameters(bd, db: InventoryDatabase) -> None:
             ParameterizedExchange.insert_many(pexc[i : i + 500]).execute()
 
 
-def install(bd, biosphere: str, report, directory: Path | None = None) -> None:
-    """Write the inventory databases that are missing or out of date (see `project.setup_project`)."""
+def imported_from(meta: dict) -> str | None:
+    """The workbook a database was imported from with `aicompute import-inventories`, if any."""
+    owner = meta.get(OWNER_KEY) if isinstance(meta, dict) else None
+    return owner.get("imported_from") if isinstance(owner, dict) else None
+
+
+def install(bd, biosphere: str, report, directory: Path | None = None, reinstall: bool = False) -> None:
+    """Write the inventory databases that are missing or out of date (see `project.setup_project`).
+    A database imported from a user's workbook is kept unless `reinstall`."""
     from .project import _mark, _state, flow_index
 
     files = inventory_files(directory)
@@ -526,11 +535,15 @@ def install(bd, biosphere: str, report, directory: Path | None = None) -> None:
     for path in files:
         m = re.search(r"^database:\s*(\S+)\s*$", path.read_text(encoding="utf-8"), re.MULTILINE)
         names.add(m.group(1).strip("'\"") if m else "")
-    if all(_state(bd.databases, n, fp) == "current" for n in names):
-        for name in sorted(names):
+    kept = set() if reinstall else {n for n in names if n in bd.databases and imported_from(bd.databases[n])}
+    for name in sorted(kept):
+        report.add("database", name, "kept", f"imported from {imported_from(bd.databases[name])}; aicompute setup --reinstall restores the shipped data")
+    if all(_state(bd.databases, n, fp) == "current" for n in names - kept):
+        for name in sorted(names - kept):
             report.add("database", name, "present", f"{bd.databases[name].get('number', 0)} datasets")
         return
     databases = load(flow_index(biosphere), biosphere, directory)
+    databases = [db for db in databases if db.name not in kept]
     for db in databases:
         if _state(bd.databases, db.name, db.fingerprint) == "foreign":
             raise AicomputeError(
@@ -542,21 +555,29 @@ def install(bd, biosphere: str, report, directory: Path | None = None) -> None:
         if state == "current":
             report.add("database", db.name, "present", f"{len(db.datasets)} datasets, {len(db.parameters)} parameters")
             continue
-        meta = {
-            "format": "bw_aicompute inventories (YAML)",
-            "depends": sorted(db.depends | {biosphere}),
-            "license": "CC BY-SA 4.0 (see inventories/LICENSE.md)",
-        }
-        if db.name in bd.databases:
-            bd.databases[db.name].update(meta)
-            bd.databases[db.name][OWNER_KEY] = _mark(db.fingerprint, "installing")
-            bd.databases.flush()
-        else:
-            bd.Database(db.name).register(**meta, **{OWNER_KEY: _mark(db.fingerprint, "installing")})
-        bd.Database(db.name).write(db.datasets)
-        _write_parameters(bd, db)
-        bd.databases[db.name][OWNER_KEY] = _mark(db.fingerprint, "complete")
-        bd.databases.flush()
+        write_database(bd, db, biosphere)
         report.add(
             "database", db.name, "installed" if state == "absent" else "updated", f"{len(db.datasets)} datasets, {len(db.parameters)} parameters"
         )
+
+
+def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
+    """Write one validated database with its parameters: marked `installing` first, `complete`
+    last, so that an interrupted write is completed by the next run."""
+    from .project import _mark
+
+    meta = {
+        "format": "bw_aicompute inventories (YAML)",
+        "depends": sorted(db.depends | {biosphere}),
+        "license": "CC BY-SA 4.0 (see inventories/LICENSE.md)",
+    }
+    if db.name in bd.databases:
+        bd.databases[db.name].update(meta)
+        bd.databases[db.name][OWNER_KEY] = {**_mark(db.fingerprint, "installing"), **mark}
+        bd.databases.flush()
+    else:
+        bd.Database(db.name).register(**meta, **{OWNER_KEY: {**_mark(db.fingerprint, "installing"), **mark}})
+    bd.Database(db.name).write(db.datasets)
+    _write_parameters(bd, db)
+    bd.databases[db.name][OWNER_KEY] = {**_mark(db.fingerprint, "complete"), **mark}
+    bd.databases.flush()

@@ -284,13 +284,14 @@ def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
 # entry point
 
 
-def setup_project(name: str = DEFAULT_PROJECT) -> SetupReport:
+def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> SetupReport:
     """Create or complete the Brightway project `name` for bw_aicompute and return a report.
 
     Installs, where missing or out of date: a biosphere database (only if the project has none),
     the LCIA methods of `methods/`, and the inventory databases of `inventories/`. Objects that
     bw_aicompute did not create are never modified. Running it again on a complete project
-    writes nothing.
+    writes nothing. Inventory databases imported from a user's workbook
+    (`aicompute import-inventories`) are kept unless `reinstall` is true.
     """
     from . import inventory
 
@@ -305,6 +306,6 @@ def setup_project(name: str = DEFAULT_PROJECT) -> SetupReport:
     report.biosphere = biosphere
     _setup_standard_methods(bd, biosphere, report)
     _setup_custom_methods(bd, biosphere, report)
-    inventory.install(bd, biosphere, report)
+    inventory.install(bd, biosphere, report, reinstall=reinstall)
     report.seconds = time.perf_counter() - start
     return report

@@ -1,0 +1,148 @@
+"""Excel round trip of the inventories: export, re-import with plain bw2io under new names (the
+example campaigns give the same scores), and import of an edited workbook with validation."""
+
+import json
+from pathlib import Path
+
+import bw2data as bd
+import bw2io as bi
+import openpyxl
+import pytest
+from bw2data.parameters import DatabaseParameter
+
+from bw_aicompute import setup_project
+from bw_aicompute.assessment import assess
+from bw_aicompute.cli import main
+from bw_aicompute.lca import method_for, multi_scores
+from bw_aicompute.methods import indicators
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+NEW = {"aicompute-background": "bg-copy", "aicompute": "fg-copy"}
+LINK = ("name", "reference product", "unit", "location")
+
+
+def plain_bw2io_import(workbook: Path) -> None:
+    """What a user without bw_aicompute does (README, "Excel round trip")."""
+    for sheet, new in NEW.items():
+        imp = bi.ExcelImporter(str(workbook), sheet_name=sheet)
+        imp.db_name = new
+        for ds in imp.data:
+            ds["database"] = new
+        imp.apply_strategies(verbose=False)
+        imp.match_database(fields=LINK)
+        if new == "fg-copy":
+            imp.match_database("bg-copy", fields=LINK)
+        assert not list(imp.unlinked)
+        imp.write_database()
+
+
+def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, tmp_path):
+    workbook = tmp_path / "inventories.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    assert openpyxl.load_workbook(workbook, read_only=True).sheetnames == ["aicompute-background", "aicompute"]
+    plain_bw2io_import(workbook)
+    assert len(bd.Database("fg-copy")) == len(bd.Database("aicompute"))
+    assert len(bd.Database("bg-copy")) == len(bd.Database("aicompute-background"))
+    # parameters, formulas, uncertainty, comments and sources came through
+    assert DatabaseParameter.select().where(DatabaseParameter.database == "fg-copy").count() == DatabaseParameter.select().where(DatabaseParameter.database == "aicompute").count()
+    life = DatabaseParameter.get(database="fg-copy", name="hw_lifetime_years")
+    assert life.amount == 6 and life.data["uncertainty type"] == 4 and life.data["maximum"] == 6
+    hour = bd.get_node(database="fg-copy", code="gpu-hour-h100_sxm_80gb-FR")
+    energy = next(e for e in hour.technosphere() if e.input["code"] == "datacenter-operation-FR")
+    assert energy["formula"] == "(h100_sxm_80gb_tdp_w * gpu_load_factor + node_overhead_w_per_gpu) / 1000"
+    assert energy.input["database"] == "fg-copy"
+    grid = bd.get_node(database="bg-copy", code="electricity-grid-FR")
+    co2 = next(e for e in grid.biosphere() if e.input["name"] == "Carbon dioxide, fossil")
+    assert "Our World in Data" in co2["source"] and co2["uncertainty type"] == 5
+    assert grid["comment"].startswith("Average grid electricity consumed in France")
+
+    # every example campaign, relinked to the copies, gives the same scores on every indicator
+    methods = [method_for(i)[1] for i in indicators()]
+    for example in sorted(EXAMPLES.glob("*.yaml")):
+        a = assess(example, indicators=["climate"])
+        data = bd.Database(a.database).load()
+        copy = f"copy-{a.database}"[:60]
+        relabelled = {}
+        for (db, code), ds in data.items():
+            ds = dict(ds)
+            ds["exchanges"] = [
+                {**e, "input": (copy if e["input"][0] == a.database else NEW.get(e["input"][0], e["input"][0]), e["input"][1])}
+                | ({"output": (copy, code)} if "output" in e else {})
+                for e in ds["exchanges"]
+            ]
+            relabelled[(copy, code)] = ds
+        bd.Database(copy).write(relabelled)
+        original = bd.get_node(database=a.database, code="campaign")
+        copied = bd.get_node(database=copy, code="campaign")
+        scores = multi_scores({"original": {original.id: 1.0}, "copy": {copied.id: 1.0}}, methods)
+        for m in methods:
+            assert scores[(m, "copy")] == pytest.approx(scores[(m, "original")], rel=1e-6, abs=1e-15), (example.name, m)
+            assert scores[(m, "original")] != 0 or m[0] == "bw_aicompute" or m[1] != "climate change"
+
+
+def test_import_inventories_installs_and_setup_keeps_it(ready_dir, tmp_path, capsys):
+    before = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
+    workbook = tmp_path / "inv.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["aicompute"]
+    # the user edits a parameter in Excel: utilisation 0.85 -> 0.5
+    header_row = next(r for r in ws.iter_rows() if r[0].value == "name" and r[1].value == "amount")
+    cols = {c.value: c.column - 1 for c in header_row}
+    row = next(r for r in ws.iter_rows() if r[0].value == "utilisation")
+    row[cols["amount"]].value = 0.5
+    wb.save(workbook)
+    assert main(["import-inventories", str(workbook)]) == 0
+    assert "installed aicompute (429 datasets)" in capsys.readouterr().out
+    assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.5
+    after = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
+    assert after > before  # embodied shares grow when utilisation falls
+    report = setup_project("aicompute")
+    assert {(i.name, i.action) for i in report.items if i.kind == "database"} == {("aicompute", "kept"), ("aicompute-background", "kept")}
+    report = setup_project("aicompute", reinstall=True)
+    assert ("aicompute", "updated") in {(i.name, i.action) for i in report.items}
+    assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.85
+
+
+def edited(tmp_path, change):
+    workbook = tmp_path / "edit.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    wb = openpyxl.load_workbook(workbook)
+    where = change(wb)
+    wb.save(workbook)
+    return workbook, where
+
+
+def find_exchange(ws, activity_code, input_name):
+    rows = list(ws.iter_rows())
+    start = next(i for i, r in enumerate(rows) if r[0].value == "code" and r[1].value == activity_code)
+    header = next(i for i in range(start, len(rows)) if rows[i][0].value == "name" and rows[i][1].value == "amount")
+    cols = {c.value: c.column - 1 for c in rows[header]}
+    i = next(i for i in range(header + 1, len(rows)) if rows[i][0].value == input_name)
+    return rows[i], cols
+
+
+@pytest.mark.parametrize(
+    "label, column, value, message",
+    [
+        ("missing source", "source", None, "missing field 'source'"),
+        ("unit typo", "unit", "kilowatt hours", "unit 'kilowatt hours'"),
+        ("unknown provider", "name", "datacenter operation, per kWh of IT energy, Mars", "no provider"),
+        ("negative amount", "amount", -1, "negative"),
+    ],
+)
+def test_edited_workbook_errors_name_sheet_row_and_column(ready_dir, tmp_path, capsys, label, column, value, message):
+    def change(wb):
+        row, cols = find_exchange(wb["aicompute"], "gpu-hour-h100_sxm_80gb-FR", "datacenter operation, per kWh of IT energy, FR")
+        row[cols[column]].value = value
+        if column == "amount":
+            row[cols["formula"]].value = None
+        return row[0].row
+
+    state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
+    workbook, row = edited(tmp_path, change)
+    assert main(["import-inventories", str(workbook)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"aicompute: error: edit.xlsx: sheet 'aicompute', row {row}")
+    assert message in err
+    assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
