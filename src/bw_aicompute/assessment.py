@@ -76,12 +76,17 @@ def assess(
     indicators: list[str] | tuple[str, ...] = DEFAULT_INDICATORS,
     methods: list[tuple[str, ...]] | tuple = (),
     project: str = "aicompute",
+    background: str = "open",
+    ecoinvent_database: str | None = None,
 ) -> Assessment:
     """Validate, write and solve a campaign in `project` (set up first if needed).
 
     `indicators` are names from `methods/indicators.yaml`; `methods` are any installed method
-    tuples. Returns an `Assessment`.
+    tuples. `background="ecoinvent"` assesses against the foreground linked to ecoinvent by
+    `link_ecoinvent` (`ecoinvent_database` chooses among several). Returns an `Assessment`.
     """
+    if background not in ("open", "ecoinvent"):
+        raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
     if not isinstance(campaign, Campaign):
         campaign = read_campaign(campaign)  # validated before anything is written
     from .project import setup_project
@@ -90,7 +95,12 @@ def assess(
     resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
     if not resolved:
         raise AicomputeError("no indicator or method to assess")
-    model = write_campaign(campaign, report.biosphere)
+    foreground = "aicompute"
+    if background == "ecoinvent":
+        from .ecoinvent import linked_foreground
+
+        foreground = linked_foreground(ecoinvent_database)
+    model = write_campaign(campaign, report.biosphere, foreground=foreground)
     return solve(model, resolved)
 
 

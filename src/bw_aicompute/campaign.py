@@ -495,10 +495,10 @@ class CampaignModel:
     values: dict[str, float]
 
 
-def _param(name: str) -> float:
+def _param(name: str, foreground: str = "aicompute") -> float:
     from bw2data.parameters import DatabaseParameter
 
-    return float(DatabaseParameter.get(database="aicompute", name=name).amount)
+    return float(DatabaseParameter.get(database=foreground, name=name).amount)
 
 
 def _bio(biosphere: str, flows: dict, name: str, categories: tuple, unit: str, amount: float, source: str, comment: str = "") -> dict:
@@ -516,16 +516,22 @@ def _tech(key: tuple[str, str], amount: float, unit: str, source: str) -> dict:
     return {"input": key, "amount": amount, "type": "technosphere", "unit": unit, "source": source}
 
 
-def write_campaign(campaign: Campaign, biosphere: str) -> CampaignModel:
-    """Write the campaign into the current project (database `aicompute-campaign-<slug>`),
-    replacing that database only, and return the amounts used for the stage breakdown."""
+def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute") -> CampaignModel:
+    """Write the campaign into the current project (database `aicompute-campaign-<slug>`, with
+    a suffix when `foreground` is a linked copy), replacing that database only, and return the
+    amounts used for the stage breakdown. `foreground` is the database of the hardware and
+    datacenter datasets: `aicompute`, or a copy linked to ecoinvent."""
+    import functools
+
     import bw2data as bd
 
     from .methods import OWNER_KEY
     from .project import _mark, flow_index
 
     c, hw, site = campaign, campaign.hardware, campaign.site
-    db = c.database
+    db = c.database if foreground == "aicompute" else f"{c.database}--{foreground.removeprefix('aicompute-linked-')}"
+    _param = functools.partial(globals()["_param"], foreground=foreground)
+    FG = foreground
     if db in bd.databases and OWNER_KEY not in bd.databases[db]:
         raise AicomputeError(f"database {db!r} exists and was not created by bw_aicompute; rename the campaign")
     gpus = {row["gpu"]: row for row in inventory_tables()["all_gpus"]}
@@ -558,10 +564,13 @@ def write_campaign(campaign: Campaign, biosphere: str) -> CampaignModel:
         return key
 
     src = f"campaign file {c.path.name if c.path else c.name}"
-    # grid
-    shipped_grid = ("aicompute-background", f"electricity-grid-{site.country}")
+    # grid: the provider that the foreground's datacenter operation of that country uses (the
+    # open grid mix, or the ecoinvent market in a linked foreground)
+    country_dcop = bd.get_node(database=FG, code=f"datacenter-operation-{site.country}")
+    shipped_grid = next(e.input.key for e in country_dcop.technosphere())
+    background_grid = bd.get_node(database="aicompute-background", code=f"electricity-grid-{site.country}")
     if site.grid_kg_co2e_per_kwh is not None:
-        grid_node = bd.get_node(database=shipped_grid[0], code=shipped_grid[1])
+        grid_node = background_grid
         excs = [_bio(biosphere, flows, "Carbon dioxide, fossil", ("air",), "kilogram", site.grid_kg_co2e_per_kwh, site.grid_source or src)]
         if site.grid_water_l_per_kwh is not None:
             w = site.grid_water_l_per_kwh / 1000
@@ -609,7 +618,7 @@ def write_campaign(campaign: Campaign, biosphere: str) -> CampaignModel:
             stage="on-site water",
         )
     else:
-        dcop_key = ("aicompute", f"datacenter-operation-{shipped_site}")
+        dcop_key = (FG, f"datacenter-operation-{shipped_site}")
         shipped = bd.get_node(database=dcop_key[0], code=dcop_key[1])
         v["pue"] = next(e["amount"] for e in shipped.technosphere() if e.input.key == grid_key)
 
@@ -623,23 +632,23 @@ def write_campaign(campaign: Campaign, biosphere: str) -> CampaignModel:
             o = hw.gpu_embodied
             card_keys[slug] = add(f"gpu-card-{slug}", f"GPU card, {name}, embodied footprint as given", "unit", _override_exchanges(biosphere, flows, o, src), f"Embodied footprint of one {name} as given by campaign {c.name!r} ({o.source or 'no source given'}); indicators not given are zero.", stage="GPU manufacturing")
         else:
-            card_keys[slug] = ("aicompute", f"gpu-card-{slug}")
+            card_keys[slug] = (FG, f"gpu-card-{slug}")
         if hw.server_embodied is not None:
             o = hw.server_embodied
             server_keys[slug] = add(f"server-{slug}", f"GPU server without GPUs, for {name}, embodied footprint as given", "unit", _override_exchanges(biosphere, flows, o, src), f"Embodied footprint of one server (without GPUs) as given by campaign {c.name!r} ({o.source or 'no source given'}); indicators not given are zero.", stage="server, network and storage manufacturing")
         else:
-            server_keys[slug] = ("aicompute", f"server-{server}")
+            server_keys[slug] = (FG, f"server-{server}")
         excs = [
             _tech(card_keys[slug], 1 / life_h, "unit", "1 / (lifetime hours x utilisation)"),
             _tech(server_keys[slug], 1 / (per_node[slug] * life_h), "unit", f"server shared by {per_node[slug]:g} GPUs"),
         ]
         if v["switches_per_gpu"] > 0:
-            excs.append(_tech(("aicompute", "network-switch"), v["switches_per_gpu"] / life_h, "unit", "switches per GPU"))
+            excs.append(_tech((FG, "network-switch"), v["switches_per_gpu"] / life_h, "unit", "switches per GPU"))
         if v["storage_tb_per_gpu"] > 0:
-            excs.append(_tech(("aicompute", "storage-tb-year"), v["storage_tb_per_gpu"] / (8760 * v["utilisation"]), "terabyte year", "storage per GPU"))
+            excs.append(_tech((FG, "storage-tb-year"), v["storage_tb_per_gpu"] / (8760 * v["utilisation"]), "terabyte year", "storage per GPU"))
         if hw.datacenter_infrastructure:
             kw = (tdp[slug] + _param("node_overhead_w_per_gpu")) / 1000
-            excs.append(_tech(("aicompute", "datacenter-infrastructure-kw-year"), kw / (8760 * v["utilisation"]), "kilowatt year", "IT capacity of one GPU and its node share"))
+            excs.append(_tech((FG, "datacenter-infrastructure-kw-year"), kw / (8760 * v["utilisation"]), "kilowatt year", "IT capacity of one GPU and its node share"))
         gpu_time_keys[slug] = add(f"gpu-time-{slug}", f"GPU time, {name}, embodied share, {c.name}", "hour", excs, f"Time-allocated embodied share of one {name} GPU-hour in campaign {c.name!r}: lifetime {v['lifetime_years']:g} years, utilisation {v['utilisation']:g}.")
 
     # phases
@@ -672,10 +681,10 @@ def write_campaign(campaign: Campaign, biosphere: str) -> CampaignModel:
             "GPU manufacturing": {card_keys[p.gpu]: gh / life_h},
             "server, network and storage manufacturing": {
                 server_keys[p.gpu]: gh / (per_node[p.gpu] * life_h),
-                ("aicompute", "network-switch"): gh * v["switches_per_gpu"] / life_h,
-                ("aicompute", "storage-tb-year"): gh * v["storage_tb_per_gpu"] / (8760 * v["utilisation"]),
+                (FG, "network-switch"): gh * v["switches_per_gpu"] / life_h,
+                (FG, "storage-tb-year"): gh * v["storage_tb_per_gpu"] / (8760 * v["utilisation"]),
             },
-            "datacenter infrastructure": {("aicompute", "datacenter-infrastructure-kw-year"): gh * (tdp[p.gpu] + _param("node_overhead_w_per_gpu")) / 1000 / (8760 * v["utilisation"]) if hw.datacenter_infrastructure else 0.0},
+            "datacenter infrastructure": {(FG, "datacenter-infrastructure-kw-year"): gh * (tdp[p.gpu] + _param("node_overhead_w_per_gpu")) / 1000 / (8760 * v["utilisation"]) if hw.datacenter_infrastructure else 0.0},
             "electricity": {grid_key: it_kwh * pue32},
             "on-site water": {dcop_key: it_kwh, grid_key: -it_kwh * pue32},
         }

@@ -62,8 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--plot", metavar="FILE.png", help="write stacked bars by stage, one bar per phase")
+    p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
+    p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
     _project_arg(p)
     p.set_defaults(func=cmd_assess)
+
+    p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
+    p.add_argument("--database", required=True, metavar="NAME", help="the ecoinvent database in the project (e.g. ecoinvent-3.10-cutoff)")
+    p.add_argument("--version", choices=("3.9", "3.10", "3.11"), help="ecoinvent version (default: read from the database name)")
+    p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
+    _project_arg(p)
+    p.set_defaults(func=cmd_link_ecoinvent)
 
     p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, CodeCarbon or plain CSV)")
     p.add_argument("file", help="log file")
@@ -132,7 +141,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
             raise AicomputeError(f"{out}: folder {Path(out).resolve().parent} does not exist")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise AicomputeError(f"{args.plot}: the plot is written as PNG; name it FILE.png")
-    result = assess(campaign, indicators=indicators, methods=methods, project=args.project)
+    result = assess(
+        campaign, indicators=indicators, methods=methods, project=args.project, background=args.background, ecoinvent_database=args.ecoinvent_database
+    )
     print(result.summary())
     if args.json:
         result.to_json(args.json)
@@ -192,6 +203,20 @@ def cmd_import_inventories(args: argparse.Namespace) -> int:
     _open_project(args.project)
     for name, n in import_inventories(Path(args.workbook)):
         print(f"installed {name} ({n} datasets) from {args.workbook}")
+    return 0
+
+
+def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
+    from .ecoinvent import link_ecoinvent
+
+    _open_project(args.project)
+    if args.report and not Path(args.report).resolve().parent.is_dir():
+        raise AicomputeError(f"{args.report}: folder {Path(args.report).resolve().parent} does not exist")
+    report = link_ecoinvent(args.database, version=args.version)
+    print(report.summary())
+    if args.report:
+        report.to_csv(Path(args.report))
+        print(f"wrote {args.report}")
     return 0
 
 

@@ -1,0 +1,161 @@
+"""Linking the foreground to ecoinvent, tested against a stub database that carries real
+ecoinvent 3.10 activity names, reference products, units and locations (no licensed data)."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import bw2data as bd
+import pytest
+
+from bw_aicompute.assessment import assess
+from bw_aicompute.cli import main
+from bw_aicompute.ecoinvent import LINKED_PREFIX, load_mapping
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+EI = "ecoinvent-3.10-cutoff"
+EI_BIO = "ecoinvent-3.10-biosphere"
+LINKED = LINKED_PREFIX + EI
+
+# real ecoinvent 3.10 cut-off identities (name, reference product, location, unit) and a made-up
+# GHG per unit for the stub (no ecoinvent data)
+STUB = [
+    ("market for electricity, medium voltage", "electricity, medium voltage", "FR", "kilowatt hour", 0.080),
+    ("market for electricity, medium voltage", "electricity, medium voltage", "DE", "kilowatt hour", 0.450),
+    ("market for electricity, medium voltage", "electricity, medium voltage", "TW", "kilowatt hour", 0.600),
+    ("market group for electricity, medium voltage", "electricity, medium voltage", "US", "kilowatt hour", 0.400),
+    ("market group for electricity, medium voltage", "electricity, medium voltage", "GLO", "kilowatt hour", 0.500),
+    ("market for transport, freight, lorry, unspecified", "transport, freight, lorry, unspecified", "GLO", "ton kilometer", 0.15),
+    ("market for transport, freight, sea, container ship", "transport, freight, sea, container ship", "GLO", "ton kilometer", 0.01),
+    ("market for transport, freight, aircraft, long haul", "transport, freight, aircraft, long haul", "GLO", "ton kilometer", 1.0),
+    ("market for steel, low-alloyed", "steel, low-alloyed", "GLO", "kilogram", 2.0),
+    ("market for gold", "gold", "GLO", "kilogram", 20000.0),
+    ("market for copper, cathode", "copper, cathode", "GLO", "kilogram", 4.0),
+]
+WATER_FLOWS = [
+    ("Water", ("air",)),
+    ("Water, unspecified natural origin", ("natural resource", "in water")),
+    ("Water", ("water", "surface water")),
+]
+
+
+def co2():
+    return next(f for f in bd.Database("biosphere3") if f["name"] == "Carbon dioxide, fossil" and f["categories"] == ("air",))
+
+
+def build_stub():
+    # a user's ecoinvent biosphere under its own name (only the flows needed here)
+    bio = {}
+    for i, (name, cats) in enumerate(WATER_FLOWS):
+        bio[(EI_BIO, f"w{i}")] = {"name": name, "categories": cats, "unit": "cubic meter", "type": "emission" if cats[0] != "natural resource" else "natural resource", "exchanges": []}
+    bd.Database(EI_BIO).write(bio)
+    data = {}
+    for i, (name, product, location, unit, ghg) in enumerate(STUB):
+        key = (EI, f"stub{i}")
+        data[key] = {
+            "name": name,
+            "reference product": product,
+            "location": location,
+            "unit": unit,
+            "type": "process",
+            "exchanges": [{"input": key, "amount": 1.0, "type": "production"}, {"input": co2().key, "amount": ghg, "type": "biosphere"}],
+        }
+    bd.Database(EI).write(data)
+    bd.databases[EI]["depends"] = [EI_BIO, "biosphere3"]
+    bd.databases.flush()
+
+
+def state_of_everything_else():
+    out = {}
+    for name in sorted(bd.databases):
+        if name.startswith(LINKED_PREFIX):
+            continue
+        fp = bd.Database(name).filepath_processed()
+        out[name] = (hashlib.sha256(fp.read_bytes()).hexdigest() if fp.exists() else None, json.dumps(bd.databases[name], sort_keys=True, default=str))
+    return out
+
+
+def score(db, code, indicator="climate"):
+    import bw2calc as bc
+
+    from bw_aicompute.methods import indicators
+
+    lca = bc.LCA({bd.get_node(database=db, code=code): 1}, indicators()[indicator].method)
+    lca.lci()
+    lca.lcia()
+    return lca.score
+
+
+def test_mapping_files_exist_for_three_versions():
+    for version in ("3.9", "3.10", "3.11"):
+        mappings, unmapped = load_mapping(version)
+        backgrounds = {m["background"] for m in mappings}
+        assert {f"electricity-grid-{c}" for c in ("FR", "US", "DE", "GLO", "TW")} <= backgrounds
+        assert "transport-lorry" in backgrounds and "hbm-memory-gb" in unmapped
+
+
+def test_link_ecoinvent_replaces_mapped_providers_and_changes_nothing_else(ready_dir, tmp_path, capsys):
+    build_stub()
+    before = state_of_everything_else()
+    report_csv = tmp_path / "link.csv"
+    assert main(["link-ecoinvent", "--database", EI, "--report", str(report_csv)]) == 0
+    out = capsys.readouterr().out
+    assert f"Linked foreground '{LINKED}' to '{EI}'" in out
+    assert "market for electricity, medium voltage [FR]" in out
+    assert state_of_everything_else() == before  # ecoinvent and the user's other data untouched
+
+    linked = bd.Database(LINKED)
+    assert len(linked) == len(bd.Database("aicompute"))
+    stub_keys = {(s[0], s[2]) for s in STUB}
+    mapped = {m["background"]: (m["ecoinvent"]["name"], str(m["ecoinvent"]["location"])) for m in load_mapping("3.10")[0]}
+    replaced = kept = 0
+    for ds in linked:
+        for exc in ds.technosphere():
+            assert exc.input["database"] != "aicompute", "the linked copy must not point back to the original foreground"
+            src = exc.get("linked_from")
+            if exc.input["database"] == EI:
+                replaced += 1
+                assert src and mapped[src.split(":")[1]] == (exc.input["name"], exc.input["location"])
+            elif exc.input["database"] == "aicompute-background":
+                kept += 1
+                code = exc.input["code"]
+                assert code not in mapped or mapped[code] not in stub_keys, f"{code} should have linked"
+    assert replaced > 0 and kept > 0
+    # water flows relinked by (name, categories, unit) to the ecoinvent biosphere
+    dcop = bd.get_node(database=LINKED, code="datacenter-operation-FR")
+    assert {e.input["database"] for e in dcop.biosphere()} == {EI_BIO}
+    # results move as expected: 1 kWh of IT energy in FR = PUE 1.56 x 0.080 kg
+    assert score(LINKED, "datacenter-operation-FR") == pytest.approx(1.56 * 0.080, rel=1e-5)
+    assert score("aicompute", "datacenter-operation-FR") == pytest.approx(1.56 * 0.056, rel=1e-5)
+    # an unmapped country keeps the open proxy
+    assert score(LINKED, "datacenter-operation-KR") == pytest.approx(score("aicompute", "datacenter-operation-KR"), rel=1e-6)
+
+    import csv
+
+    rows = list(csv.DictReader(report_csv.open()))
+    assert {r["status"] for r in rows} == {"replaced", "kept"}
+    assert all(r["reason"] for r in rows if r["status"] == "kept")
+    assert any("no activity 'market for electricity, medium voltage' [KR]" in r["reason"] for r in rows)
+    assert any("per kg" in r["reason"] for r in rows)  # memory per GB has no ecoinvent basis
+
+
+def test_campaign_against_linked_background(ready_dir, capsys):
+    build_stub()
+    assert main(["link-ecoinvent", "--database", EI]) == 0
+    open_ = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    linked = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], background="ecoinvent")
+    assert linked.database != open_.database and open_.database in bd.databases
+    e_open = open_.by_stage().loc["electricity", "climate"]
+    e_linked = linked.by_stage().loc["electricity", "climate"]
+    assert e_linked == pytest.approx(e_open * 0.080 / 0.056, rel=1e-5)
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--background", "ecoinvent", "--indicator", "climate"]) == 0
+
+
+def test_link_errors(ready_dir, capsys):
+    assert main(["link-ecoinvent", "--database", "ecoinvent-9.9-cutoff"]) == 2
+    assert "is not in project" in capsys.readouterr().err
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--background", "ecoinvent"]) == 2
+    assert "no foreground is linked to ecoinvent yet" in capsys.readouterr().err
+    bd.Database("my-ecoinvent").write({})
+    assert main(["link-ecoinvent", "--database", "my-ecoinvent"]) == 2
+    assert "cannot tell the ecoinvent version" in capsys.readouterr().err
