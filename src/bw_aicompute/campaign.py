@@ -483,7 +483,6 @@ class PhaseModel:
     gpu_hours: float
     it_energy_kwh: float
     key: tuple[str, str]
-    stage_demands: dict[str, dict[tuple[str, str], float]]
 
 
 @dataclass
@@ -493,6 +492,7 @@ class CampaignModel:
     key: tuple[str, str]
     phases: list[PhaseModel]
     values: dict[str, float]
+    foreground: str = "aicompute"
 
 
 def _param(name: str, foreground: str = "aicompute") -> float:
@@ -537,17 +537,50 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     gpus = {row["gpu"]: row for row in inventory_tables()["all_gpus"]}
     profile = profiles()[site.profile]
     flows = flow_index(biosphere)
+    # Every amount below is written as a formula over the foreground's parameters (or the
+    # campaign's overrides as numbers) and evaluated here; the formulas stay on the exchanges so
+    # that Monte Carlo can resample the parameters (see `uncertainty`).
+    from bw2data.parameters import DatabaseParameter
+
+    from .inventory import evaluate_formula, formula_names
+
+    params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database == FG)}
+
+    def term(override, name: str) -> str:
+        return repr(float(override)) if override is not None else name
+
+    def value(formula: str) -> float:
+        return float(evaluate_formula(formula, params))
+
+    def with_formula(exc: dict, formula: str) -> dict:
+        if formula_names(formula) & set(params):
+            exc["formula"] = formula
+        return exc
+
+    def ftech(key, formula: str, unit: str, source: str) -> dict:
+        return with_formula(_tech(key, value(formula), unit, source), formula)
+
+    def fbio(name, categories, unit, formula: str, source: str) -> dict:
+        return with_formula(_bio(biosphere, flows, name, categories, unit, value(formula), source), formula)
+
+    L = term(hw.lifetime_years, "hw_lifetime_years")
+    U = term(hw.utilisation, "utilisation")
+    S = term(hw.switches_per_gpu, "switches_per_gpu")
+    T = term(hw.storage_tb_per_gpu, "storage_tb_per_gpu")
+    PUE = term(site.pue, profile["pue"])
+    WUE = term(site.wue_l_per_kwh, profile["wue"])
+    W = repr(float(site.wue_basis == "withdrawal")) if site.wue_basis else profile["wue_withdrawal"]
+    E = "cooling_water_evaporated_share"
     v = {
-        "lifetime_years": hw.lifetime_years if hw.lifetime_years is not None else _param("hw_lifetime_years"),
-        "utilisation": hw.utilisation if hw.utilisation is not None else _param("utilisation"),
-        "switches_per_gpu": hw.switches_per_gpu if hw.switches_per_gpu is not None else _param("switches_per_gpu"),
-        "storage_tb_per_gpu": hw.storage_tb_per_gpu if hw.storage_tb_per_gpu is not None else _param("storage_tb_per_gpu"),
-        "pue": site.pue if site.pue is not None else _param(profile["pue"]),
-        "wue_l_per_kwh": site.wue_l_per_kwh if site.wue_l_per_kwh is not None else _param(profile["wue"]),
-        "evaporated_share": _param("cooling_water_evaporated_share"),
+        "lifetime_years": value(L),
+        "utilisation": value(U),
+        "switches_per_gpu": value(S),
+        "storage_tb_per_gpu": value(T),
+        "pue": value(PUE),
+        "wue_l_per_kwh": value(WUE),
+        "evaporated_share": value(E),
     }
-    wue_is_withdrawal = (site.wue_basis == "withdrawal") if site.wue_basis else bool(_param(profile["wue_withdrawal"]))
-    life_h = v["lifetime_years"] * 8760 * v["utilisation"]
+    wue_is_withdrawal = bool(value(W))
     data: dict[tuple[str, str], dict] = {}
 
     def add(code: str, name: str, unit: str, exchanges: list[dict], comment: str, location: str = "GLO", **extra) -> tuple[str, str]:
@@ -599,14 +632,13 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     shipped_site = {"industry-average": site.country, "hyperscaler": "hyperscaler-US" if site.country == "US" else None, "free-cooled-colocation": "colo-free-cooled-FR" if site.country == "FR" else None}[site.profile]
     own_dcop = site.pue is not None or site.wue_l_per_kwh is not None or site.grid_kg_co2e_per_kwh is not None or shipped_site is None
     if own_dcop:
-        evap = v["wue_l_per_kwh"] / 1000 * (v["evaporated_share"] if wue_is_withdrawal else 1.0)
-        withdrawal = evap / v["evaporated_share"]
-        excs = [_tech(grid_key, v["pue"], "kilowatt hour", f"PUE {v['pue']:g} ({'campaign' if site.pue is not None else site.profile + ' profile'})")]
-        if evap > 0:
+        evap = f"{WUE} / 1000 * (1 - {W} * (1 - {E}))"
+        excs = [ftech(grid_key, PUE, "kilowatt hour", f"PUE {v['pue']:g} ({'campaign' if site.pue is not None else site.profile + ' profile'})")]
+        if value(evap) > 0:
             excs += [
-                _bio(biosphere, flows, "Water", ("air",), "cubic meter", evap, f"WUE {v['wue_l_per_kwh']:g} L/kWh IT ({'campaign' if site.wue_l_per_kwh is not None else site.profile + ' profile'})"),
-                _bio(biosphere, flows, "Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter", withdrawal, "evaporation / cooling_water_evaporated_share"),
-                _bio(biosphere, flows, "Water", ("water", "surface water"), "cubic meter", withdrawal - evap, "withdrawal - evaporation (balance)"),
+                fbio("Water", ("air",), "cubic meter", evap, f"WUE {v['wue_l_per_kwh']:g} L/kWh IT ({'campaign' if site.wue_l_per_kwh is not None else site.profile + ' profile'})"),
+                fbio("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter", f"({evap}) / {E}", "evaporation / cooling_water_evaporated_share"),
+                fbio("Water", ("water", "surface water"), "cubic meter", f"({evap}) * (1 / {E} - 1)", "withdrawal - evaporation (balance)"),
             ]
         dcop_key = add(
             "datacenter-operation",
@@ -619,15 +651,12 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
         )
     else:
         dcop_key = (FG, f"datacenter-operation-{shipped_site}")
-        shipped = bd.get_node(database=dcop_key[0], code=dcop_key[1])
-        v["pue"] = next(e["amount"] for e in shipped.technosphere() if e.input.key == grid_key)
 
     # hardware per GPU model used
-    gpu_time_keys, card_keys, server_keys, per_node, tdp = {}, {}, {}, {}, {}
+    gpu_time_keys, card_keys, server_keys, per_node = {}, {}, {}, {}
     for slug in sorted({p.gpu for p in c.phases}):
         name, server = gpus[slug]["name"], gpus[slug]["server"]
-        per_node[slug] = hw.gpus_per_node if hw.gpus_per_node is not None else _param(f"{slug}_gpus_per_node")
-        tdp[slug] = _param(f"{slug}_tdp_w")
+        N = per_node[slug] = term(hw.gpus_per_node, f"{slug}_gpus_per_node")
         if hw.gpu_embodied is not None:
             o = hw.gpu_embodied
             card_keys[slug] = add(f"gpu-card-{slug}", f"GPU card, {name}, embodied footprint as given", "unit", _override_exchanges(biosphere, flows, o, src), f"Embodied footprint of one {name} as given by campaign {c.name!r} ({o.source or 'no source given'}); indicators not given are zero.", stage="GPU manufacturing")
@@ -639,57 +668,39 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
         else:
             server_keys[slug] = (FG, f"server-{server}")
         excs = [
-            _tech(card_keys[slug], 1 / life_h, "unit", "1 / (lifetime hours x utilisation)"),
-            _tech(server_keys[slug], 1 / (per_node[slug] * life_h), "unit", f"server shared by {per_node[slug]:g} GPUs"),
+            ftech(card_keys[slug], f"1 / ({L} * 8760 * {U})", "unit", "1 / (lifetime hours x utilisation)"),
+            ftech(server_keys[slug], f"1 / ({N} * {L} * 8760 * {U})", "unit", f"server shared by {value(N):g} GPUs"),
         ]
         if v["switches_per_gpu"] > 0:
-            excs.append(_tech((FG, "network-switch"), v["switches_per_gpu"] / life_h, "unit", "switches per GPU"))
+            excs.append(ftech((FG, "network-switch"), f"{S} / ({L} * 8760 * {U})", "unit", "switches per GPU"))
         if v["storage_tb_per_gpu"] > 0:
-            excs.append(_tech((FG, "storage-tb-year"), v["storage_tb_per_gpu"] / (8760 * v["utilisation"]), "terabyte year", "storage per GPU"))
+            excs.append(ftech((FG, "storage-tb-year"), f"{T} / (8760 * {U})", "terabyte year", "storage per GPU"))
         if hw.datacenter_infrastructure:
-            kw = (tdp[slug] + _param("node_overhead_w_per_gpu")) / 1000
-            excs.append(_tech((FG, "datacenter-infrastructure-kw-year"), kw / (8760 * v["utilisation"]), "kilowatt year", "IT capacity of one GPU and its node share"))
+            excs.append(ftech((FG, "datacenter-infrastructure-kw-year"), f"({slug}_tdp_w + node_overhead_w_per_gpu) / 1000 / (8760 * {U})", "kilowatt year", "IT capacity of one GPU and its node share"))
         gpu_time_keys[slug] = add(f"gpu-time-{slug}", f"GPU time, {name}, embodied share, {c.name}", "hour", excs, f"Time-allocated embodied share of one {name} GPU-hour in campaign {c.name!r}: lifetime {v['lifetime_years']:g} years, utilisation {v['utilisation']:g}.")
 
     # phases
     phase_models = []
     for i, p in enumerate(c.phases, start=1):
-        gh = p.gpu_hours + p.node_hours * per_node[p.gpu]
-        lf = p.load_factor if p.load_factor is not None else _param("gpu_load_factor")
-        overhead = p.node_overhead_w_per_gpu if p.node_overhead_w_per_gpu is not None else _param("node_overhead_w_per_gpu")
-        if p.measured_gpu_kwh is not None:  # telemetry: measured GPU energy + modelled node overhead
-            modelled = p.measured_gpu_kwh + gh * overhead / 1000
+        gh = repr(p.gpu_hours) + (f" + {p.node_hours!r} * {per_node[p.gpu]}" if p.node_hours else "")
+        LF = term(p.load_factor, "gpu_load_factor")
+        OH = term(p.node_overhead_w_per_gpu, "node_overhead_w_per_gpu")
+        if p.energy_kwh is not None:
+            energy = repr(p.energy_kwh + p.extra_energy_kwh)
+            how = f"measured {p.energy_kwh:g} kWh ({p.energy_source or 'campaign file'})"
+        elif p.measured_gpu_kwh is not None:  # telemetry: measured GPU energy + modelled node overhead
+            energy = f"{p.measured_gpu_kwh!r} + ({gh}) * {OH} / 1000 + {p.extra_energy_kwh!r}"
+            how = f"{p.energy_source} + node overhead {value(gh):g} GPU-h x {value(OH):g} W"
         else:
-            modelled = gh * (tdp[p.gpu] * lf + overhead) / 1000
-        it_kwh = (p.energy_kwh if p.energy_kwh is not None else modelled) + p.extra_energy_kwh
+            energy = f"({gh}) * ({p.gpu}_tdp_w * {LF} + {OH}) / 1000 + {p.extra_energy_kwh!r}"
+            how = f"{value(gh):g} GPU-h x ({value(p.gpu + '_tdp_w'):g} W x {value(LF):g} + {value(OH):g} W)"
         excs = []
-        if gh > 0:
-            excs.append(_tech(gpu_time_keys[p.gpu], gh, "hour", "GPU time of the phase (campaign file)"))
-        if it_kwh > 0:
-            if p.energy_kwh is not None:
-                how = f"measured {p.energy_kwh:g} kWh ({p.energy_source or 'campaign file'})"
-            elif p.measured_gpu_kwh is not None:
-                how = f"{p.energy_source} + node overhead {gh:g} GPU-h x {overhead:g} W"
-            else:
-                how = f"{gh:g} GPU-h x ({tdp[p.gpu]:g} W x {lf:g} + {overhead:g} W)"
-            excs.append(_tech(dcop_key, it_kwh, "kilowatt hour", how + (f" + {p.extra_energy_kwh:g} kWh extra" if p.extra_energy_kwh else "")))
+        if value(gh) > 0:
+            excs.append(ftech(gpu_time_keys[p.gpu], gh, "hour", "GPU time of the phase (campaign file)"))
+        if value(energy) > 0:
+            excs.append(ftech(dcop_key, energy, "kilowatt hour", how + (f" + {p.extra_energy_kwh:g} kWh extra" if p.extra_energy_kwh else "")))
         key = add(f"phase-{i}", f"phase, {p.name} ({p.kind}), {c.name}", "unit", excs, p.description or f"{p.kind} phase of campaign {c.name!r}", phase=p.name, kind=p.kind)
-        # the grid input of the datacenter operation is a float32 in the matrices: use the same
-        # value here, so that "on-site water" (operation minus grid) cancels the grid exactly
-        pue32 = float(np.float32(v["pue"]))
-        share = {
-            "GPU manufacturing": {card_keys[p.gpu]: gh / life_h},
-            "server, network and storage manufacturing": {
-                server_keys[p.gpu]: gh / (per_node[p.gpu] * life_h),
-                (FG, "network-switch"): gh * v["switches_per_gpu"] / life_h,
-                (FG, "storage-tb-year"): gh * v["storage_tb_per_gpu"] / (8760 * v["utilisation"]),
-            },
-            "datacenter infrastructure": {(FG, "datacenter-infrastructure-kw-year"): gh * (tdp[p.gpu] + _param("node_overhead_w_per_gpu")) / 1000 / (8760 * v["utilisation"]) if hw.datacenter_infrastructure else 0.0},
-            "electricity": {grid_key: it_kwh * pue32},
-            "on-site water": {dcop_key: it_kwh, grid_key: -it_kwh * pue32},
-        }
-        share = {stage: {k: a for k, a in d.items() if a != 0} for stage, d in share.items()}
-        phase_models.append(PhaseModel(phase=p, gpu_hours=gh, it_energy_kwh=it_kwh, key=key, stage_demands=share))
+        phase_models.append(PhaseModel(phase=p, gpu_hours=value(gh), it_energy_kwh=value(energy), key=key))
     fu = add("campaign", f"campaign, {c.name}", "unit", [_tech(pm.key, 1.0, "unit", "phase of the campaign") for pm in phase_models], c.description or f"Training campaign {c.name!r}")
 
     meta = {"format": "bw_aicompute campaign", "depends": sorted({k[0] for d in data.values() for e in d["exchanges"] for k in [e["input"]]} - {db}), "campaign": c.name, "campaign_file": str(c.path) if c.path else ""}
@@ -702,7 +713,7 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     bd.Database(db).write(data)
     bd.databases[db][OWNER_KEY] = {**_mark("campaign", "complete"), "kind": "campaign"}
     bd.databases.flush()
-    return CampaignModel(campaign=c, database=db, key=fu, phases=phase_models, values={**v, "wue_is_withdrawal": float(wue_is_withdrawal)})
+    return CampaignModel(campaign=c, database=db, key=fu, phases=phase_models, values={**v, "wue_is_withdrawal": float(wue_is_withdrawal)}, foreground=FG)
 
 
 def _override_exchanges(biosphere: str, flows: dict, o: Override, source: str) -> list[dict]:
