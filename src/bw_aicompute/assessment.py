@@ -27,6 +27,7 @@ class Assessment:
     breakdown: pd.DataFrame
     phases: pd.DataFrame
     model: CampaignModel = field(repr=False)
+    uncertainty: object = None  # uncertainty.MonteCarlo when iterations were run
 
     def to_dict(self) -> dict:
         return {
@@ -39,6 +40,7 @@ class Assessment:
                 for r in self.breakdown.itertuples()
             ],
             "phases": self.phases.to_dict(orient="records"),
+            **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }
 
     def to_json(self, path: str | Path) -> None:
@@ -64,6 +66,12 @@ class Assessment:
     def summary(self) -> str:
         return format_summary(self)
 
+    def plot_sensitivity(self, path: str | Path) -> None:
+        if self.uncertainty is None:
+            raise AicomputeError("no Monte Carlo results: assess with iterations > 0")
+        _writable(path)
+        plot_sensitivity(self, Path(path))
+
 
 def _writable(path: str | Path) -> None:
     parent = Path(path).resolve().parent
@@ -78,13 +86,23 @@ def assess(
     project: str = "aicompute",
     background: str = "open",
     ecoinvent_database: str | None = None,
+    iterations: int = 0,
+    seed: int = 0,
+    processes: int = 1,
 ) -> Assessment:
     """Validate, write and solve a campaign in `project` (set up first if needed).
 
     `indicators` are names from `methods/indicators.yaml`; `methods` are any installed method
     tuples. `background="ecoinvent"` assesses against the foreground linked to ecoinvent by
-    `link_ecoinvent` (`ecoinvent_database` chooses among several). Returns an `Assessment`.
+    `link_ecoinvent` (`ecoinvent_database` chooses among several). With `iterations` > 0 a
+    Monte Carlo over exchange and parameter distributions is added (`Assessment.uncertainty`),
+    reproducible for a given `seed`, split over `processes` worker processes if > 1.
+    Returns an `Assessment`.
     """
+    if iterations < 0:
+        raise AicomputeError(f"iterations must be zero or more, got {iterations}")
+    if processes < 1:
+        raise AicomputeError(f"processes must be at least 1, got {processes}")
     if background not in ("open", "ecoinvent"):
         raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
     if not isinstance(campaign, Campaign):
@@ -101,7 +119,19 @@ def assess(
 
         foreground = linked_foreground(ecoinvent_database)
     model = write_campaign(campaign, report.biosphere, foreground=foreground)
-    return solve(model, resolved)
+    result = solve(model, resolved)
+    if iterations:
+        from . import uncertainty
+
+        if processes == 1:
+            result.uncertainty = uncertainty.run(model, resolved, iterations, seed)
+        else:
+            if campaign.path is None:
+                raise AicomputeError("several processes need a campaign file")
+            result.uncertainty = uncertainty.run_parallel(
+                project, str(campaign.path), [lab for lab, _ in resolved], iterations, seed, processes, background, methods=[m for _, m in resolved]
+            )
+    return result
 
 
 def node_stages(ids) -> dict[int, str]:
@@ -290,7 +320,55 @@ def format_summary(a: Assessment) -> str:
         {"kind": (25, list(a.phases["kind"])), "GPU-h share": (13, [f"{s:.1%}" for s in a.phases["gpu_time_share"]])},
     )
     table("By life-cycle stage", a.by_stage().reindex(list(STAGES)))
+    if a.uncertainty is not None:
+        lines += format_uncertainty(a)
     return "\n".join(lines)
+
+
+def format_uncertainty(a: Assessment) -> list[str]:
+    mc = a.uncertainty
+    lines = ["", f"Uncertainty: Monte Carlo, {mc.iterations} iterations, seed {mc.seed} (exchange and parameter distributions)"]
+    lines.append(f"  {'':<18} {'2.5%':>12} {'median':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")
+    for r in mc.totals_table().itertuples():
+        lines.append(f"  {r.indicator:<18} {fmt(r.p2_5):>12} {fmt(r.p50):>12} {fmt(r.p97_5):>12} {fmt(r.mean):>12} {fmt(r.sd):>12}  {r.unit}")
+    for by in ("phase", "stage"):
+        t = mc.group_table(by)
+        for lab in mc.labels:
+            lines.append("")
+            lines.append(f"  By {by}, {lab}: median [2.5%, 97.5%]")
+            for r in t[t["indicator"] == lab].itertuples():
+                lines.append(f"    {str(getattr(r, by))[:40]:<40} {fmt(r.p50):>12} [{fmt(r.p2_5)}, {fmt(r.p97_5)}]")
+    sens = mc.sensitivity(top=5)
+    lines.append("")
+    lines.append("  Sensitivity: Spearman rank correlation of each sampled input with the total (share of explained variance)")
+    for lab in mc.labels:
+        lines.append(f"    {lab}:")
+        for r in sens[sens["indicator"] == lab].itertuples():
+            lines.append(f"      {r.spearman:+.2f} ({r.variance_share:.0%})  {r.input}")
+    return lines
+
+
+def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
+    """Horizontal bars of the Spearman rank correlations of the top inputs, per indicator."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sens = a.uncertainty.sensitivity(top=top)
+    labels = list(a.uncertainty.labels)
+    fig, axes = plt.subplots(len(labels), 1, figsize=(10, 2.2 + 0.45 * top * len(labels)), squeeze=False)
+    for ax, lab in zip(axes[:, 0], labels):
+        d = sens[sens["indicator"] == lab].iloc[::-1]
+        ax.barh([n[:70] for n in d["input"]], d["spearman"], color=["#C44E52" if v > 0 else "#4C72B0" for v in d["spearman"]])
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlim(-1, 1)
+        ax.set_title(f"{lab}: Spearman rank correlation with the total", fontsize=10)
+        ax.tick_params(labelsize=8)
+    fig.suptitle(f"Campaign: {a.campaign} ({a.uncertainty.iterations} iterations)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def plot_assessment(a: Assessment, path: Path) -> None:

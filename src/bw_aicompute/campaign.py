@@ -542,15 +542,17 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     # that Monte Carlo can resample the parameters (see `uncertainty`).
     from bw2data.parameters import DatabaseParameter
 
-    from .inventory import evaluate_formula, formula_names
+    from .inventory import FormulaEvaluator, formula_names
 
     params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database == FG)}
 
     def term(override, name: str) -> str:
         return repr(float(override)) if override is not None else name
 
+    evaluator = FormulaEvaluator(params)
+
     def value(formula: str) -> float:
-        return float(evaluate_formula(formula, params))
+        return float(evaluator(formula))
 
     def with_formula(exc: dict, formula: str) -> dict:
         if formula_names(formula) & set(params):

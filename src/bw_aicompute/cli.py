@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--plot", metavar="FILE.png", help="write stacked bars by stage, one bar per phase")
+    p.add_argument("--iterations", type=int, default=0, metavar="N", help="Monte Carlo iterations (exchange and parameter distributions); default 0")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
+    p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
+    p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
     p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
     p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
     _project_arg(p)
@@ -139,10 +143,25 @@ def cmd_assess(args: argparse.Namespace) -> int:
     for out in (args.json, args.excel, args.plot):
         if out and not Path(out).resolve().parent.is_dir():
             raise AicomputeError(f"{out}: folder {Path(out).resolve().parent} does not exist")
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise AicomputeError(f"{args.plot}: the plot is written as PNG; name it FILE.png")
+    for out in (args.plot, args.sensitivity_plot):
+        if out and not out.lower().endswith(".png"):
+            raise AicomputeError(f"{out}: plots are written as PNG; name it FILE.png")
+    if args.sensitivity_plot and not Path(args.sensitivity_plot).resolve().parent.is_dir():
+        raise AicomputeError(f"{args.sensitivity_plot}: folder {Path(args.sensitivity_plot).resolve().parent} does not exist")
+    if args.sensitivity_plot and args.iterations < 3:
+        raise AicomputeError("--sensitivity-plot needs --iterations (3 or more)")
+    if args.iterations < 0 or args.processes < 1:
+        raise AicomputeError("--iterations must be zero or more and --processes at least 1")
     result = assess(
-        campaign, indicators=indicators, methods=methods, project=args.project, background=args.background, ecoinvent_database=args.ecoinvent_database
+        campaign,
+        indicators=indicators,
+        methods=methods,
+        project=args.project,
+        background=args.background,
+        ecoinvent_database=args.ecoinvent_database,
+        iterations=args.iterations,
+        seed=args.seed,
+        processes=args.processes,
     )
     print(result.summary())
     if args.json:
@@ -154,6 +173,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.plot:
         result.plot(args.plot)
         print(f"wrote {args.plot}")
+    if args.sensitivity_plot:
+        result.plot_sensitivity(args.sensitivity_plot)
+        print(f"wrote {args.sensitivity_plot}")
     return 0
 
 

@@ -203,6 +203,13 @@ def write_assessment(a, path: Path) -> None:
         pd.DataFrame(inputs).to_excel(xl, sheet_name="Inputs", index=False)
         pd.DataFrame(inventory).sort_values("amount", key=abs, ascending=False).to_excel(xl, sheet_name="Inventory", index=False)
         pd.DataFrame(activities).to_excel(xl, sheet_name="Activities", index=False)
+        if a.uncertainty is not None:
+            mc = a.uncertainty
+            mc.totals_table().to_excel(xl, sheet_name="Uncertainty totals", index=False)
+            mc.group_table("phase").to_excel(xl, sheet_name="Uncertainty by phase", index=False)
+            mc.group_table("stage").to_excel(xl, sheet_name="Uncertainty by stage", index=False)
+            mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
+            mc.sensitivity(top=20).to_excel(xl, sheet_name="Sensitivity", index=False)
 
 
 # ---------------------------------------------------------------------------------------------

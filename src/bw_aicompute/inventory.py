@@ -79,6 +79,14 @@ class InventoryDatabase:
     files: list[Path] = field(default_factory=list)
     depends: set[str] = field(default_factory=set)
     fingerprint: str = ""
+    _evaluator: Any = None
+
+    @property
+    def evaluator(self) -> "FormulaEvaluator":
+        """Formula evaluator over this database's (evaluated) parameters."""
+        if self._evaluator is None:
+            self._evaluator = FormulaEvaluator({n: p["amount"] for n, p in self.parameters.items()})
+        return self._evaluator
 
 
 class _Where:
@@ -212,13 +220,23 @@ def formula_names(formula: str) -> set[str]:
 
 def evaluate_formula(formula: str, symbols: dict[str, Any]):
     """Evaluate an exchange formula with the given parameter values (numbers or numpy arrays)."""
-    interp = _interpreter()
-    interp.symtable.update(symbols)
-    value = interp(formula)
-    if interp.error:
-        msg = interp.error[0].get_error()
-        raise ValueError(f"{msg[0]}: {msg[1]}")
-    return value
+    return FormulaEvaluator(symbols)(formula)
+
+
+class FormulaEvaluator:
+    """One interpreter for many formulas over the same symbols (creating one is slow)."""
+
+    def __init__(self, symbols: dict[str, Any]):
+        self.interp = _interpreter()
+        self.interp.symtable.update(symbols)
+
+    def __call__(self, formula: str):
+        self.interp.error = []
+        value = self.interp(formula)
+        if self.interp.error:
+            msg = self.interp.error[0].get_error()
+            raise ValueError(f"{msg[0]}: {msg[1]}")
+        return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,7 +345,7 @@ def _add_dataset(
     key = (db.name, str(ds["code"]))
     if key in db.datasets:
         raise where.error("duplicate code")
-    symbols = {n: p["amount"] for n, p in db.parameters.items()}
+    evaluate = db.evaluator
     exchanges = [{"input": key, "amount": 1.0, "type": "production", "unit": ds["unit"]}]
     water = {"withdrawal": 0.0, "release": 0.0, "evaporation": 0.0}
     for j, exc in enumerate(ds["exchanges"]):
@@ -343,10 +361,10 @@ def _add_dataset(
         amount = exc["amount"]
         if isinstance(amount, str):
             try:
-                value = evaluate_formula(amount, symbols)
+                value = evaluate(amount)
             except Exception as err:
                 raise xw.error(f"formula {amount!r} cannot be evaluated: {err}") from None
-            if formula_names(amount) & set(symbols):
+            if formula_names(amount) & set(db.parameters):
                 out["formula"] = amount  # constant arithmetic ("35.9 / 24") is stored as its value
             else:
                 out["comment_amount"] = amount

@@ -1,0 +1,124 @@
+"""Monte Carlo: parameters sampled and propagated correctly (checked against a closed form),
+reproducible seeds, outputs that add up, sensitivity, outputs, and splitting over processes."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bw_aicompute.assessment import assess
+from bw_aicompute.cli import main
+from bw_aicompute.lca import method_for
+from bw_aicompute import uncertainty
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+# A BLOOM-like campaign whose only uncertainty is in the foreground parameters: grid and
+# embodied footprints are given as numbers (no distribution), so the total has a closed form in
+# the sampled hw_lifetime_years, utilisation, gpu_load_factor and node_overhead_w_per_gpu.
+CLOSED_FORM = {
+    "campaign": {"name": "closed form"},
+    "site": {"country": "FR", "pue": 1.0, "wue_l_per_kwh": 0, "grid": {"kg_co2e_per_kwh": 0.057, "water_l_per_kwh": 0}},
+    "hardware": {
+        "gpu": "A100 SXM4 80GB",
+        "gpus_per_node": 8,
+        "gpu_embodied": {"kg_co2e": 150},
+        "server_embodied": {"kg_co2e": 2500},
+        "switches_per_gpu": 0,
+        "storage_tb_per_gpu": 0,
+        "datacenter_infrastructure": False,
+    },
+    "phases": [{"name": "training", "kind": "pretraining", "gpu_hours": 100000}],
+}
+
+
+def closed_form_file(tmp_path):
+    path = tmp_path / "closed.yaml"
+    path.write_text(yaml.safe_dump(CLOSED_FORM))
+    return path
+
+
+def column(mc, name):
+    return mc.inputs[:, mc.input_names.index(f"parameter {name}")]
+
+
+def test_parameters_are_sampled_and_propagated(ready_dir, tmp_path):
+    a = assess(closed_form_file(tmp_path), indicators=["climate"], iterations=200, seed=3)
+    mc = a.uncertainty
+    L, u = column(mc, "hw_lifetime_years"), column(mc, "utilisation")
+    lf, oh = column(mc, "gpu_load_factor"), column(mc, "node_overhead_w_per_gpu")
+    gh = 100000
+    expected = gh * (400 * lf + oh) / 1000 * 0.057 + gh * (150 + 2500 / 8) / (L * 8760 * u)
+    assert mc.totals[:, 0] == pytest.approx(expected, rel=1e-5)
+    assert L.min() >= 3 and L.max() <= 6 and u.min() >= 0.5 and u.max() <= 0.95
+    assert np.std(mc.totals[:, 0]) > 0.05 * np.mean(mc.totals[:, 0])
+    # sensitivity: energy inputs push the total up, lifetime and utilisation pull it down
+    sens = mc.sensitivity(top=10).set_index("input")["spearman"]
+    assert sens["parameter gpu_load_factor"] > 0.2 and sens["parameter hw_lifetime_years"] < -0.1
+    assert sens["parameter utilisation"] < -0.1
+
+
+def test_same_seed_same_numbers_and_outputs_add_up(ready_dir):
+    a = assess(EXAMPLES / "moshi_like.yaml", iterations=40, seed=11)
+    b = assess(EXAMPLES / "moshi_like.yaml", iterations=40, seed=11)
+    c = assess(EXAMPLES / "moshi_like.yaml", iterations=40, seed=12)
+    assert np.array_equal(a.uncertainty.totals, b.uncertainty.totals)
+    assert np.array_equal(a.uncertainty.breakdown, b.uncertainty.breakdown)
+    assert not np.allclose(a.uncertainty.totals, c.uncertainty.totals)
+    mc = a.uncertainty
+    assert mc.breakdown.sum(axis=1) == pytest.approx(mc.totals, rel=1e-8)
+    stats = mc.totals_table().set_index("indicator")
+    for ind in ("climate", "water", "adp_minerals"):
+        r = stats.loc[ind]
+        assert r.p2_5 < r.p50 < r.p97_5 and r.sd > 0
+    # exchange distributions are sampled too (grid intensity of the French mix)
+    assert any(n.startswith("Carbon dioxide, fossil of market for electricity, grid mix [FR]") for n in mc.input_names)
+
+
+def test_fixed_inputs_have_no_spread(ready_dir):
+    """BLOOM's campaign gives every uncertain input as a number: the Monte Carlo must not move."""
+    mc = assess(EXAMPLES / "bloom.yaml", indicators=["climate"], iterations=20, seed=2).uncertainty
+    assert mc.totals[:, 0] == pytest.approx(np.full(20, 50_532.4), rel=1e-4)
+
+
+def test_chunks_split_over_processes(ready_dir):
+    a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])  # written once, before the chunks
+    resolved = [method_for("climate")]
+    parts = [uncertainty.run(a.model, resolved, 15, seed=5, chunk=k, chunks=2) for k in range(2)]
+    assert not np.allclose(parts[0].totals, parts[1].totals)  # independent streams
+    import bw2data as bd
+
+    parallel = uncertainty.run_parallel(bd.projects.current, str(EXAMPLES / "moshi_like.yaml"), ["climate"], 30, seed=5, processes=2)
+    sequential = uncertainty.combine(parts)
+    assert parallel.iterations == 30 and parallel.chunks == [(0, 2), (1, 2)]
+    assert np.array_equal(parallel.totals, sequential.totals)
+
+
+def test_cli_uncertainty_outputs(ready_dir, tmp_path, capsys):
+    out_json, out_xlsx, out_png = tmp_path / "r.json", tmp_path / "r.xlsx", tmp_path / "s.png"
+    rc = main([
+        "assess", str(EXAMPLES / "moshi_like.yaml"), "--iterations", "30", "--seed", "1",
+        "--json", str(out_json), "--excel", str(out_xlsx), "--sensitivity-plot", str(out_png),
+    ])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Uncertainty: Monte Carlo, 30 iterations, seed 1" in out and "Sensitivity: Spearman" in out
+    data = json.loads(out_json.read_text())
+    u = data["uncertainty"]
+    assert u["iterations"] == 30 and u["seed"] == 1 and u["percentiles"] == [2.5, 50.0, 97.5]
+    assert set(u["totals"]) == {"climate", "water", "adp_minerals"}
+    assert {"phase", "stage", "indicator", "p2_5", "p50", "p97_5", "mean", "sd"} <= set(u["rows"][0])
+    assert u["sensitivity"] and {"indicator", "input", "spearman"} <= set(u["sensitivity"][0])
+    import openpyxl
+
+    assert {"Uncertainty totals", "Uncertainty breakdown", "Sensitivity"} <= set(openpyxl.load_workbook(out_xlsx, read_only=True).sheetnames)
+    assert out_png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--sensitivity-plot", str(out_png)]) == 2
+    assert "needs --iterations" in capsys.readouterr().err
+
+
+def test_no_uncertainty_without_iterations(ready_dir, tmp_path):
+    a = assess(EXAMPLES / "bloom.yaml", indicators=["climate"])
+    assert a.uncertainty is None and "uncertainty" not in a.to_dict()
