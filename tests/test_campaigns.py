@@ -275,3 +275,22 @@ def test_shipped_template_has_every_section():
     for sheet, rows in TEMPLATE.items():
         assert [r[0].value for r in wb[sheet].iter_rows(min_row=2)] == [k for k, _ in rows]
     assert [c.value for c in wb["phases"][1]] == PHASE_COLUMNS
+
+
+def test_campaign_survives_a_rewrite_of_the_inventories(ready_dir):
+    """Rewriting the inventories gives their nodes new ids: the campaign database that links to
+    them is re-processed by setup, and still solves."""
+    from bw_aicompute import setup_project
+    from bw_aicompute.methods import OWNER_KEY
+
+    before = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    for name in ("aicompute-background", "aicompute"):
+        bd.databases[name][OWNER_KEY]["fingerprint"] = "outdated"
+    bd.databases.flush()
+    report = setup_project("aicompute")
+    assert (before.database, "updated") in {(i.name, i.action) for i in report.items}
+    node = bd.get_node(database=before.database, code="campaign")
+    lca = bc.LCA({node: 1}, ("IPCC 2021", "climate change", "global warming potential (GWP100)"))
+    lca.lci()
+    lca.lcia()
+    assert lca.score == pytest.approx(float(before.totals["value"].iloc[0]), rel=1e-6)

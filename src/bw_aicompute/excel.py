@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from .campaign import PHASE_KEYS
 from .errors import AicomputeError
 
 # key, help text; nested keys are written flat in the workbook ("grid_kg_co2e_per_kwh")
@@ -48,21 +49,7 @@ TEMPLATE = {
         ("node_overhead_w_per_gpu", "Default node power besides the GPUs, W per GPU"),
     ],
 }
-PHASE_COLUMNS = [
-    "name",
-    "kind",
-    "gpu_hours",
-    "nodes",
-    "gpus",
-    "hours",
-    "energy",
-    "energy_source",
-    "extra_energy",
-    "load_factor",
-    "node_overhead_w_per_gpu",
-    "gpu",
-    "description",
-]
+PHASE_COLUMNS = list(PHASE_KEYS)  # one column per phase field of the campaign files
 NESTED = {
     "site": {"grid_": "grid"},
     "hardware": {"gpu_embodied_": "gpu_embodied", "server_embodied_": "server_embodied"},
@@ -90,7 +77,7 @@ def write_template(path: Path) -> None:
     ws.append(PHASE_COLUMNS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    ws.append(["# one row per phase; give gpu_hours, or nodes + hours, or gpus + hours; energy (kWh, or '12 MWh') replaces the power model; kinds: pretraining, fine-tuning, ablation, hyperparameter search, failed or restarted run, debugging, evaluation, idle reservation"])
+    ws.append(["# one row per phase; give gpu_hours, or nodes + hours, or gpus + hours, or telemetry (a power log file); energy (kWh, or '12 MWh') replaces the power model; kinds: pretraining, fine-tuning, ablation, hyperparameter search, failed or restarted run, debugging, evaluation, idle reservation"])
     wb.save(path)
 
 

@@ -568,15 +568,32 @@ def install(bd, biosphere: str, report, directory: Path | None = None, reinstall
                 f"database {db.name!r} exists in project {bd.projects.current!r} and was not created by "
                 "bw_aicompute; it is left untouched. Use another project (--project NAME)."
             )
+    rewritten = set()
     for db in databases:
         state = _state(bd.databases, db.name, db.fingerprint)
         if state == "current":
             report.add("database", db.name, "present", f"{len(db.datasets)} datasets, {len(db.parameters)} parameters")
             continue
         write_database(bd, db, biosphere)
+        rewritten.add(db.name)
         report.add(
             "database", db.name, "installed" if state == "absent" else "updated", f"{len(db.datasets)} datasets, {len(db.parameters)} parameters"
         )
+    refresh_dependants(bd, rewritten, report)
+
+
+def refresh_dependants(bd, rewritten: set[str], report) -> None:
+    """A rewritten database gets new node ids, so the processed arrays of the databases that
+    link to it are stale. bw_aicompute's own (campaigns, linked copies) are re-processed; a
+    user's are only reported (their files are not touched)."""
+    for name in sorted(bd.databases):
+        if name in rewritten or not rewritten & set(bd.databases[name].get("depends", [])):
+            continue
+        if OWNER_KEY in bd.databases[name]:
+            bd.Database(name).process()
+            report.add("database", name, "updated", "re-processed: links to a rewritten database")
+        else:
+            report.add("database", name, "stale", f"links to a rewritten database; re-process it: bw2data.Database({name!r}).process()")
 
 
 def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
