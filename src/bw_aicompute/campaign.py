@@ -491,7 +491,6 @@ class CampaignModel:
     database: str
     key: tuple[str, str]
     phases: list[PhaseModel]
-    values: dict[str, float]
     foreground: str = "aicompute"
 
 
@@ -526,7 +525,7 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     import bw2data as bd
 
     from .methods import OWNER_KEY
-    from .project import _mark, flow_index
+    from .project import flow_index, write_owned
 
     c, hw, site = campaign, campaign.hardware, campaign.site
     db = c.database if foreground == "aicompute" else f"{c.database}--{foreground.removeprefix('aicompute-linked-')}"
@@ -706,16 +705,8 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     fu = add("campaign", f"campaign, {c.name}", "unit", [_tech(pm.key, 1.0, "unit", "phase of the campaign") for pm in phase_models], c.description or f"Training campaign {c.name!r}")
 
     meta = {"format": "bw_aicompute campaign", "depends": sorted({k[0] for d in data.values() for e in d["exchanges"] for k in [e["input"]]} - {db}), "campaign": c.name, "campaign_file": str(c.path) if c.path else ""}
-    if db in bd.databases:
-        bd.databases[db].update(meta)
-        bd.databases[db][OWNER_KEY] = {**_mark("campaign", "installing"), "kind": "campaign"}
-        bd.databases.flush()
-    else:
-        bd.Database(db).register(**meta, **{OWNER_KEY: {**_mark("campaign", "installing"), "kind": "campaign"}})
-    bd.Database(db).write(data)
-    bd.databases[db][OWNER_KEY] = {**_mark("campaign", "complete"), "kind": "campaign"}
-    bd.databases.flush()
-    return CampaignModel(campaign=c, database=db, key=fu, phases=phase_models, values={**v, "wue_is_withdrawal": float(wue_is_withdrawal)}, foreground=FG)
+    write_owned(bd.databases, bd.Database(db), db, meta, "campaign", lambda: bd.Database(db).write(data), kind="campaign")
+    return CampaignModel(campaign=c, database=db, key=fu, phases=phase_models, foreground=FG)
 
 
 def _override_exchanges(biosphere: str, flows: dict, o: Override, source: str) -> list[dict]:

@@ -542,7 +542,7 @@ def imported_from(meta: dict) -> str | None:
 def install(bd, biosphere: str, report, directory: Path | None = None, reinstall: bool = False) -> None:
     """Write the inventory databases that are missing or out of date (see `project.setup_project`).
     A database imported from a user's workbook is kept unless `reinstall`."""
-    from .project import _mark, _state, flow_index
+    from .project import _state, flow_index
 
     files = inventory_files(directory)
     if not files:
@@ -599,20 +599,15 @@ def refresh_dependants(bd, rewritten: set[str], report) -> None:
 def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
     """Write one validated database with its parameters: marked `installing` first, `complete`
     last, so that an interrupted write is completed by the next run."""
-    from .project import _mark
+    from .project import write_owned
 
     meta = {
         "format": "bw_aicompute inventories (YAML)",
         "depends": sorted(db.depends | {biosphere}),
         "license": "CC BY-SA 4.0 (see inventories/LICENSE.md)",
     }
-    if db.name in bd.databases:
-        bd.databases[db.name].update(meta)
-        bd.databases[db.name][OWNER_KEY] = {**_mark(db.fingerprint, "installing"), **mark}
-        bd.databases.flush()
-    else:
-        bd.Database(db.name).register(**meta, **{OWNER_KEY: {**_mark(db.fingerprint, "installing"), **mark}})
-    bd.Database(db.name).write(db.datasets)
-    _write_parameters(bd, db)
-    bd.databases[db.name][OWNER_KEY] = {**_mark(db.fingerprint, "complete"), **mark}
-    bd.databases.flush()
+    def write() -> None:
+        bd.Database(db.name).write(db.datasets)
+        _write_parameters(bd, db)
+
+    write_owned(bd.databases, bd.Database(db.name), db.name, meta, db.fingerprint, write, **mark)

@@ -130,6 +130,23 @@ def _mark(fp: str, state: str) -> dict:
     return {"state": state, "fingerprint": fp, "package_version": __version__}
 
 
+def write_owned(registry, obj, name, meta: dict, fp: str, write, **extra) -> None:
+    """Write a database or method that bw_aicompute owns: mark it `installing` (registering it
+    if new), run `write()`, then mark it `complete`. A run that dies in between leaves the
+    `installing` mark, so the next run rewrites it. `registry` is `bw2data.databases` or
+    `bw2data.methods`, `obj` the `Database` or `Method`."""
+    mark = {**_mark(fp, "installing"), **extra}
+    if name in registry:
+        registry[name].update(meta)
+        registry[name][OWNER_KEY] = mark
+        registry.flush()
+    else:
+        obj.register(**meta, **{OWNER_KEY: mark})
+    write()
+    registry[name][OWNER_KEY] = {**mark, "state": "complete"}
+    registry.flush()
+
+
 # ---------------------------------------------------------------------------------------------
 # biosphere
 
@@ -168,15 +185,7 @@ def _install_biosphere(bd, name: str, fp: str) -> int:
     data = {(name, ds["code"]): ds for ds in importer.data}
     meta = {"format": "Ecoinvent XML (bw2io)", "version": "3.9", "depends": []}
     db = bd.Database(name)
-    if name in bd.databases:
-        bd.databases[name].update(meta)
-        bd.databases[name][OWNER_KEY] = _mark(fp, "installing")
-        bd.databases.flush()
-    else:
-        db.register(**meta, **{OWNER_KEY: _mark(fp, "installing")})
-    db.write(data)
-    bd.databases[name][OWNER_KEY] = _mark(fp, "complete")
-    bd.databases.flush()
+    write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data))
     return len(data)
 
 
@@ -203,15 +212,7 @@ def _setup_biosphere(bd, report: SetupReport) -> str:
 
 def _write_method(bd, name: MethodName, cfs: list, meta: dict, fp: str) -> None:
     method = bd.Method(name)
-    if name in bd.methods:
-        bd.methods[name].update(meta)
-        bd.methods[name][OWNER_KEY] = _mark(fp, "installing")
-        bd.methods.flush()
-    else:
-        method.register(**meta, **{OWNER_KEY: _mark(fp, "installing")})
-    method.write(cfs)
-    bd.methods[name][OWNER_KEY] = _mark(fp, "complete")
-    bd.methods.flush()
+    write_owned(bd.methods, method, name, meta, fp, lambda: method.write(cfs))
 
 
 def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:

@@ -389,7 +389,7 @@ def campaign_model(campaign, background: str = "open") -> CampaignModel:
     if db not in bd.databases or (bd.databases[db].get("bw_aicompute") or {}).get("state") != "complete":
         raise AicomputeError(f"campaign {campaign.name!r} is not written in project {bd.projects.current!r}; assess it first")
     phases = [PhaseModel(phase=p, gpu_hours=0.0, it_energy_kwh=0.0, key=(db, f"phase-{i}")) for i, p in enumerate(campaign.phases, start=1)]
-    return CampaignModel(campaign=campaign, database=db, key=(db, "campaign"), phases=phases, values={}, foreground=foreground)
+    return CampaignModel(campaign=campaign, database=db, key=(db, "campaign"), phases=phases, foreground=foreground)
 
 
 def run_parallel(project: str, campaign_path: str, indicators: list[str], iterations: int, seed: int, processes: int, background: str = "open", methods=None) -> MonteCarlo:
