@@ -27,8 +27,6 @@ def generate(path: Path, samples: int, gpus: int = 8) -> None:
     load = np.where((np.arange(ticks) // 3000) % 2 == 0, 650.0, 80.0)
     with open(path, "w") as f:
         f.write("timestamp, index, name, pci.bus_id, power.draw [W], power.limit [W]\n")
-        for k in range(gpus):
-            pass
         power = load[:, None] + rng.normal(0, 10, (ticks, gpus))
         lines = []
         for i in range(ticks):

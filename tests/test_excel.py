@@ -63,7 +63,7 @@ def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, tmp_path):
         data = bd.Database(a.database).load()
         copy = f"copy-{a.database}"[:60]
         relabelled = {}
-        for (db, code), ds in data.items():
+        for (_, code), ds in data.items():
             ds = dict(ds)
             ds["exchanges"] = [
                 {**e, "input": (copy if e["input"][0] == a.database else NEW.get(e["input"][0], e["input"][0]), e["input"][1])}

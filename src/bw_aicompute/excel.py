@@ -500,7 +500,7 @@ def read_inventory_workbook(path: Path) -> list:
         raise AicomputeError(f"{path.name}: no sheet starts with a 'Database | <name>' row")
     installed_keys = {}
     for db in dbs.values():
-        for key, ds in db.datasets.items():
+        for ds in db.datasets.values():
             for exc in ds["exchanges"]:
                 if exc["type"] == "technosphere" and exc["input"][0] != db.name:
                     db.depends.add(exc["input"][0])

@@ -302,7 +302,7 @@ def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[Inv
 
     for db in dbs.values():
         _evaluate_parameters(db.parameters, db.name)
-        for name, p in db.parameters.items():
+        for p in db.parameters.values():
             p["_uncertainty"] = _uncertainty(p.get("uncertainty"), p["amount"], p["_where"])
 
     for db, ds, where in raw_datasets:

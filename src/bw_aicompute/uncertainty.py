@@ -290,7 +290,7 @@ def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int
         per_phase = attribution.demands(A)
         cols = [f_total]
         slots = []
-        for p_i, (pm, d) in enumerate(zip(model.phases, per_phase)):
+        for pm, d in zip(model.phases, per_phase):
             for stage, dem in d.items():
                 vec = np.zeros(n)
                 for r, a in dem.items():
