@@ -20,6 +20,16 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"bw_aicompute data folder {name!r} not found next to {_PACKAGE}")
 
 
+def output_path(path: str | Path) -> Path:
+    """A file to write: its folder must exist (checked before any work is done)."""
+    from .errors import AicomputeError
+
+    path = Path(path)
+    if not path.resolve().parent.is_dir():
+        raise AicomputeError(f"{path}: folder {path.resolve().parent} does not exist")
+    return path
+
+
 def fingerprint(*parts: bytes | str) -> str:
     """SHA-256 over the given parts, used to tell whether installed data is up to date."""
     h = hashlib.sha256()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_campaign
+from ._resources import output_path
 from .errors import AicomputeError
 from .lca import method_for, multi_scores
 
@@ -44,17 +45,17 @@ class Assessment:
         }
 
     def to_json(self, path: str | Path) -> None:
-        _writable(path)
+        output_path(path)
         Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
 
     def to_excel(self, path: str | Path) -> None:
         from .excel import write_assessment
 
-        _writable(path)
+        output_path(path)
         write_assessment(self, Path(path))
 
     def plot(self, path: str | Path) -> None:
-        _writable(path)
+        output_path(path)
         plot_assessment(self, Path(path))
 
     def by_phase(self) -> pd.DataFrame:
@@ -69,14 +70,10 @@ class Assessment:
     def plot_sensitivity(self, path: str | Path) -> None:
         if self.uncertainty is None:
             raise AicomputeError("no Monte Carlo results: assess with iterations > 0")
-        _writable(path)
+        output_path(path)
         plot_sensitivity(self, Path(path))
 
 
-def _writable(path: str | Path) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise AicomputeError(f"{path}: folder {parent} does not exist")
 
 
 def assess(
@@ -113,11 +110,9 @@ def assess(
     resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
     if not resolved:
         raise AicomputeError("no indicator or method to assess")
-    foreground = "aicompute"
-    if background == "ecoinvent":
-        from .ecoinvent import linked_foreground
+    from .ecoinvent import foreground_for
 
-        foreground = linked_foreground(ecoinvent_database)
+    foreground = foreground_for(background, ecoinvent_database)
     model = write_campaign(campaign, report.biosphere, foreground=foreground)
     result = solve(model, resolved)
     if iterations:

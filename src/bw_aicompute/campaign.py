@@ -122,6 +122,11 @@ class Campaign:
     def database(self) -> str:
         return CAMPAIGN_DB_PREFIX + self.slug
 
+    def database_for(self, foreground: str) -> str:
+        """The campaign's database when linked to `foreground` (a suffix for linked copies, so
+        that open and ecoinvent results sit side by side)."""
+        return self.database if foreground == "aicompute" else f"{self.database}--{foreground.removeprefix('aicompute-linked-')}"
+
 
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -527,7 +532,7 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     from .project import flow_index, write_owned
 
     c, hw, site = campaign, campaign.hardware, campaign.site
-    db = c.database if foreground == "aicompute" else f"{c.database}--{foreground.removeprefix('aicompute-linked-')}"
+    db = c.database_for(foreground)
     _param = functools.partial(globals()["_param"], foreground=foreground)
     FG = foreground
     if db in bd.databases and OWNER_KEY not in bd.databases[db]:

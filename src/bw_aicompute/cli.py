@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from ._resources import output_path
 from .errors import AicomputeError
 from .project import DEFAULT_PROJECT
 
@@ -140,14 +141,12 @@ def cmd_assess(args: argparse.Namespace) -> int:
     for name in indicators:
         resolve_indicator(name)
     methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
-    for out in (args.json, args.excel, args.plot):
-        if out and not Path(out).resolve().parent.is_dir():
-            raise AicomputeError(f"{out}: folder {Path(out).resolve().parent} does not exist")
+    for out in (args.json, args.excel, args.plot, args.sensitivity_plot):
+        if out:
+            output_path(out)
     for out in (args.plot, args.sensitivity_plot):
         if out and not out.lower().endswith(".png"):
             raise AicomputeError(f"{out}: plots are written as PNG; name it FILE.png")
-    if args.sensitivity_plot and not Path(args.sensitivity_plot).resolve().parent.is_dir():
-        raise AicomputeError(f"{args.sensitivity_plot}: folder {Path(args.sensitivity_plot).resolve().parent} does not exist")
     if args.sensitivity_plot and args.iterations < 3:
         raise AicomputeError("--sensitivity-plot needs --iterations (3 or more)")
     if args.iterations < 0 or args.processes < 1:
@@ -184,8 +183,8 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
 
     from .telemetry import read_log
 
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise AicomputeError(f"{args.json}: folder {Path(args.json).resolve().parent} does not exist")
+    if args.json:
+        output_path(args.json)
     summary = read_log(args.file, start=args.start, end=args.end, gap_seconds=args.gap_seconds, active_watts=args.active_watts)
     print(summary.report())
     if args.json:
@@ -211,9 +210,7 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
     from .excel import export_inventories
 
     _open_project(args.project)
-    out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        raise AicomputeError(f"{out}: folder {out.resolve().parent} does not exist")
+    out = output_path(args.out)
     sheets = export_inventories(out)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
     return 0
@@ -232,8 +229,8 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
     from .ecoinvent import link_ecoinvent
 
     _open_project(args.project)
-    if args.report and not Path(args.report).resolve().parent.is_dir():
-        raise AicomputeError(f"{args.report}: folder {Path(args.report).resolve().parent} does not exist")
+    if args.report:
+        output_path(args.report)
     report = link_ecoinvent(args.database, version=args.version)
     print(report.summary())
     if args.report:
@@ -245,9 +242,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from .excel import write_template
 
-    out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        raise AicomputeError(f"{out}: folder {out.resolve().parent} does not exist")
+    out = output_path(args.out)
     write_template(out)
     print(f"wrote {out}")
     return 0

@@ -203,6 +203,12 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
     return report
 
 
+def foreground_for(background: str = "open", ei_db: str | None = None) -> str:
+    """The foreground database a campaign links to: `aicompute` for the open background, the
+    copy linked to ecoinvent for `background="ecoinvent"`."""
+    return "aicompute" if background == "open" else linked_foreground(ei_db)
+
+
 def linked_foreground(ei_db: str | None = None) -> str:
     """The linked foreground to assess campaigns against (`--background ecoinvent`)."""
     import bw2data as bd

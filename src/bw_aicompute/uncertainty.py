@@ -380,12 +380,10 @@ def campaign_model(campaign, background: str = "open") -> CampaignModel:
 
     from .campaign import PhaseModel
 
-    foreground = "aicompute"
-    if background == "ecoinvent":
-        from .ecoinvent import linked_foreground
+    from .ecoinvent import foreground_for
 
-        foreground = linked_foreground()
-    db = campaign.database if foreground == "aicompute" else f"{campaign.database}--{foreground.removeprefix('aicompute-linked-')}"
+    foreground = foreground_for(background)
+    db = campaign.database_for(foreground)
     if db not in bd.databases or (bd.databases[db].get("bw_aicompute") or {}).get("state") != "complete":
         raise AicomputeError(f"campaign {campaign.name!r} is not written in project {bd.projects.current!r}; assess it first")
     phases = [PhaseModel(phase=p, gpu_hours=0.0, it_energy_kwh=0.0, key=(db, f"phase-{i}")) for i, p in enumerate(campaign.phases, start=1)]
