@@ -268,7 +268,7 @@ def test_unknown_indicator_and_method(ready_dir, capsys):
 def test_shipped_template_has_every_section():
     import openpyxl
 
-    from bw_aicompute.excel import PHASE_COLUMNS, TEMPLATE
+    from bw_aicompute.campaign.workbook import PHASE_COLUMNS, TEMPLATE
 
     wb = openpyxl.load_workbook(EXAMPLES / "campaign_template.xlsx")
     assert set(TEMPLATE) | {"phases"} == set(wb.sheetnames)
@@ -281,7 +281,7 @@ def test_campaign_survives_a_rewrite_of_the_inventories(ready_dir):
     """Rewriting the inventories gives their nodes new ids: the campaign database that links to
     them is re-processed by setup, and still solves."""
     from bw_aicompute import setup_project
-    from bw_aicompute.methods import OWNER_KEY
+    from bw_aicompute.ownership import OWNER_KEY
 
     before = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
     for name in ("aicompute-background", "aicompute"):

@@ -14,10 +14,12 @@ import pytest
 from bw2data.parameters import DatabaseParameter
 
 import bw_aicompute.inventory as inventory_mod
+import bw_aicompute.inventory.writer as install_mod
 from bw_aicompute import AicomputeError, setup_project
 from bw_aicompute.cli import main
 from bw_aicompute.lca import multi_scores
-from bw_aicompute.methods import OWNER_KEY, indicators
+from bw_aicompute.ownership import OWNER_KEY
+from bw_aicompute.methods import indicators
 from bw_aicompute.project import flow_index
 
 DATA = Path(__file__).parent / "data"
@@ -217,18 +219,18 @@ def test_parameter_changed_in_brightway_propagates(ready_dir):
 
 
 def test_failed_inventory_install_is_completed_by_rerun(bw_dir, monkeypatch):
-    real = inventory_mod._write_parameters
+    real = install_mod._write_parameters
 
     def failing(bd_, db):
         if db.name == "aicompute":
             raise OSError("killed (injected)")
         return real(bd_, db)
 
-    monkeypatch.setattr(inventory_mod, "_write_parameters", failing)
+    monkeypatch.setattr(install_mod, "_write_parameters", failing)
     with pytest.raises(OSError):
         setup_project("inv")
     assert bd.databases["aicompute"][OWNER_KEY]["state"] == "installing"
-    monkeypatch.setattr(inventory_mod, "_write_parameters", real)
+    monkeypatch.setattr(install_mod, "_write_parameters", real)
     report = setup_project("inv")
     assert ("database", "aicompute", "updated") in {(i.kind, i.name, i.action) for i in report.items}
     assert bd.databases["aicompute"][OWNER_KEY]["state"] == "complete"

@@ -10,9 +10,11 @@ import bw2data as bd
 import pytest
 from bw2data.backends import ActivityDataset, ExchangeDataset
 
-import bw_aicompute.project as project_mod
+import bw_aicompute.ownership as ownership
+import bw_aicompute.setup as setup_mod
 from bw_aicompute import setup_project
-from bw_aicompute.methods import OWNER_KEY, custom_methods, indicators, standard_method_names
+from bw_aicompute.ownership import OWNER_KEY
+from bw_aicompute.methods import custom_methods, indicators, standard_method_names
 
 EXPECTED_METHODS = set(standard_method_names()) | {m.name for m in custom_methods()}
 
@@ -276,23 +278,23 @@ def test_biosphere_found_by_name_without_preference(bw_dir):
 
 def test_failure_in_methods_midway_then_rerun_completes(bw_dir, monkeypatch):
     calls = {"n": 0}
-    real = project_mod._write_method
+    real = setup_mod._write_method
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 4:
             # a method is registered and marked installing, then the write dies
-            bd.Method(args[1]).register(**args[3], **{OWNER_KEY: project_mod._mark(args[4], "installing")})
+            bd.Method(args[1]).register(**args[3], **{OWNER_KEY: ownership.mark(args[4], "installing")})
             raise OSError("disk full (injected)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(project_mod, "_write_method", failing)
+    monkeypatch.setattr(setup_mod, "_write_method", failing)
     with pytest.raises(OSError):
         setup_project("broken")
     half = [m for m in EXPECTED_METHODS if m in bd.methods and bd.methods[m][OWNER_KEY]["state"] == "complete"]
     assert 0 < len(half) < len(EXPECTED_METHODS)
 
-    monkeypatch.setattr(project_mod, "_write_method", real)
+    monkeypatch.setattr(setup_mod, "_write_method", real)
     report = setup_project("broken")
     assert report.changed
     for m in EXPECTED_METHODS:

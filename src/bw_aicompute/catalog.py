@@ -7,12 +7,11 @@ import difflib
 
 import pandas as pd
 
+from . import distributions
 from .errors import AicomputeError
 from .lca import score_table
 
 DATABASES = ("aicompute", "aicompute-background")
-
-UNCERTAINTY_NAMES = {0: "", 1: "", 2: "lognormal", 3: "normal", 4: "uniform", 5: "triangular"}
 
 
 def datasets(database: str | None = None, search: str | None = None) -> pd.DataFrame:
@@ -64,13 +63,7 @@ def exchanges(ds) -> pd.DataFrame:
             what += f" {list(other.get('categories', ()))}"
         else:
             what += f" [{other.get('location')}]"
-        unc = UNCERTAINTY_NAMES.get(exc.get("uncertainty type", 0), "")
-        if unc and "minimum" in exc:
-            unc += f" [{exc['minimum']:.4g}, {exc['maximum']:.4g}]"
-        elif unc == "lognormal":
-            unc += f" (GSD {2.718281828 ** exc['scale']:.3g})"
-        elif unc == "normal":
-            unc += f" (sd {exc['scale']:.4g})"
+        unc = distributions.describe(exc.as_dict())
         rows.append(
             {
                 "type": exc["type"],

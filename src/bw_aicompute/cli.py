@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from ._resources import output_path
 from .errors import AicomputeError
-from .project import DEFAULT_PROJECT
+from .project import DEFAULT_PROJECT, open_project
 
 
 def _project_arg(parser: argparse.ArgumentParser) -> None:
@@ -120,17 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_project(name: str):
-    """Activate an existing, set-up project (never creates one)."""
-    from .project import _bd
-
-    bd = _bd()
-    if name not in bd.projects:
-        raise AicomputeError(f"project {name!r} does not exist; run: aicompute setup --project {name}")
-    bd.projects.set_current(name)
-    return bd
-
-
 def cmd_assess(args: argparse.Namespace) -> int:
     from .assessment import DEFAULT_INDICATORS, assess
     from .campaign import read_campaign
@@ -207,9 +196,9 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_export_inventories(args: argparse.Namespace) -> int:
-    from .excel import export_inventories
+    from .excel.inventories import export_inventories
 
-    _open_project(args.project)
+    open_project(args.project)
     out = output_path(args.out)
     sheets = export_inventories(out)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
@@ -217,9 +206,9 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
 
 
 def cmd_import_inventories(args: argparse.Namespace) -> int:
-    from .excel import import_inventories
+    from .excel.inventories import import_inventories
 
-    _open_project(args.project)
+    open_project(args.project)
     for name, n in import_inventories(Path(args.workbook)):
         print(f"installed {name} ({n} datasets) from {args.workbook}")
     return 0
@@ -228,7 +217,7 @@ def cmd_import_inventories(args: argparse.Namespace) -> int:
 def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
     from .ecoinvent import link_ecoinvent
 
-    _open_project(args.project)
+    open_project(args.project)
     if args.report:
         output_path(args.report)
     report = link_ecoinvent(args.database, version=args.version)
@@ -240,7 +229,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from .excel import write_template
+    from .campaign.workbook import write_template
 
     out = output_path(args.out)
     write_template(out)
@@ -251,7 +240,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_datasets(args: argparse.Namespace) -> int:
     from .catalog import datasets
 
-    _open_project(args.project)
+    open_project(args.project)
     df = datasets(args.database, args.search)
     if df.empty:
         print("no datasets found" + (f" matching {args.search!r}" if args.search else "; run: aicompute setup"))
@@ -266,7 +255,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from .catalog import show
 
-    _open_project(args.project)
+    open_project(args.project)
     print(show(args.dataset))
     return 0
 
@@ -274,7 +263,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_tables(args: argparse.Namespace) -> int:
     from .catalog import readme_tables
 
-    _open_project(args.project)
+    open_project(args.project)
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
     text = readme_tables(sites)
     if not args.update_readme:
@@ -294,7 +283,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from .project import setup_project
+    from .setup import setup_project
 
     report = setup_project(args.project, reinstall=args.reinstall)
     if not args.quiet:
@@ -303,17 +292,18 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .methods import OWNER_KEY, find_method, indicators
+    from .methods import find_method, indicators
+    from .ownership import owner
     from .project import find_biosphere
 
-    bd = _open_project(args.project)
+    bd = open_project(args.project)
     print(f"Project {args.project!r} in {bd.projects.dir}")
     print(f"Biosphere: {find_biosphere(bd) or '(none)'}")
     print("Databases:")
     for name in sorted(bd.databases):
         meta = bd.databases[name]
-        owner = "bw_aicompute" if OWNER_KEY in meta else "user"
-        print(f"  {name:<32} {meta.get('number', 0):>6} datasets  [{owner}]")
+        who = "bw_aicompute" if owner(meta) is not None else "user"
+        print(f"  {name:<32} {meta.get('number', 0):>6} datasets  [{who}]")
     print("Indicators:")
     for ind in indicators().values():
         found = find_method(ind.method, bd.methods)

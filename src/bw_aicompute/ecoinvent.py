@@ -19,10 +19,13 @@ from pathlib import Path
 
 import yaml
 
+from . import distributions
 from ._resources import data_dir, fingerprint
 from .errors import AicomputeError
-from .inventory import InventoryDatabase, _substitute, _Where, tables
-from .methods import OWNER_KEY
+from .inventory import InventoryDatabase, tables, write_database
+from .inventory.templates import substitute, where_in
+from .ownership import OWNER_KEY, owner, refuse_foreign
+from .project import find_biosphere, flow_codes, flow_index
 
 VERSIONS = ("3.9", "3.10", "3.11")
 LINKED_PREFIX = "aicompute-linked-"
@@ -91,7 +94,7 @@ def load_mapping(version: str) -> tuple[list[dict], dict[str, str]]:
         rows = known[entry["for_each"]] if "for_each" in entry else [{}]
         body = {k: v for k, v in entry.items() if k != "for_each"}
         for row in rows:
-            e = _substitute(body, row, _Where(path, str(entry.get("background"))))
+            e = substitute(body, row, where_in(path, str(entry.get("background"))))
             out.append({"background": e["background"], "ecoinvent": e["ecoinvent"], "factor": float(e.get("factor", 1.0))})
     return out, dict(doc.get("unmapped") or {})
 
@@ -100,42 +103,22 @@ def _ecoinvent_biosphere(bd, ei_db: str) -> str:
     depends = [d for d in bd.databases[ei_db].get("depends", []) if d in bd.databases and "biosphere" in d.lower()]
     if depends:
         return depends[0]
-    from .project import find_biosphere
-
     found = find_biosphere(bd)
     if found is None:
         raise AicomputeError(f"no biosphere database found for {ei_db!r}")
     return found
 
 
-def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "aicompute") -> LinkReport:
-    """Write `aicompute-linked-<ei_db>`, a copy of `foreground` linked to `ei_db`."""
-    import bw2data as bd
+def _targets(ei_db: str, mappings: list[dict]) -> tuple[dict[str, tuple[tuple[str, str], dict, float]], dict[str, str]]:
+    """Mapped background codes -> (ecoinvent key, mapping, factor), and why the others are not
+    linked, by matching (name, reference product, location, unit) in `ei_db`."""
     from bw2data.backends import ActivityDataset as AD
-    from bw2data.parameters import DatabaseParameter
 
-    from .inventory import write_database
-    from .project import flow_index
-
-    if ei_db not in bd.databases:
-        raise AicomputeError(f"database {ei_db!r} is not in project {bd.projects.current!r}; installed: {', '.join(sorted(bd.databases))}")
-    if foreground not in bd.databases:
-        raise AicomputeError(f"database {foreground!r} is not installed; run: aicompute setup")
-    version = version or detect_version(ei_db)
-    if version is None:
-        raise AicomputeError(f"cannot tell the ecoinvent version from the name {ei_db!r}; give --version ({', '.join(VERSIONS)})")
-    mappings, unmapped = load_mapping(version)
-    linked = LINKED_PREFIX + ei_db
-    if linked in bd.databases and OWNER_KEY not in bd.databases[linked]:
-        raise AicomputeError(f"database {linked!r} exists and was not created by bw_aicompute")
-
-    # ecoinvent activities by (name, reference product, location, unit)
     ei_index = {}
     query = AD.select(AD.code, AD.name, AD.product, AD.location, AD.data).where(AD.database == ei_db)
     for code, name, product, location, data in query.tuples():
         ei_index[(name, product or data.get("reference product"), location, data.get("unit"))] = code
-    target: dict[str, tuple[tuple[str, str], dict, float]] = {}
-    missing: dict[str, str] = {}
+    target, missing = {}, {}
     for m in mappings:
         e = m["ecoinvent"]
         key = (e["name"], e["reference product"], str(e["location"]), e["unit"])
@@ -143,59 +126,124 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
             target[m["background"]] = ((ei_db, ei_index[key]), e, m["factor"])
         else:
             missing[m["background"]] = f"no activity {e['name']!r} [{e['location']}] ({e['reference product']}, {e['unit']}) in {ei_db}"
+    return target, missing
 
-    ei_bio = _ecoinvent_biosphere(bd, ei_db)
-    ei_flows = flow_index(ei_bio)
-    ei_flow_code = {i: c for i, c in AD.select(AD.id, AD.code).where(AD.database == ei_bio).tuples()}
-    report = LinkReport(database=linked, ecoinvent=ei_db, version=version)
-    db = InventoryDatabase(linked)
-    nodes = {}
-    for ds in bd.Database(foreground):
-        nodes[ds["code"]] = ds
-    for code, ds in nodes.items():
+
+@dataclass
+class _Linker:
+    """What linking one foreground needs: names, the mapping's targets and reasons, and the
+    ecoinvent biosphere's flows."""
+
+    foreground: str
+    linked: str
+    ei_db: str
+    ei_bio: str
+    target: dict
+    missing: dict
+    unmapped: dict
+    report: LinkReport
+    ei_flows: dict = field(default_factory=dict)
+    ei_flow_code: dict = field(default_factory=dict)
+
+    def biosphere(self, exc, e: dict, row: dict) -> None:
+        flow, (src_db, src_code) = exc.input, exc["input"]
+        key = (flow["name"], tuple(flow.get("categories") or ()), flow.get("unit"))
+        original = f"{flow['name']} {list(key[1])}"
+        if src_db == self.ei_bio:
+            e["input"] = (src_db, src_code)
+        elif key in self.ei_flows:
+            e["input"] = (self.ei_bio, self.ei_flow_code[self.ei_flows[key]])
+            self.report.rows.append({**row, "status": "replaced", "original provider": original, "new provider": flow["name"], "new location": "", "new database": self.ei_bio, "factor": 1.0})
+        else:
+            e["input"] = (src_db, src_code)
+            self.report.rows.append({**row, "status": "kept", "original provider": original, "reason": f"no flow with this name, categories and unit in {self.ei_bio}"})
+
+    def technosphere(self, exc, e: dict, row: dict) -> None:
+        src_db, src_code = exc["input"]
+        original = exc.input["name"] + f" [{exc.input.get('location')}]"
+        if src_db == "aicompute-background" and src_code in self.target:
+            new_key, spec, factor = self.target[src_code]
+            e.update(input=new_key, amount=exc["amount"] * factor, linked_from=f"{src_db}:{src_code}", link_factor=factor)
+            if "formula" in e and factor != 1.0:
+                e["formula"] = f"({e['formula']}) * {factor!r}"
+            new = {"new provider": spec["name"], "new reference product": spec["reference product"], "new location": spec["location"], "new database": self.ei_db, "factor": factor}
+            self.report.rows.append({**row, "status": "replaced", "original provider": original, **new})
+        else:
+            e["input"] = (src_db, src_code)
+            reason = self.missing.get(src_code) or self.unmapped.get(src_code) or "not in the mapping file"
+            self.report.rows.append({**row, "status": "kept", "original provider": original, "reason": reason})
+
+    def dataset(self, ds) -> dict:
         data = {k: v for k, v in ds.as_dict().items() if k not in ("id", "database", "code")}
-        exchanges = []
+        data["exchanges"] = []
         for exc in ds.exchanges():
             e = {k: v for k, v in exc.as_dict().items() if k not in ("input", "output", "id")}
-            src_db, src_code = exc["input"]
-            row = {"activity": ds["name"], "activity code": code, "exchange type": exc["type"]}
+            row = {"activity": ds["name"], "activity code": ds["code"], "exchange type": exc["type"]}
             if exc["type"] == "production":
-                e["input"] = (linked, code)
-            elif src_db == foreground:
-                e["input"] = (linked, src_code)
+                e["input"] = (self.linked, ds["code"])
+            elif exc["input"][0] == self.foreground:
+                e["input"] = (self.linked, exc["input"][1])
             elif exc["type"] == "biosphere":
-                flow = exc.input
-                key = (flow["name"], tuple(flow.get("categories") or ()), flow.get("unit"))
-                if src_db == ei_bio:
-                    e["input"] = (src_db, src_code)
-                elif key in ei_flows:
-                    e["input"] = (ei_bio, ei_flow_code[ei_flows[key]])
-                    report.rows.append({**row, "status": "replaced", "original provider": f"{flow['name']} {list(key[1])}", "new provider": flow["name"], "new location": "", "new database": ei_bio, "factor": 1.0})
-                else:
-                    e["input"] = (src_db, src_code)
-                    report.rows.append({**row, "status": "kept", "original provider": f"{flow['name']} {list(key[1])}", "reason": f"no flow with this name, categories and unit in {ei_bio}"})
-            elif src_db == "aicompute-background" and src_code in target:
-                new_key, spec, factor = target[src_code]
-                e["input"] = new_key
-                e["amount"] = exc["amount"] * factor
-                if "formula" in e and factor != 1.0:
-                    e["formula"] = f"({e['formula']}) * {factor!r}"
-                e["linked_from"] = f"{src_db}:{src_code}"
-                report.rows.append(
-                    {**row, "status": "replaced", "original provider": exc.input["name"] + f" [{exc.input.get('location')}]", "new provider": spec["name"], "new reference product": spec["reference product"], "new location": spec["location"], "new database": ei_db, "factor": factor}
-                )
+                self.biosphere(exc, e, row)
             else:
-                e["input"] = (src_db, src_code)
-                reason = missing.get(src_code) or unmapped.get(src_code) or "not in the mapping file"
-                report.rows.append({**row, "status": "kept", "original provider": exc.input["name"] + f" [{exc.input.get('location')}]", "reason": reason})
-            exchanges.append(e)
-        data["exchanges"] = exchanges
-        db.datasets[(linked, code)] = data
-    db.depends = {d for ds in db.datasets.values() for e in ds["exchanges"] for d in [e["input"][0]]} - {linked}
+                self.technosphere(exc, e, row)
+            data["exchanges"].append(e)
+        return data
+
+
+def _copy_parameters(foreground: str, db: InventoryDatabase) -> None:
+    from bw2data.parameters import DatabaseParameter
+
     for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground):
         data = dict(p.data)
-        unc = {k: data.pop(k) for k in ("uncertainty type", "loc", "scale", "minimum", "maximum", "uncertainty source") if k in data}
+        unc = {k: data.pop(k) for k in (*distributions.FIELDS, "uncertainty source") if k in data}
         db.parameters[p.name] = {**data, "amount": p.amount, **({"formula": p.formula} if p.formula else {}), "_uncertainty": unc}
+
+
+def _check(bd, ei_db: str, version: str | None, foreground: str) -> str:
+    if ei_db not in bd.databases:
+        raise AicomputeError(f"database {ei_db!r} is not in project {bd.projects.current!r}; installed: {', '.join(sorted(bd.databases))}")
+    if foreground not in bd.databases:
+        raise AicomputeError(f"database {foreground!r} is not installed; run: aicompute setup")
+    version = version or detect_version(ei_db)
+    if version is None:
+        raise AicomputeError(f"cannot tell the ecoinvent version from the name {ei_db!r}; give --version ({', '.join(VERSIONS)})")
+    refuse_foreign(bd.databases, LINKED_PREFIX + ei_db, "remove or rename it")
+    return version
+
+
+def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "aicompute") -> LinkReport:
+    """Write `aicompute-linked-<ei_db>`, a copy of the foreground linked to a licensed ecoinvent
+    database of the current project.
+
+    Parameters
+    ----------
+    ei_db : str
+        The ecoinvent database (e.g. `ecoinvent-3.10-cutoff`).
+    version : str, optional
+        Its release (`3.9`, `3.10`, `3.11`); read from the name by default.
+    foreground : str
+        The database to copy (default `aicompute`).
+
+    Returns
+    -------
+    LinkReport
+        Every replaced and kept exchange, with the reason.
+    """
+    import bw2data as bd
+
+    version = _check(bd, ei_db, version, foreground)
+    mappings, unmapped = load_mapping(version)
+    linked = LINKED_PREFIX + ei_db
+    target, missing = _targets(ei_db, mappings)
+    ei_bio = _ecoinvent_biosphere(bd, ei_db)
+    report = LinkReport(database=linked, ecoinvent=ei_db, version=version)
+    linker = _Linker(foreground, linked, ei_db, ei_bio, target, missing, unmapped, report, flow_index(ei_bio), flow_codes(ei_bio))
+    db = InventoryDatabase(linked)
+    for ds in bd.Database(foreground):
+        db.datasets[(linked, ds["code"])] = linker.dataset(ds)
+    db.depends = {e["input"][0] for ds in db.datasets.values() for e in ds["exchanges"]} - {linked}
+    _copy_parameters(foreground, db)
     db.fingerprint = fingerprint("linked", ei_db, version, bd.databases[foreground][OWNER_KEY].get("fingerprint", ""))
     write_database(bd, db, ei_bio, kind="linked", linked_to=ei_db, ecoinvent_version=version)
     bd.databases[linked]["format"] = f"bw_aicompute foreground linked to {ei_db}"
@@ -213,7 +261,7 @@ def linked_foreground(ei_db: str | None = None) -> str:
     """The linked foreground to assess campaigns against (`--background ecoinvent`)."""
     import bw2data as bd
 
-    linked = sorted(n for n in bd.databases if (bd.databases[n].get(OWNER_KEY) or {}).get("kind") == "linked")
+    linked = sorted(n for n in bd.databases if (owner(bd.databases[n]) or {}).get("kind") == "linked")
     if ei_db:
         name = LINKED_PREFIX + ei_db
         if name not in linked:

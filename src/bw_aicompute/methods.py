@@ -28,8 +28,6 @@ from .errors import AicomputeError
 MethodName = tuple[str, ...]
 FlowKey = tuple[str, tuple[str, ...]]  # (name, categories)
 
-#: The metadata key that marks databases and methods created by bw_aicompute.
-OWNER_KEY = "bw_aicompute"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import AicomputeError
+from .errors import AicomputeError, Where
 
 NA_TOKENS = {"[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", ""}
 GPU_ID_COLUMNS = ("index", "uuid", "pci.bus_id", "gpu")
@@ -130,13 +130,38 @@ class TelemetrySummary:
         return "\n".join(lines)
 
 
-class _Err:
-    def __init__(self, path: Path):
-        self.path = path
+def _clean_bytes(raw: bytes, header: list[str]) -> bytes:
+    """nvidia-smi writes units and [N/A] into the values ("694.68 W"): drop them once over the
+    whole file, so that the C parser reads numbers directly (per-value string work is slow)."""
+    if b" W," in raw:
+        raw = raw.replace(b" W,", b",")
+    if header and header[-1].endswith("[W]"):
+        raw = raw.replace(b" W\n", b"\n").replace(b" W\r\n", b"\r\n")
+    for token in (b"[N/A]", b"[Not Supported]", b"[Unknown Error]"):
+        if token in raw:
+            raw = raw.replace(token, b"")
+    return raw
 
-    def __call__(self, problem: str, line: int | None = None) -> AicomputeError:
-        where = f", line {line}" if line is not None else ""
-        return AicomputeError(f"{self.path}{where}: {problem}")
+
+def _frame(path: Path, err: Where) -> tuple[pd.DataFrame, list[str]]:
+    """The log's columns that are used, and its header as written."""
+    if not path.is_file():
+        raise err.error("telemetry file not found")
+    raw = path.read_bytes()
+    head = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)]
+    try:
+        header = [c.strip() for c in head.decode("utf-8").lstrip("\ufeff").split(",")]
+    except UnicodeDecodeError:
+        raise err.error("not a text file") from None
+    wanted = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
+    try:
+        df = pd.read_csv(io.BytesIO(_clean_bytes(raw, header)), skipinitialspace=True, engine="c", usecols=lambda c: c.strip() in wanted)
+    except pd.errors.EmptyDataError:
+        raise err.error("the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise err.error(f"not a readable CSV file ({str(exc).strip().splitlines()[-1]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, header
 
 
 def read_log(
@@ -146,105 +171,103 @@ def read_log(
     gap_seconds: float = 5.0,
     active_watts: float | None = None,
 ) -> TelemetrySummary:
-    """Read a power log (kind detected from its header) and summarise the selected window."""
+    """Read a GPU power log and summarise the energy of the selected window.
+
+    Parameters
+    ----------
+    path : str or Path
+        An nvidia-smi CSV log (`--query-gpu=timestamp,index,power.draw,... --format=csv`), a
+        plain CSV (`timestamp,power_w[,gpu][,energy_j]`) or a CodeCarbon `emissions.csv`; the
+        kind is detected from the header.
+    start, end : str, optional
+        ISO 8601 times bounding the window.
+    gap_seconds : float
+        Intervals between samples longer than this (s) are gaps: reported, not integrated.
+    active_watts : float, optional
+        Power (W) above which a GPU counts as active (default: 30 % of its power limit).
+
+    Returns
+    -------
+    TelemetrySummary
+        Energy (kWh, trapezoidal integral of power over time) per GPU and in total, gaps and
+        active segments.
+    """
     path = Path(path)
-    err = _Err(path)
+    err = Where(file=str(path))
     if gap_seconds <= 0:
-        raise err(f"gap threshold must be positive, got {gap_seconds:g} s")
-    if not path.is_file():
-        raise err("telemetry file not found")
-    raw = path.read_bytes()
-    head = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)]
-    try:
-        header = [c.strip() for c in head.decode("utf-8").lstrip("\ufeff").split(",")]
-    except UnicodeDecodeError:
-        raise err("not a text file") from None
-    # nvidia-smi writes units and [N/A] into the values ("694.68 W"): drop them once over the
-    # whole file, so that the C parser reads numbers directly (per-value string work is slow)
-    if b" W," in raw:
-        raw = raw.replace(b" W,", b",")
-    if header and header[-1].endswith("[W]"):
-        raw = raw.replace(b" W\n", b"\n").replace(b" W\r\n", b"\r\n")
-    for token in (b"[N/A]", b"[Not Supported]", b"[Unknown Error]"):
-        if token in raw:
-            raw = raw.replace(token, b"")
-    wanted = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
-    try:
-        df = pd.read_csv(io.BytesIO(raw), skipinitialspace=True, engine="c", usecols=lambda c: c.strip() in wanted)
-    except pd.errors.EmptyDataError:
-        raise err("the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise err(f"not a readable CSV file ({str(exc).strip().splitlines()[-1]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+        raise err.error(f"gap threshold must be positive, got {gap_seconds:g} s")
+    df, header = _frame(path, err)
     power_col = next((c for c in POWER_COLUMNS if c in df.columns), None)
     is_codecarbon = CODECARBON_COLUMNS <= set(df.columns)
     if not is_codecarbon and ("timestamp" not in df.columns or power_col is None):
-        raise err(
+        raise err.error(
             "unknown log format: expected an nvidia-smi CSV log (columns 'timestamp' and 'power.draw [W]'), "
             "a plain CSV ('timestamp,power_w[,gpu]') or a CodeCarbon emissions.csv; found columns: " + ", ".join(header)
         )
     if df.empty:
-        raise err("the file has a header but no samples")
+        raise err.error("the file has a header but no samples")
     window = (_parse_time(start, "--start", err), _parse_time(end, "--end", err))
     if window[0] is not None and window[1] is not None and window[1] <= window[0]:
-        raise err("--end must be after --start")
+        raise err.error("--end must be after --start")
     if is_codecarbon:
         return _codecarbon(df, path, err, window, gap_seconds)
-    kind = "plain" if power_col == "power_w" else "nvidia-smi"
+    return _power_log(df, path, err, power_col, window, gap_seconds, active_watts)
+
+
+def _check_order(t: pd.Series, gpu: pd.Series, err: Where) -> None:
+    """Timestamps must not go backwards (per GPU; rows of several GPUs may interleave)."""
+    for g, idx in gpu.groupby(gpu, sort=False).groups.items():
+        back = np.flatnonzero(np.diff(t[idx].to_numpy()) < 0)
+        if back.size:
+            row = idx[back[0] + 1]
+            raise err.error(f"timestamp goes backwards for GPU {g} ({t[idx[back[0]]]} then {t[row]})", line=int(row) + 2)
+
+
+def _power_log(df: pd.DataFrame, path: Path, err: Where, power_col: str, window, gap_seconds: float, active_watts: float | None) -> TelemetrySummary:
+    """Summary of an nvidia-smi or plain power log."""
     t = _timestamps(df["timestamp"], err)
     p, na = _numbers(df[power_col], " W", err, power_col)
     gpu_col = next((c for c in GPU_ID_COLUMNS if c in df.columns), None)
     gpu = df[gpu_col] if gpu_col else pd.Series(0, index=df.index)
-    limit = None
-    if "power.limit [W]" in df.columns:
-        lim, _ = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]")
-        limit = lim
-    counter = None
-    if "energy_j" in df.columns:
-        counter, _ = _numbers(df["energy_j"], " J", err, "energy_j")
-    # timestamps must not go backwards (per GPU; rows of several GPUs may interleave)
-    for g, idx in gpu.groupby(gpu, sort=False).groups.items():
-        tt = t[idx].to_numpy()
-        back = np.flatnonzero(np.diff(tt) < 0)
-        if back.size:
-            row = idx[back[0] + 1]
-            raise err(f"timestamp goes backwards for GPU {g} ({t[idx[back[0]]]} then {t[row]})", line=int(row) + 2)
+    limit = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]")[0] if "power.limit [W]" in df.columns else None
+    counter = _numbers(df["energy_j"], " J", err, "energy_j")[0] if "energy_j" in df.columns else None
+    _check_order(t, gpu, err)
     keep = ~na
     if window[0] is not None:
         keep &= t >= window[0]
     if window[1] is not None:
         keep &= t <= window[1]
     if not keep.any():
-        raise err("no valid sample in the selected window" if (window[0] is not None or window[1] is not None) else "no valid power sample")
+        raise err.error("no valid sample in the selected window" if (window[0] is not None or window[1] is not None) else "no valid power sample")
     gpus, segments = [], []
     counter_kwh = 0.0 if counter is not None else None
     for g, idx in gpu[keep].groupby(gpu[keep], sort=False).groups.items():
-        tt = t[idx]
+        tt, pw = t[idx], p[idx].to_numpy()
         secs = (tt - tt.iloc[0]).dt.total_seconds().to_numpy()
-        pw = p[idx].to_numpy()
-        summary, seg = _integrate(str(g).strip(), tt, secs, pw, gap_seconds, _threshold(pw, limit[idx].to_numpy() if limit is not None else None, active_watts))
+        threshold = _threshold(pw, limit[idx].to_numpy() if limit is not None else None, active_watts)
+        summary, seg = _integrate(str(g).strip(), tt, secs, pw, gap_seconds, threshold)
         gpus.append(summary)
         segments += seg
-        if counter is not None:
-            c = counter[idx].dropna()
-            if len(c) >= 2:
-                counter_kwh += float(c.iloc[-1] - c.iloc[0]) / 3.6e6
+        c = counter[idx].dropna() if counter is not None else ()
+        if len(c) >= 2:
+            counter_kwh += float(c.iloc[-1] - c.iloc[0]) / 3.6e6
+    kind = "plain" if power_col == "power_w" else "nvidia-smi"
     return TelemetrySummary(file=str(path), kind=kind, gpus=gpus, segments=segments, gap_seconds=gap_seconds, energy_counter_kwh=counter_kwh)
 
 
-def _parse_time(value: str | None, flag: str, err: _Err) -> pd.Timestamp | None:
+def _parse_time(value: str | None, flag: str, err: Where) -> pd.Timestamp | None:
     if value is None:
         return None
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise err(f"{flag} {value!r} is not an ISO 8601 time (e.g. 2026-11-26T03:52:30)") from None
+        raise err.error(f"{flag} {value!r} is not an ISO 8601 time (e.g. 2026-11-26T03:52:30)") from None
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts
 
 
-def _timestamps(col: pd.Series, err: _Err) -> pd.Series:
+def _timestamps(col: pd.Series, err: Where) -> pd.Series:
     if pd.api.types.is_numeric_dtype(col):  # epoch seconds
         t = pd.to_datetime(col, unit="s", errors="coerce")
     else:
@@ -259,11 +282,11 @@ def _timestamps(col: pd.Series, err: _Err) -> pd.Series:
                 t = pd.to_datetime(numeric, unit="s")
     bad = np.flatnonzero(t.isna().to_numpy())
     if bad.size:
-        raise err(f"timestamp {col.iloc[bad[0]]!r} cannot be read (use nvidia-smi's format, ISO 8601 or epoch seconds)", line=int(bad[0]) + 2)
+        raise err.error(f"timestamp {col.iloc[bad[0]]!r} cannot be read (use nvidia-smi's format, ISO 8601 or epoch seconds)", line=int(bad[0]) + 2)
     return t
 
 
-def _numbers(col: pd.Series, suffix: str, err: _Err, name: str) -> tuple[pd.Series, np.ndarray]:
+def _numbers(col: pd.Series, suffix: str, err: Where, name: str) -> tuple[pd.Series, np.ndarray]:
     """Numbers of a column (units already dropped); missing values are allowed, text is not."""
     if pd.api.types.is_numeric_dtype(col):
         values = col.astype(float)
@@ -274,10 +297,10 @@ def _numbers(col: pd.Series, suffix: str, err: _Err, name: str) -> tuple[pd.Seri
         values = pd.to_numeric(s.str.removesuffix(suffix.strip()).str.strip(), errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy() & ~na)
         if bad.size:
-            raise err(f"column {name!r}: value {col.iloc[bad[0]]!r} is not a number", line=int(bad[0]) + 2)
+            raise err.error(f"column {name!r}: value {col.iloc[bad[0]]!r} is not a number", line=int(bad[0]) + 2)
     neg = np.flatnonzero((values < 0).to_numpy())
     if neg.size:
-        raise err(f"column {name!r}: negative value {col.iloc[neg[0]]!r}", line=int(neg[0]) + 2)
+        raise err.error(f"column {name!r}: negative value {col.iloc[neg[0]]!r}", line=int(neg[0]) + 2)
     return values, na
 
 
@@ -343,13 +366,13 @@ def _integrate(gpu: str, tt: pd.Series, secs: np.ndarray, pw: np.ndarray, gap_s:
     return summary, segments
 
 
-def _codecarbon(df: pd.DataFrame, path: Path, err: _Err, window, gap_seconds: float) -> TelemetrySummary:
+def _codecarbon(df: pd.DataFrame, path: Path, err: Where, window, gap_seconds: float) -> TelemetrySummary:
     t = _timestamps(df["timestamp"], err)
     cols = {}
     for name in ("duration", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed"):
         cols[name], na = _numbers(df[name], "", err, name)
         if na.any():
-            raise err(f"column {name!r}: empty value", line=int(np.flatnonzero(na)[0]) + 2)
+            raise err.error(f"column {name!r}: empty value", line=int(np.flatnonzero(na)[0]) + 2)
     gpu_count = pd.to_numeric(df["gpu_count"], errors="coerce") if "gpu_count" in df.columns else pd.Series(np.nan, index=df.index)
     data = pd.DataFrame({"t": t, "run_id": df["run_id"].astype(str).str.strip(), **cols, "gpu_count": gpu_count})
     keep = pd.Series(True, index=data.index)
@@ -359,7 +382,7 @@ def _codecarbon(df: pd.DataFrame, path: Path, err: _Err, window, gap_seconds: fl
         keep &= data["t"] <= window[1]
     data = data[keep]
     if data.empty:
-        raise err("no run in the selected window")
+        raise err.error("no run in the selected window")
     # CodeCarbon rewrites a run's row with cumulative values: keep the last row of each run
     last = data.sort_values("t").groupby("run_id", sort=False).tail(1)
     runs, gpus, segments = [], [], []

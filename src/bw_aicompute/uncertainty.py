@@ -24,8 +24,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .campaign import STAGES, CampaignModel
+from . import distributions
+from .attribution import StageAttribution, clean_roundoff, stage_demands
+from .campaign import STAGES, CampaignModel, open_campaign, read_campaign
+from .ecoinvent import foreground_for
 from .errors import AicomputeError
+from .inventory.formulas import FormulaEvaluator, evaluate_parameters, formula_names
+from .lca import method_for
 
 PERCENTILES = (2.5, 50.0, 97.5)
 
@@ -108,219 +113,245 @@ def _sample_parameters(foreground: str, n: int, rng: np.random.Generator) -> tup
     and for the formulas that depend on them (evaluated in dependency order)."""
     from bw2data.parameters import DatabaseParameter
 
-    from .inventory import evaluate_formula, formula_names
-
-    rows = list(DatabaseParameter.select().where(DatabaseParameter.database == foreground))
     values: dict[str, np.ndarray | float] = {}
-    sampled = []
-    formulas = {}
-    for p in rows:
-        d = p.data or {}
-        kind = d.get("uncertainty type", 0)
+    sampled, formulas = [], {}
+    for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground):
         if p.formula:
             formulas[p.name] = p.formula
             values[p.name] = p.amount
-        elif kind == 2:
-            values[p.name] = np.exp(rng.normal(d["loc"], d["scale"], n))
-        elif kind == 3:
-            values[p.name] = rng.normal(d["loc"], d["scale"], n)
-        elif kind == 4:
-            values[p.name] = rng.uniform(d["minimum"], d["maximum"], n)
-        elif kind == 5:
-            values[p.name] = rng.triangular(d["minimum"], d.get("loc", p.amount), d["maximum"], n)
-        else:
-            values[p.name] = p.amount
-        if isinstance(values[p.name], np.ndarray):
+            continue
+        draws = distributions.sample(p.data or {}, p.amount, n, rng)
+        values[p.name] = p.amount if draws is None else draws
+        if draws is not None:
             sampled.append(p.name)
-    # formulas of parameters, in dependency order
-    pending = dict(formulas)
-    while pending:
-        progressed = False
-        for name, f in list(pending.items()):
-            if not (formula_names(f) & set(pending)) - {name}:
-                values[name] = evaluate_formula(f, values)
-                del pending[name]
-                progressed = True
-        if not progressed:
-            raise AicomputeError(f"circular parameter formulas in {foreground}: {sorted(pending)}")
+    evaluate_parameters(values, formulas, foreground)
     return values, sampled
 
 
-def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int, seed: int = 0, chunk: int = 0, chunks: int = 1) -> MonteCarlo:
-    """`iterations` Monte Carlo iterations of a written campaign (chunk `chunk` of `chunks`:
-    the seeds of the chunks are independent streams spawned from `seed`)."""
+def _node_index(databases: set[str]) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """(database, code) -> (id, name, location) of every node of `databases`, in one query."""
+    from bw2data.backends import ActivityDataset as AD
+
+    query = AD.select(AD.id, AD.database, AD.code, AD.name, AD.location).where(AD.database.in_(sorted(databases)))
+    return {(db, code): (id_, name, location) for id_, db, code, name, location in query.tuples()}
+
+
+def _solver(model: CampaignModel, methods: list[tuple], seed: int):
+    """A bw2calc LCA of the campaign with distributions, after `lci()`, and the
+    characterization factors of every method as rows of one array (methods x flows)."""
     import bw2calc as bc
     import bw2data as bd
-    import scipy.sparse as sp
-    from bw2data.backends import ActivityDataset as AD
-    from bw2data.backends import ExchangeDataset as ED
-    from bw2data.parameters import DatabaseParameter
-    from scipy.sparse.linalg import splu
 
-    from .assessment import StageAttribution
-    from .inventory import FormulaEvaluator, formula_names
-
-    if iterations < 1:
-        raise AicomputeError("iterations must be at least 1")
-    ss = np.random.SeedSequence(seed).spawn(chunks)[chunk]
-    rng = np.random.default_rng(ss)
-    bw_seed = int(rng.integers(1, 2**31 - 1))
     fu = bd.get_node(database=model.key[0], code=model.key[1])
-    phase_ids = [bd.get_node(database=pm.key[0], code=pm.key[1]).id for pm in model.phases]
-    methods = [m for _, m in resolved]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lca = bc.LCA({fu.id: 1.0}, methods[0], use_distributions=True, seed_override=bw_seed)
+        lca = bc.LCA({fu.id: 1.0}, methods[0], use_distributions=True, seed_override=seed)
         lca.lci()
         chars = []
         for m in methods:
             lca.switch_method(m)
             chars.append(np.asarray(lca.characterization_matrix.diagonal()).ravel())
         lca.switch_method(methods[0])
-    C = np.vstack(chars)  # (methods, biosphere rows)
-    attribution = StageAttribution(lca, phase_ids)
-    prod, act, bio = lca.dicts.product, lca.dicts.activity, lca.dicts.biosphere
+    return lca, fu.id, np.vstack(chars)
 
-    # parameters and the exchange formulas that use them
-    values, sampled = _sample_parameters(model.foreground, iterations, rng)
-    key_to_id = {}
 
-    def node_id(database, code):
-        k = (database, code)
-        if k not in key_to_id:
-            row = AD.get_or_none(AD.database == database, AD.code == code)
-            key_to_id[k] = row.id if row else None
-        return key_to_id[k]
-
-    # the supply chain: activities reachable from the campaign through the technosphere
-    A0 = lca.technosphere_matrix.tocsc()
+def supply_chain(lca, fu_id: int) -> set[int]:
+    """Node ids of the activities reachable from `fu_id` through the technosphere matrix."""
+    act, prod = lca.dicts.activity, lca.dicts.product
+    A = lca.technosphere_matrix.tocsc()
     row_to_col = {r: act[i] for i, r in prod.items() if i in act}
-    seen, stack = {act[fu.id]}, [act[fu.id]]
+    seen, stack = {act[fu_id]}, [act[fu_id]]
     while stack:
         j = stack.pop()
-        for r in A0.indices[A0.indptr[j] : A0.indptr[j + 1]]:
+        for r in A.indices[A.indptr[j] : A.indptr[j + 1]]:
             k = row_to_col.get(r)
             if k is not None and k not in seen:
                 seen.add(k)
                 stack.append(k)
     col_to_id = {c: i for i, c in act.items()}
-    active = {col_to_id[c] for c in seen}
+    return {col_to_id[c] for c in seen}
+
+
+@dataclass
+class _Deltas:
+    """Changes of matrix entries per iteration: rows, columns and (entries x iterations)."""
+
+    rows: list[int] = field(default_factory=list)
+    cols: list[int] = field(default_factory=list)
+    delta: list[np.ndarray] = field(default_factory=list)
+
+    def array(self, iterations: int) -> np.ndarray:
+        return np.array(self.delta).reshape(len(self.rows), iterations)
+
+
+def _formula_deltas(model: CampaignModel, lca, values: dict, nodes: dict, active: set[int], iterations: int) -> tuple[_Deltas, _Deltas, set[str]]:
+    """Re-evaluate every exchange formula of the foreground and the campaign with the sampled
+    parameters: technosphere and biosphere changes, and the names used in the supply chain."""
+    from bw2data.backends import ExchangeDataset as ED
+
+    prod, act, bio = lca.dicts.product, lca.dicts.activity, lca.dicts.biosphere
     evaluate = FormulaEvaluator(values)
     used: set[str] = set()
-    t_rows, t_cols, t_delta, b_rows, b_cols, b_delta = [], [], [], [], [], []
+    tech, biosphere = _Deltas(), _Deltas()
     for database in (model.foreground, model.database):
         query = ED.select(ED.input_database, ED.input_code, ED.output_code, ED.type, ED.data).where(ED.output_database == database)
         for in_db, in_code, out_code, kind, data in query.tuples():
             formula = data.get("formula")
-            if not formula:
+            out_id, in_id = nodes.get((database, out_code), (None,))[0], nodes.get((in_db, in_code), (None,))[0]
+            if not formula or act.get(out_id) is None or in_id is None:
                 continue
-            col = act.get(node_id(database, out_code))
-            in_id = node_id(in_db, in_code)
-            if col is None or in_id is None:
-                continue
-            if node_id(database, out_code) in active:
+            if out_id in active:
                 used |= formula_names(formula)
-            new = np.broadcast_to(np.asarray(evaluate(formula), dtype=float), (iterations,))
-            delta = new - float(data["amount"])
+            delta = np.broadcast_to(np.asarray(evaluate(formula), dtype=float), (iterations,)) - float(data["amount"])
             if not np.any(delta):
                 continue
             if kind == "technosphere" and in_id in prod:
-                t_rows.append(prod[in_id])
-                t_cols.append(col)
-                t_delta.append(-delta)
+                tech.rows.append(prod[in_id]), tech.cols.append(act[out_id]), tech.delta.append(-delta)
             elif kind == "biosphere" and in_id in bio:
-                b_rows.append(bio[in_id])
-                b_cols.append(col)
-                b_delta.append(delta)
-    # parameters that reach the campaign (directly, or through parameter formulas)
-    param_formulas = {p.name: p.formula for p in DatabaseParameter.select().where(DatabaseParameter.database == model.foreground) if p.formula}
-    frontier = set(used)
+                biosphere.rows.append(bio[in_id]), biosphere.cols.append(act[out_id]), biosphere.delta.append(delta)
+    return tech, biosphere, used
+
+
+def _reaching(foreground: str, used: set[str]) -> set[str]:
+    """`used` and the parameters their parameter formulas depend on, transitively."""
+    from bw2data.parameters import DatabaseParameter
+
+    formulas = {p.name: p.formula for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground) if p.formula}
+    used, frontier = set(used), set(used)
     while frontier:
         name = frontier.pop()
-        for dep in formula_names(param_formulas.get(name, "")) - used:
+        for dep in formula_names(formulas.get(name, "")) - used:
             used.add(dep)
             frontier.add(dep)
-    sampled = [name for name in sampled if name in used]
-    t_delta = np.array(t_delta).reshape(len(t_rows), iterations)
-    b_delta = np.array(b_delta).reshape(len(b_rows), iterations)
+    return used
 
-    # uncertain exchanges of the supply chain, recorded as sensitivity inputs
-    watch, watch_names = [], []
-    id_to_col = {i: c for i, c in act.items()}
-    watched_dbs = [model.database, model.foreground, "aicompute-background"]
-    query = ED.select(ED.input_database, ED.input_code, ED.output_database, ED.output_code, ED.type, ED.data).where(ED.output_database.in_(watched_dbs))
-    for row in query.tuples():
-        in_db, in_code, out_db, out_code, kind, data = row
+
+def _watched(model: CampaignModel, lca, nodes: dict, active: set[int]) -> tuple[list[tuple[int, int]], list[str]]:
+    """Uncertain biosphere exchanges of the supply chain, recorded as sensitivity inputs:
+    (biosphere row, column) and their names."""
+    from bw2data.backends import ExchangeDataset as ED
+
+    act, bio = lca.dicts.activity, lca.dicts.biosphere
+    names_of = {v[0]: (v[1], v[2]) for v in nodes.values()}
+    watch, names = [], []
+    dbs = [model.database, model.foreground, "aicompute-background"]
+    query = ED.select(ED.input_database, ED.input_code, ED.output_database, ED.output_code, ED.type, ED.data).where(ED.output_database.in_(dbs))
+    for in_db, in_code, out_db, out_code, kind, data in query.tuples():
         if data.get("uncertainty type", 0) < 2 or kind != "biosphere":
             continue
-        out_id = node_id(out_db, out_code)
-        if out_id not in active:
-            continue
-        in_id = node_id(in_db, in_code)
-        if in_id in bio:
-            out_node = AD.get(AD.id == out_id)
-            watch.append((bio[in_id], id_to_col[out_id]))
-            watch_names.append(f"{AD.get(AD.id == in_id).name} of {out_node.name} [{out_node.location}]")
+        out_id, in_id = nodes.get((out_db, out_code), (None,))[0], nodes.get((in_db, in_code), (None,))[0]
+        if out_id in active and in_id in bio:
+            watch.append((bio[in_id], act[out_id]))
+            out_name, out_location = names_of[out_id]
+            names.append(f"{names_of[in_id][0]} of {out_name} [{out_location}]")
+    return watch, names
 
-    watch_rows = [r for r, _ in watch]
-    watch_cols = [c for _, c in watch]
-    labels = [lab for lab, _ in resolved]
-    rows_index: dict[tuple[str, str], int] = {}
-    for pm in model.phases:
-        for stage in STAGES:
-            rows_index[(pm.phase.name, stage)] = len(rows_index)
+
+@dataclass
+class _Problem:
+    """What every iteration solves: the matrices' changes, the phase x stage rows, and the
+    characterization factors."""
+
+    attribution: StageAttribution
+    characterization: np.ndarray
+    tech: np.ndarray
+    tech_at: tuple[list[int], list[int]]
+    bio: np.ndarray
+    bio_at: tuple[list[int], list[int]]
+    rows_index: dict[tuple[str, str], int]
+    phase_names: list[str]
+    fu_row: int
+
+
+def _iteration(lca, problem: _Problem, i: int) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+    """Scores of the total and of every phase x stage share for iteration `i` (matrices of
+    bw2calc's current sample, plus the formula changes)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    A, B = lca.technosphere_matrix, lca.biosphere_matrix
+    if problem.tech_at[0]:
+        A = A + sp.csr_matrix((problem.tech[:, i], problem.tech_at), shape=A.shape)
+    if problem.bio_at[0]:
+        B = B + sp.csr_matrix((problem.bio[:, i], problem.bio_at), shape=B.shape)
+    A = A.tocsc()
+    n = A.shape[0]
+    cols, slots = [np.zeros(n)], []
+    cols[0][problem.fu_row] = 1.0
+    for phase, stage, demand in stage_demands(problem.attribution, A, len(problem.phase_names)):
+        vec = np.zeros(n)
+        for r, a in demand.items():
+            vec[r] += a
+        cols.append(vec)
+        slots.append(problem.rows_index[(problem.phase_names[phase], stage)])
+    scores = problem.characterization @ (B @ splu(A).solve(np.column_stack(cols)))  # (methods, 1 + slots)
+    return scores[:, 0], [(slot, scores[:, k + 1]) for k, slot in enumerate(slots)]
+
+
+def _problem(model: CampaignModel, lca, fu_id: int, characterization: np.ndarray, tech: _Deltas, bio: _Deltas, iterations: int) -> _Problem:
+    import bw2data as bd
+
+    phase_ids = [bd.get_node(database=pm.key[0], code=pm.key[1]).id for pm in model.phases]
+    rows_index = {(pm.phase.name, stage): k for k, (pm, stage) in enumerate((pm, s) for pm in model.phases for s in STAGES)}
+    return _Problem(
+        attribution=StageAttribution.for_lca(lca, phase_ids),
+        characterization=characterization,
+        tech=tech.array(iterations),
+        tech_at=(tech.rows, tech.cols),
+        bio=bio.array(iterations),
+        bio_at=(bio.rows, bio.cols),
+        rows_index=rows_index,
+        phase_names=[pm.phase.name for pm in model.phases],
+        fu_row=lca.dicts.product[fu_id],
+    )
+
+
+def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int, seed: int = 0, chunk: int = 0, chunks: int = 1) -> MonteCarlo:
+    """Monte Carlo iterations of a written campaign.
+
+    Parameters
+    ----------
+    model : CampaignModel
+        The campaign as written (`write_campaign` or `open_campaign`).
+    resolved : list of (label, method)
+        The indicators.
+    iterations : int
+        Iterations of this chunk.
+    seed, chunk, chunks : int
+        Chunk `chunk` of `chunks`: the seeds of the chunks are independent streams spawned from
+        `seed` (`numpy.random.SeedSequence.spawn`).
+    """
+    import bw2data as bd
+
+    if iterations < 1:
+        raise AicomputeError("iterations must be at least 1")
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(chunks)[chunk])
+    methods = [m for _, m in resolved]
+    lca, fu_id, characterization = _solver(model, methods, int(rng.integers(1, 2**31 - 1)))
+    values, sampled = _sample_parameters(model.foreground, iterations, rng)
+    nodes = _node_index(set(bd.databases))
+    active = supply_chain(lca, fu_id)
+    tech, bio, used = _formula_deltas(model, lca, values, nodes, active, iterations)
+    sampled = [name for name in sampled if name in _reaching(model.foreground, used)]
+    watch, watch_names = _watched(model, lca, nodes, active)
+    problem = _problem(model, lca, fu_id, characterization, tech, bio, iterations)
     totals = np.zeros((iterations, len(methods)))
-    breakdown = np.zeros((iterations, len(rows_index), len(methods)))
+    breakdown = np.zeros((iterations, len(problem.rows_index), len(methods)))
     inputs = np.zeros((iterations, len(sampled) + len(watch)))
-    n = lca.technosphere_matrix.shape[0]
-    f_total = np.zeros(n)
-    f_total[prod[fu.id]] = 1.0
     for i in range(iterations):
         if i:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 next(lca)
-        A = lca.technosphere_matrix
-        B = lca.biosphere_matrix
-        if t_rows:
-            A = A + sp.csr_matrix((t_delta[:, i], (t_rows, t_cols)), shape=A.shape)
-        if b_rows:
-            B = B + sp.csr_matrix((b_delta[:, i], (b_rows, b_cols)), shape=B.shape)
-        A = A.tocsc()
-        per_phase = attribution.demands(A)
-        cols = [f_total]
-        slots = []
-        for pm, d in zip(model.phases, per_phase):
-            for stage, dem in d.items():
-                vec = np.zeros(n)
-                for r, a in dem.items():
-                    vec[r] += a
-                cols.append(vec)
-                slots.append(rows_index[(pm.phase.name, stage)])
-        D = np.column_stack(cols)
-        X = splu(A).solve(D)
-        scores = C @ (B @ X)  # (methods, 1 + slots)
-        totals[i] = scores[:, 0]
-        for s_i, slot in enumerate(slots):
-            part = scores[:, s_i + 1]
-            # solver round-off on stages that are zero by construction is shown as zero
-            breakdown[i, slot] += np.where(np.abs(part) <= 1e-9 * np.abs(scores[:, 0]), 0.0, part)
+        totals[i], parts = _iteration(lca, problem, i)
+        for slot, part in parts:
+            breakdown[i, slot] += clean_roundoff(part, totals[i])
         inputs[i, : len(sampled)] = [values[name][i] for name in sampled]
         if watch:
-            inputs[i, len(sampled) :] = np.asarray(lca.biosphere_matrix.tocsr()[watch_rows, watch_cols]).ravel()
+            inputs[i, len(sampled) :] = np.asarray(lca.biosphere_matrix.tocsr()[[r for r, _ in watch], [c for _, c in watch]]).ravel()
     units = [bd.methods[m].get("unit", "") for m in methods]
-    return MonteCarlo(
-        labels=labels,
-        units=units,
-        iterations=iterations,
-        seed=seed,
-        totals=totals,
-        rows=list(rows_index),
-        breakdown=breakdown,
-        input_names=[f"parameter {s}" for s in sampled] + watch_names,
-        inputs=inputs,
-        chunks=[(chunk, chunks)],
-    )
+    input_names = [f"parameter {s}" for s in sampled] + watch_names
+    return MonteCarlo(labels=[lab for lab, _ in resolved], units=units, iterations=iterations, seed=seed, totals=totals, rows=list(problem.rows_index), breakdown=breakdown, input_names=input_names, inputs=inputs, chunks=[(chunk, chunks)])
 
 
 def combine(parts: list[MonteCarlo]) -> MonteCarlo:
@@ -364,30 +395,11 @@ def run_chunk(
 
     import bw2data as bd
 
-    from .campaign import read_campaign
-    from .lca import method_for
-
     if data_dir and Path(data_dir) != Path(bd.projects._base_data_dir):
         bd.projects.change_base_directories(Path(data_dir), project_name=project)
     bd.projects.set_current(project)
-    model = campaign_model(read_campaign(campaign_path), background)
+    model = open_campaign(read_campaign(campaign_path), foreground_for(background))
     return run(model, [method_for(i) for i in indicators], iterations, seed, chunk, chunks)
-
-
-def campaign_model(campaign, background: str = "open") -> CampaignModel:
-    """The model of a campaign already written into the current project."""
-    import bw2data as bd
-
-    from .campaign import PhaseModel
-
-    from .ecoinvent import foreground_for
-
-    foreground = foreground_for(background)
-    db = campaign.database_for(foreground)
-    if db not in bd.databases or (bd.databases[db].get("bw_aicompute") or {}).get("state") != "complete":
-        raise AicomputeError(f"campaign {campaign.name!r} is not written in project {bd.projects.current!r}; assess it first")
-    phases = [PhaseModel(phase=p, gpu_hours=0.0, it_energy_kwh=0.0, key=(db, f"phase-{i}")) for i, p in enumerate(campaign.phases, start=1)]
-    return CampaignModel(campaign=campaign, database=db, key=(db, "campaign"), phases=phases, foreground=foreground)
 
 
 def run_parallel(project: str, campaign_path: str, indicators: list[str], iterations: int, seed: int, processes: int, background: str = "open", methods=None) -> MonteCarlo:

@@ -1,0 +1,408 @@
+"""Reading a campaign file (YAML, or the same content in an Excel workbook) into a validated
+`Campaign`. Nothing touches Brightway: a file is validated completely before anything is
+written, and every problem names the file and the field."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import AicomputeError, InputError, Where
+from ..inventory import tables as inventory_tables
+from .schema import (
+    CAMPAIGN_KEYS,
+    DEFAULT_KEYS,
+    ENERGY_UNITS,
+    GPU_TIME_UNITS,
+    GRID_KEYS,
+    HARDWARE_KEYS,
+    KINDS,
+    OVERRIDE_KEYS,
+    PHASE_KEYS,
+    SITE_KEYS,
+    TELEMETRY_KEYS,
+    TIME_UNITS,
+    Campaign,
+    Hardware,
+    Override,
+    Phase,
+    Site,
+)
+from .workbook import read_campaign_workbook
+
+_QUANTITY = re.compile(r"\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z-]+)\s*")
+
+
+class Reader:
+    """Checks the values of one campaign document, naming the file and the field of every
+    problem."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self.where = Where(file=self.path)
+
+    def fail(self, field_: str, problem: str) -> InputError:
+        """An error about `field_` (a dotted path such as `site.pue`)."""
+        return self.where.error(problem, field=field_)
+
+    def mapping(self, value: Any, field_: str) -> dict:
+        """`value`, which must be a mapping."""
+        if not isinstance(value, dict):
+            raise self.fail(field_, "must be a mapping of keys to values")
+        return value
+
+    def known_keys(self, value: dict, allowed: tuple[str, ...], field_: str) -> None:
+        """Refuse keys not in `allowed`, suggesting the closest."""
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(allowed)}"
+                raise self.fail(f"{field_}.{key}" if field_ else str(key), f"unknown field{hint}")
+
+    def text(self, value: Any, field_: str, required: bool = True) -> str:
+        """A text value (numbers are taken as text); '' when absent and not required."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise self.fail(field_, "is required")
+            return ""
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise self.fail(field_, f"must be text, not {value!r}")
+        return str(value).strip()
+
+    def _quantity(self, value: str, field_: str, units: dict[str, float]) -> float:
+        m = _QUANTITY.fullmatch(value)
+        if not m:
+            raise self.fail(field_, f"{value!r} is not a number followed by a unit ({', '.join(units)})")
+        number, unit = m.groups()
+        if unit not in units:
+            close = difflib.get_close_matches(unit, list(units), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise self.fail(field_, f"unknown unit {unit!r}{hint}; use one of {', '.join(units)}")
+        try:
+            return float(number) * units[unit]
+        except ValueError:
+            raise self.fail(field_, f"{value!r} is not a number followed by a unit ({', '.join(units)})") from None
+
+    def number(self, value: Any, field_: str, units: dict[str, float] | None = None, positive: bool = True, allow_zero: bool = False) -> float:
+        """A finite number, or a text `"<number> <unit>"` converted to the field's base unit."""
+        if isinstance(value, bool):
+            raise self.fail(field_, f"must be a number, not {value!r}")
+        if isinstance(value, str) and units:
+            value = self._quantity(value, field_, units)
+        elif isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise self.fail(field_, f"{value!r} is not a number") from None
+        if not isinstance(value, (int, float)):
+            raise self.fail(field_, f"must be a number, not {value!r}")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise self.fail(field_, "must be a finite number")
+        if positive and (value < 0 or (value == 0 and not allow_zero)):
+            raise self.fail(field_, f"must be {'zero or ' if allow_zero else ''}positive, got {value:g}")
+        return value
+
+    def share(self, value: Any, field_: str) -> float:
+        """A number in (0, 1]."""
+        v = self.number(value, field_)
+        if v > 1:
+            raise self.fail(field_, f"is a share and must be at most 1, got {v:g}")
+        return v
+
+
+# ---------------------------------------------------------------------------------------------
+# choices from the inventories
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def gpu_catalog() -> dict[str, tuple[str, str]]:
+    """Normalized name -> (slug, display name) for every GPU model of the inventories."""
+    out = {}
+    for row in inventory_tables()["all_gpus"]:
+        for key in (row["gpu"], row["name"]):
+            out[_norm(key)] = (row["gpu"], row["name"])
+    return out
+
+
+def resolve_gpu(reader: Reader, value: Any, field_: str) -> str:
+    """The slug of a GPU model given by slug or display name (case and punctuation ignored)."""
+    name = reader.text(value, field_)
+    catalog = gpu_catalog()
+    if _norm(name) in catalog:
+        return catalog[_norm(name)][0]
+    names = sorted({v[1] for v in catalog.values()})
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    raise reader.fail(field_, f"unknown GPU model {name!r}{hint}; known: {', '.join(names)}")
+
+
+def countries() -> list[str]:
+    """ISO 3166 alpha-2 codes of the countries with a grid dataset, and GLO."""
+    return sorted({row["iso2"] for row in inventory_tables()["grid_countries"]} | {"GLO"})
+
+
+def profiles() -> dict[str, dict]:
+    """Facility profiles by name (the `profiles` table of `inventories/datacenter.yaml`)."""
+    return {row["profile"]: row for row in inventory_tables()["profiles"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# sections
+
+
+def _profile_and_country(r: Reader, site_doc: dict) -> tuple[str, str]:
+    known_profiles = profiles()
+    profile = r.text(site_doc.get("profile", "industry-average"), "site.profile")
+    if profile not in known_profiles:
+        close = difflib.get_close_matches(profile, list(known_profiles), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise r.fail("site.profile", f"unknown profile {profile!r}{hint}; known: {', '.join(known_profiles)}")
+    country = r.text(site_doc.get("country", known_profiles[profile]["default_country"]), "site.country").upper()
+    country = "GLO" if country == "WORLD" else country
+    if country not in countries():
+        close = difflib.get_close_matches(country, countries(), n=3)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise r.fail("site.country", f"unknown country {country!r} (ISO 3166 two-letter code or GLO){hint}; known: {', '.join(countries())}")
+    return profile, country
+
+
+def _grid(r: Reader, site: Site, grid_doc: Any) -> None:
+    grid = r.mapping(grid_doc, "site.grid")
+    r.known_keys(grid, GRID_KEYS, "site.grid")
+    if "kg_co2e_per_kwh" not in grid:
+        raise r.fail("site.grid.kg_co2e_per_kwh", "is required when site.grid is given")
+    site.grid_kg_co2e_per_kwh = r.number(grid["kg_co2e_per_kwh"], "site.grid.kg_co2e_per_kwh", allow_zero=True)
+    if "water_l_per_kwh" in grid:
+        site.grid_water_l_per_kwh = r.number(grid["water_l_per_kwh"], "site.grid.water_l_per_kwh", allow_zero=True)
+    site.grid_source = r.text(grid.get("source"), "site.grid.source", required=False)
+
+
+def parse_site(r: Reader, doc: Any) -> Site:
+    """The `site:` section."""
+    site_doc = r.mapping(doc, "site")
+    r.known_keys(site_doc, SITE_KEYS, "site")
+    profile, country = _profile_and_country(r, site_doc)
+    site = Site(country=country, profile=profile)
+    if "pue" in site_doc:
+        site.pue = r.number(site_doc["pue"], "site.pue")
+        if site.pue < 1:
+            raise r.fail("site.pue", f"a PUE is at least 1, got {site.pue:g}")
+    if "wue_l_per_kwh" in site_doc:
+        site.wue_l_per_kwh = r.number(site_doc["wue_l_per_kwh"], "site.wue_l_per_kwh", allow_zero=True)
+        site.wue_basis = r.text(site_doc.get("wue_basis", "consumption"), "site.wue_basis")
+        if site.wue_basis not in ("consumption", "withdrawal"):
+            raise r.fail("site.wue_basis", "must be 'consumption' or 'withdrawal'")
+    elif "wue_basis" in site_doc:
+        raise r.fail("site.wue_basis", "is given without site.wue_l_per_kwh")
+    if "grid" in site_doc:
+        _grid(r, site, site_doc["grid"])
+    return site
+
+
+def _override(r: Reader, doc: Any, field_: str) -> Override:
+    o = r.mapping(doc, field_)
+    r.known_keys(o, OVERRIDE_KEYS, field_)
+    if "kg_co2e" not in o:
+        raise r.fail(f"{field_}.kg_co2e", "is required")
+    return Override(
+        kg_co2e=r.number(o["kg_co2e"], f"{field_}.kg_co2e", allow_zero=True),
+        water_m3=r.number(o.get("water_m3", 0), f"{field_}.water_m3", allow_zero=True),
+        kg_sb_eq=r.number(o.get("kg_sb_eq", 0), f"{field_}.kg_sb_eq", allow_zero=True),
+        source=r.text(o.get("source"), f"{field_}.source", required=False),
+    )
+
+
+def parse_hardware(r: Reader, doc: Any, defaults: dict) -> Hardware:
+    """The `hardware:` section (the GPU model may come from `defaults:`)."""
+    hw_doc = r.mapping(doc or {}, "hardware")
+    r.known_keys(hw_doc, HARDWARE_KEYS, "hardware")
+    if "gpu" not in hw_doc and "gpu" not in defaults:
+        raise r.fail("hardware.gpu", "is required (the GPU model, e.g. 'H100 SXM 80GB')")
+    hw = Hardware(gpu=resolve_gpu(r, hw_doc.get("gpu", defaults.get("gpu")), "hardware.gpu"))
+    for key in ("gpu_embodied", "server_embodied"):
+        if key in hw_doc:
+            setattr(hw, key, _override(r, hw_doc[key], f"hardware.{key}"))
+    for key, zero_ok in (("gpus_per_node", False), ("lifetime_years", False), ("switches_per_gpu", True), ("storage_tb_per_gpu", True)):
+        if key in hw_doc:
+            setattr(hw, key, r.number(hw_doc[key], f"hardware.{key}", allow_zero=zero_ok))
+    if "utilisation" in hw_doc:
+        hw.utilisation = r.share(hw_doc["utilisation"], "hardware.utilisation")
+    if "datacenter_infrastructure" in hw_doc:
+        if not isinstance(hw_doc["datacenter_infrastructure"], bool):
+            raise r.fail("hardware.datacenter_infrastructure", "must be true or false")
+        hw.datacenter_infrastructure = hw_doc["datacenter_infrastructure"]
+    return hw
+
+
+def _phase_telemetry(r: Reader, spec: Any, field_: str, base: Path) -> tuple[float, float, str]:
+    """(measured GPU kWh, GPU-hours, description) of a phase's telemetry log."""
+    from ..telemetry import read_log
+
+    if isinstance(spec, str):
+        spec = {"file": spec}
+    spec = r.mapping(spec, field_)
+    r.known_keys(spec, TELEMETRY_KEYS, field_)
+    name = r.text(spec.get("file"), f"{field_}.file")
+    log = Path(name) if Path(name).is_absolute() else base / name
+    gap = r.number(spec.get("gap_seconds", 5.0), f"{field_}.gap_seconds")
+    start = str(spec["start"]) if spec.get("start") is not None else None
+    end = str(spec["end"]) if spec.get("end") is not None else None
+    try:
+        summary = read_log(log, start=start, end=end, gap_seconds=gap)
+    except AicomputeError as exc:
+        raise r.fail(f"{field_}.file", str(exc)) from None
+    if summary.energy_kwh <= 0 or summary.gpu_hours <= 0:
+        raise r.fail(f"{field_}.file", f"{log}: no energy or duration in the selected window")
+    window = (f" from {start}" if start else "") + (f" to {end}" if end else "")
+    source = f"telemetry {log.name}{window}: {summary.energy_kwh:.6g} kWh GPU energy, {len(summary.gpus)} GPU(s) x {summary.duration_s:.0f} s"
+    return summary.energy_kwh, summary.gpu_hours, source
+
+
+def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, float | None, str]:
+    """(GPU-hours, node-hours, measured GPU kWh, energy source) of one phase."""
+    given = [k for k in ("telemetry", "gpu_hours", "nodes", "gpus") if k in p]
+    if "telemetry" in p and "energy" in p:
+        raise r.fail(f"{f}.energy", f"contradicts {f}.telemetry: the log gives the measured energy")
+    if len(given) > 1:
+        raise r.fail(f"{f}.{given[1]}", f"contradicts {f}.{given[0]}: give GPU time once, as gpu_hours, or nodes x hours, or gpus x hours")
+    source = p.get("energy_source") or ""
+    if "telemetry" in p:
+        if "hours" in p:
+            raise r.fail(f"{f}.hours", "contradicts telemetry (the log gives the duration)")
+        measured, gpu_hours, log_source = _phase_telemetry(r, p["telemetry"], f"{f}.telemetry", base)
+        return gpu_hours, 0.0, measured, source or log_source
+    if "gpu_hours" in p:
+        if "hours" in p:
+            raise r.fail(f"{f}.hours", "contradicts gpu_hours (hours goes with nodes or gpus)")
+        return r.number(p["gpu_hours"], f"{f}.gpu_hours", GPU_TIME_UNITS), 0.0, None, source
+    if given:
+        count = r.number(p[given[0]], f"{f}.{given[0]}")
+        if "hours" not in p:
+            raise r.fail(f"{f}.hours", f"is required with {given[0]} (wall-clock hours)")
+        hours = r.number(p["hours"], f"{f}.hours", TIME_UNITS)
+        # node-hours are multiplied by the GPUs per node when written
+        return (count * hours, 0.0, None, source) if given[0] == "gpus" else (0.0, count * hours, None, source)
+    if "hours" in p:
+        raise r.fail(f"{f}.hours", "needs nodes or gpus")
+    return 0.0, 0.0, None, source
+
+
+def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: Path) -> Phase:
+    """Phase number `i` (1-based) of the `phases:` list."""
+    f = f"phases[{i}]"
+    p = r.mapping(p, f)
+    r.known_keys(p, PHASE_KEYS, f)
+    name = r.text(p.get("name"), f"{f}.name")
+    f = f"phases[{i}] ({name})"
+    kind = r.text(p.get("kind", defaults.get("kind")), f"{f}.kind")
+    if kind not in KINDS:
+        close = difflib.get_close_matches(kind, KINDS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise r.fail(f"{f}.kind", f"unknown kind {kind!r}{hint}; use one of: {', '.join(KINDS)}")
+    gpu = resolve_gpu(r, p["gpu"], f"{f}.gpu") if "gpu" in p else hw.gpu
+    gpu_hours, node_hours, measured, source = _gpu_time(r, p, f, base)
+    energy = r.number(p["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in p else None
+    extra = r.number(p["extra_energy"], f"{f}.extra_energy", ENERGY_UNITS) if "extra_energy" in p else 0.0
+    if gpu_hours == 0 and node_hours == 0 and energy is None and extra == 0 and not measured:
+        raise r.fail(f, "has no compute: give gpu_hours, nodes x hours, gpus x hours, energy or extra_energy")
+    lf = p.get("load_factor", defaults.get("load_factor"))
+    overhead = p.get("node_overhead_w_per_gpu", defaults.get("node_overhead_w_per_gpu"))
+    return Phase(
+        name=name,
+        kind=kind,
+        gpu=gpu,
+        gpu_hours=gpu_hours,
+        energy_kwh=energy,
+        extra_energy_kwh=extra,
+        load_factor=r.share(lf, f"{f}.load_factor") if lf is not None else None,
+        node_overhead_w_per_gpu=r.number(overhead, f"{f}.node_overhead_w_per_gpu", allow_zero=True) if overhead is not None else None,
+        description=r.text(p.get("description"), f"{f}.description", required=False),
+        energy_source=r.text(source, f"{f}.energy_source", required=False),
+        node_hours=node_hours,
+        measured_gpu_kwh=measured,
+    )
+
+
+def parse_campaign(doc: Any, path: Path | str) -> Campaign:
+    """Validate a campaign document (as read from YAML or Excel) and return a `Campaign`.
+
+    Parameters
+    ----------
+    doc : Any
+        The parsed document.
+    path : Path or str
+        The file it came from (named in messages; telemetry logs are relative to its folder).
+    """
+    r = Reader(path)
+    doc = r.mapping(doc, "(top level)")
+    r.known_keys(doc, CAMPAIGN_KEYS, "")
+    for key in ("campaign", "site", "phases"):
+        if key not in doc:
+            raise r.fail(key, "is required")
+    meta = r.mapping(doc["campaign"], "campaign")
+    r.known_keys(meta, ("name", "description"), "campaign")
+    name = r.text(meta.get("name"), "campaign.name")
+    description = r.text(meta.get("description"), "campaign.description", required=False)
+    site = parse_site(r, doc["site"])
+    defaults = r.mapping(doc.get("defaults") or {}, "defaults")
+    r.known_keys(defaults, DEFAULT_KEYS, "defaults")
+    hw = parse_hardware(r, doc.get("hardware"), defaults)
+    if not isinstance(doc["phases"], list) or not doc["phases"]:
+        raise r.fail("phases", "must be a non-empty list of phases")
+    phases: list[Phase] = []
+    for i, p in enumerate(doc["phases"], start=1):
+        phase = parse_phase(r, p, i, defaults, hw, Path(path).parent)
+        if any(q.name == phase.name for q in phases):
+            raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
+        phases.append(phase)
+    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc)
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise AicomputeError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except UnicodeDecodeError:
+        raise AicomputeError(f"{path}: not a text file") from None
+
+
+def read_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file (`.yaml`, `.yml`) or an Excel workbook (`.xlsx`, `.xlsm`) in the layout of
+        `aicompute template`; see `examples/`.
+
+    Returns
+    -------
+    Campaign
+        The validated campaign; nothing has been written anywhere.
+
+    Raises
+    ------
+    AicomputeError
+        With one message naming the file and the field (an `InputError` for a field's value).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AicomputeError(f"{path}: campaign file not found")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        doc = read_campaign_workbook(path)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        doc = _load_yaml(path)
+    else:
+        raise AicomputeError(f"{path}: unknown file type; use .yaml, .yml or .xlsx")
+    return parse_campaign(doc, path)

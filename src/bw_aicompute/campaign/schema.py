@@ -1,0 +1,192 @@
+"""What a campaign is: its types, the phase kinds and life-cycle stages, the fields of a
+campaign file and the units its quantities accept. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Phase kinds of a research campaign.
+KINDS = (
+    "pretraining",
+    "fine-tuning",
+    "ablation",
+    "hyperparameter search",
+    "failed or restarted run",
+    "debugging",
+    "evaluation",
+    "idle reservation",
+)
+
+#: Life-cycle stages of the breakdown, in report order (the `stage` tags of the inventories).
+STAGES = (
+    "GPU manufacturing",
+    "server, network and storage manufacturing",
+    "datacenter infrastructure",
+    "electricity",
+    "on-site water",
+)
+
+CAMPAIGN_DB_PREFIX = "aicompute-campaign-"
+
+#: Units accepted in quantity strings ("433.2 MWh", "118 d"), to the field's base unit:
+#: kWh for energy, hours for time, GPU-hours for GPU time.
+ENERGY_UNITS = {"Wh": 1e-3, "kWh": 1.0, "MWh": 1e3, "GWh": 1e6, "MJ": 1 / 3.6, "GJ": 1e3 / 3.6}
+TIME_UNITS = {"h": 1.0, "d": 24.0, "day": 24.0, "days": 24.0, "week": 168.0, "weeks": 168.0}
+GPU_TIME_UNITS = {"GPU-h": 1.0, "GPU-hours": 1.0, "GPU-d": 24.0}
+
+# the fields of a campaign file, section by section
+CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases")
+PHASE_KEYS = (
+    "name",
+    "kind",
+    "description",
+    "gpu",
+    "gpu_hours",
+    "nodes",
+    "gpus",
+    "hours",
+    "energy",
+    "energy_source",
+    "extra_energy",
+    "load_factor",
+    "node_overhead_w_per_gpu",
+    "telemetry",
+)
+TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
+DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_w_per_gpu", "kind")
+SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid")
+GRID_KEYS = ("kg_co2e_per_kwh", "water_l_per_kwh", "source")
+HARDWARE_KEYS = (
+    "gpu",
+    "gpus_per_node",
+    "gpu_embodied",
+    "server_embodied",
+    "lifetime_years",
+    "utilisation",
+    "switches_per_gpu",
+    "storage_tb_per_gpu",
+    "datacenter_infrastructure",
+)
+OVERRIDE_KEYS = ("kg_co2e", "water_m3", "kg_sb_eq", "source")
+
+
+@dataclass
+class Override:
+    """An embodied footprint given by a study, per unit of hardware: kg CO2-eq, and optionally
+    water consumed (m3) and kg Sb-eq."""
+
+    kg_co2e: float
+    water_m3: float = 0.0
+    kg_sb_eq: float = 0.0
+    source: str = ""
+
+
+@dataclass
+class Site:
+    """Where the campaign runs: grid country (ISO 3166 alpha-2 or GLO), facility profile, and
+    overrides of the PUE, the WUE (L per kWh of IT energy, as consumption or withdrawal) and the
+    grid (kg CO2-eq and L of water per kWh)."""
+
+    country: str
+    profile: str
+    pue: float | None = None
+    wue_l_per_kwh: float | None = None
+    wue_basis: str | None = None  # "consumption" or "withdrawal"
+    grid_kg_co2e_per_kwh: float | None = None
+    grid_water_l_per_kwh: float | None = None
+    grid_source: str = ""
+
+
+@dataclass
+class Hardware:
+    """The GPU model (slug of the inventories, e.g. `h100_sxm_80gb`) and overrides of the
+    foreground's parameters: GPUs per node, embodied footprints, lifetime (years), utilisation
+    (share of the lifetime allocated to jobs), switches and storage (TB) per GPU."""
+
+    gpu: str
+    gpus_per_node: float | None = None
+    gpu_embodied: Override | None = None
+    server_embodied: Override | None = None
+    lifetime_years: float | None = None
+    utilisation: float | None = None
+    switches_per_gpu: float | None = None
+    storage_tb_per_gpu: float | None = None
+    datacenter_infrastructure: bool = True
+
+
+@dataclass
+class Phase:
+    """One phase: GPU time (GPU-hours, and node-hours multiplied by the GPUs per node when
+    written), measured IT energy (kWh, replaces the power model) or measured GPU energy from a
+    telemetry log (kWh, node overhead modelled), extra energy (kWh), and power-model overrides."""
+
+    name: str
+    kind: str
+    gpu: str
+    gpu_hours: float
+    energy_kwh: float | None
+    extra_energy_kwh: float
+    load_factor: float | None
+    node_overhead_w_per_gpu: float | None
+    description: str = ""
+    energy_source: str = ""
+    node_hours: float = 0.0
+    measured_gpu_kwh: float | None = None
+
+
+@dataclass
+class Campaign:
+    """A validated campaign file (see `bw_aicompute.campaign.read_campaign`)."""
+
+    name: str
+    description: str
+    site: Site
+    hardware: Hardware
+    phases: list[Phase]
+    path: Path | None = None
+    inputs: dict = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        """The campaign name in lower case with dashes (`moshi-like`)."""
+        return slugify(self.name)
+
+    @property
+    def database(self) -> str:
+        """The campaign's Brightway database against the open foreground."""
+        return CAMPAIGN_DB_PREFIX + self.slug
+
+    def database_for(self, foreground: str) -> str:
+        """The campaign's database when linked to `foreground` (a suffix for linked copies, so
+        that open and ecoinvent results sit side by side)."""
+        return self.database if foreground == "aicompute" else f"{self.database}--{foreground.removeprefix('aicompute-linked-')}"
+
+
+@dataclass
+class PhaseModel:
+    """A phase as written: its GPU-hours and IT energy (kWh) at the default parameter values, and
+    the key of its activity."""
+
+    phase: Phase
+    gpu_hours: float
+    it_energy_kwh: float
+    key: tuple[str, str]
+
+
+@dataclass
+class CampaignModel:
+    """A campaign as written into a project: its database, the key of the campaign activity
+    (the functional unit), its phases, and the foreground database it links to."""
+
+    campaign: Campaign
+    database: str
+    key: tuple[str, str]
+    phases: list[PhaseModel]
+    foreground: str = "aicompute"
+
+
+def slugify(text: str) -> str:
+    """Lower case, runs of other characters replaced by one dash."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

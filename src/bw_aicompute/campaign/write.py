@@ -1,0 +1,413 @@
+"""Writing a validated campaign into a Brightway project, and opening what was written.
+
+A campaign is written as ordinary activities in a database of its own
+(`aicompute-campaign-<slug>`): campaign -> phases -> GPU time (embodied shares) and IT energy
+(datacenter operation). The GPU-hour model is not restated here: the campaign renders the
+templates of `inventories/datacenter.yaml` (`datacenter-operation-{site}` and
+`gpu-hour-{gpu}-{site}`), their placeholders filled with the campaign's values (a number where
+the file overrides a parameter, the parameter's name otherwise). The GPU-hour template's
+exchange to the datacenter operation is the IT energy: a campaign writes it per phase (GPU time
+x the same formula, or measured energy), and the rest of the template is the embodied share of
+one GPU-hour. Overrides that are input data rather than model (a grid intensity, an embodied
+footprint given by a study) are datasets of the campaign.
+
+Amounts are evaluated here and written with their formulas, so that Monte Carlo can resample
+the parameters (see `bw_aicompute.uncertainty`). Re-writing a campaign replaces its database
+only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import AicomputeError
+from ..inventory import FormulaEvaluator, formula_names, tables, template
+from ..inventory.formulas import with_values
+from ..inventory.templates import substitute
+from ..ownership import is_complete, refuse_foreign, write_owned
+from ..project import flow_codes, flow_index
+from .read import profiles
+from .schema import Campaign, CampaignModel, Override, Phase, PhaseModel
+
+#: The templates a campaign renders, and the codes (before substitution) of the providers in
+#: them that a campaign treats specially.
+DCOP_TEMPLATE = "datacenter-operation-{site}"
+GPU_HOUR_TEMPLATE = "gpu-hour-{gpu}-{site}"
+GRID_PROVIDER = "electricity-grid-{grid}"
+CARD_PROVIDER = "gpu-card-{gpu}"
+SERVER_PROVIDER = "server-{server}"
+INFRASTRUCTURE_PROVIDER = "datacenter-infrastructure-kw-year"
+FUNCTIONAL_UNIT = "campaign"
+
+
+@dataclass
+class _Writer:
+    """What writing one campaign needs: the campaign, its database, the foreground it links to,
+    the biosphere, the foreground's parameter values, and the datasets written so far."""
+
+    campaign: Campaign
+    db: str
+    foreground: str
+    biosphere: str
+    inventories: Path | None
+    evaluate: FormulaEvaluator
+    parameters: set[str]
+    flows: dict
+    codes: dict
+    data: dict[tuple[str, str], dict] = field(default_factory=dict)
+    linked: dict[str, tuple[tuple[str, str], float]] | None = None
+
+    @property
+    def source(self) -> str:
+        c = self.campaign
+        return f"campaign file {c.path.name if c.path else c.name}"
+
+    def value(self, formula: str) -> float:
+        return float(self.evaluate(formula))
+
+    def add(self, code: str, name: str, unit: str, exchanges: list[dict], comment: str, location: str = "GLO", **extra) -> tuple[str, str]:
+        key = (self.db, code)
+        self.data[key] = {
+            "name": name,
+            "reference product": name.split(",")[0],
+            "unit": unit,
+            "location": location,
+            "comment": comment,
+            "exchanges": [{"input": key, "amount": 1.0, "type": "production", "unit": unit}] + exchanges,
+            **extra,
+        }
+        return key
+
+    def flow(self, name: str, categories: tuple, unit: str) -> tuple[str, str]:
+        return (self.biosphere, self.codes[self.flows[(name, tuple(categories), unit)]])
+
+    def exchange(self, input_: tuple[str, str], kind: str, formula: str, unit: str, source: str, comment: str = "") -> dict:
+        """An exchange whose amount is `formula` evaluated; the formula is kept where it names a
+        parameter of the foreground."""
+        exc = {"input": input_, "amount": self.value(formula), "type": kind, "unit": unit, "source": source}
+        if formula_names(formula) & self.parameters:
+            exc["formula"] = formula
+        if comment:
+            exc["comment"] = " ".join(str(comment).split())
+        return exc
+
+    def provider(self, database: str, code: str) -> tuple[tuple[str, str], float]:
+        """The provider of a template's link, and the factor of its amount: in a linked
+        foreground, a background provider is replaced as the linked copy replaced it."""
+        if database in ("aicompute", self.foreground):
+            return (self.foreground, code), 1.0
+        if self.foreground == "aicompute":
+            return (database, code), 1.0
+        if self.linked is None:
+            self.linked = _linked_providers(self.foreground)
+        return self.linked.get(f"{database}:{code}", ((database, code), 1.0))
+
+
+def _linked_providers(foreground: str) -> dict[str, tuple[tuple[str, str], float]]:
+    """`database:code` of an open provider -> (its replacement, factor) in a linked foreground."""
+    from bw2data.backends import ExchangeDataset as ED
+
+    out = {}
+    query = ED.select(ED.input_database, ED.input_code, ED.data).where(ED.output_database == foreground, ED.type == "technosphere")
+    for in_db, in_code, data in query.tuples():
+        if data.get("linked_from"):
+            out[data["linked_from"]] = ((in_db, in_code), float(data.get("link_factor", 1.0)))
+    return out
+
+
+def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Path | None) -> _Writer:
+    from bw2data.parameters import DatabaseParameter
+
+    params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground)}
+    return _Writer(
+        campaign=campaign,
+        db=campaign.database_for(foreground),
+        foreground=foreground,
+        biosphere=biosphere,
+        inventories=inventories,
+        evaluate=FormulaEvaluator(params),
+        parameters=set(params),
+        flows=flow_index(biosphere),
+        codes=flow_codes(biosphere),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering templates
+
+
+def _overridden(formula: str, overrides: dict[str, float]) -> str:
+    """A note of the campaign's values that replace parameters of `formula`."""
+    used = sorted(formula_names(formula) & set(overrides))
+    return "; campaign file: " + ", ".join(f"{n} = {overrides[n]:g}" for n in used) if used else ""
+
+
+def render(w: _Writer, code: str, row: dict, overrides: dict[str, float], replace: dict[str, tuple[str, str] | None]) -> list[tuple[str, dict]]:
+    """The exchanges of the dataset template `code` for the campaign: placeholders filled from
+    `row`, parameters in `overrides` replaced by the campaign's numbers, providers whose code
+    pattern is in `replace` linked to the campaign's dataset (or dropped when None), and
+    exchanges that are zero left out. Returns (provider code pattern, exchange) pairs."""
+    item, database, where = template(code, w.inventories)
+    out = []
+    for raw in item["exchanges"]:
+        exc = substitute(raw, row, where)
+        formula = with_values(str(exc["amount"]), overrides)
+        source = str(exc["source"]) + _overridden(str(exc["amount"]), overrides)
+        pattern = raw.get("technosphere") if isinstance(raw.get("technosphere"), str) else None
+        if isinstance(raw.get("technosphere"), list):
+            pattern = raw["technosphere"][1]
+        if pattern in replace and replace[pattern] is None:
+            continue
+        if w.value(formula) == 0:
+            continue
+        if "biosphere" in exc:
+            name, cats = exc["biosphere"]
+            out.append((None, w.exchange(w.flow(name, tuple(cats), exc["unit"]), "biosphere", formula, exc["unit"], source, exc.get("comment", ""))))
+            continue
+        ref = exc["technosphere"]
+        if pattern in replace:
+            provider, factor = replace[pattern], 1.0
+        else:
+            provider, factor = w.provider(*((ref[0], str(ref[1])) if isinstance(ref, list) else (database, str(ref))))
+        if factor != 1.0:
+            formula = f"({formula}) * {factor!r}"
+        out.append((pattern, w.exchange(provider, "technosphere", formula, exc["unit"], source, exc.get("comment", ""))))
+    return out
+
+
+def _term(value: float | None, parameter: str) -> str:
+    """A placeholder's filling: the campaign's number, or the parameter's name."""
+    return repr(float(value)) if value is not None else parameter
+
+
+def site_row(campaign: Campaign) -> dict:
+    """The row of the `sites` table that a campaign's site fills the templates with."""
+    site, profile = campaign.site, profiles()[campaign.site.profile]
+    return {
+        "site": campaign.slug,
+        "label": campaign.name,
+        "grid": site.country,
+        "pue": _term(site.pue, profile["pue"]),
+        "wue": _term(site.wue_l_per_kwh, profile["wue"]),
+        "wue_withdrawal": repr(float(site.wue_basis == "withdrawal")) if site.wue_basis else profile["wue_withdrawal"],
+        "profile": f"{site.profile} facility",
+    }
+
+
+def hardware_overrides(campaign: Campaign, slug: str) -> dict[str, float]:
+    """Parameters of the GPU-hour template that the campaign file sets, with its values."""
+    hw = campaign.hardware
+    given = {
+        "hw_lifetime_years": hw.lifetime_years,
+        "utilisation": hw.utilisation,
+        "switches_per_gpu": hw.switches_per_gpu,
+        "storage_tb_per_gpu": hw.storage_tb_per_gpu,
+        f"{slug}_gpus_per_node": hw.gpus_per_node,
+    }
+    return {k: float(v) for k, v in given.items() if v is not None}
+
+
+def phase_overrides(phase: Phase) -> dict[str, float]:
+    """Parameters of the IT-energy formula that a phase sets (load factor, node overhead)."""
+    given = {"gpu_load_factor": phase.load_factor, "node_overhead_w_per_gpu": phase.node_overhead_w_per_gpu}
+    return {k: float(v) for k, v in given.items() if v is not None}
+
+
+def it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) -> str:
+    """IT energy of one GPU-hour (kWh): the formula of the GPU-hour template's exchange to the
+    datacenter operation, with the campaign's values."""
+    item, _, where = template(GPU_HOUR_TEMPLATE, w.inventories)
+    for raw in item["exchanges"]:
+        if raw.get("technosphere") == DCOP_TEMPLATE:
+            formula = substitute(str(raw["amount"]), {**site_row(w.campaign), **gpu_row}, where)
+            return with_values(formula, overrides)
+    raise AicomputeError(f"inventories: template {GPU_HOUR_TEMPLATE!r} has no exchange to {DCOP_TEMPLATE!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the campaign's datasets
+
+
+def _grid(w: _Writer) -> tuple[str, str] | None:
+    """The campaign's own grid dataset when the file gives a grid intensity (else None): CO2 and
+    water as given, the other flows of the country's open grid."""
+    import bw2data as bd
+
+    site = w.campaign.site
+    if site.grid_kg_co2e_per_kwh is None:
+        return None
+    source = site.grid_source or w.source
+    excs = [{"input": w.flow("Carbon dioxide, fossil", ("air",), "kilogram"), "amount": site.grid_kg_co2e_per_kwh, "type": "biosphere", "unit": "kilogram", "source": source}]
+    if site.grid_water_l_per_kwh is not None:
+        water = site.grid_water_l_per_kwh / 1000
+        excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": source})
+        excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
+    grid = bd.get_node(database="aicompute-background", code=f"electricity-grid-{site.country}")
+    for exc in grid.biosphere():
+        flow = exc.input
+        if flow["name"] == "Carbon dioxide, fossil" or (flow["name"].startswith("Water") and site.grid_water_l_per_kwh is not None):
+            continue
+        excs.append({"input": flow.key, "amount": exc["amount"], "type": "biosphere", "unit": flow["unit"], "source": f"as {grid['name']} [{site.country}]: {exc.get('source', '')}"})
+    comment = f"Grid override of campaign {w.campaign.name!r}: {site.grid_kg_co2e_per_kwh} kg CO2-eq/kWh"
+    comment += f", {site.grid_water_l_per_kwh} L/kWh" if site.grid_water_l_per_kwh is not None else "; water, ADPe and ADPf of the country grid"
+    comment += f" ({site.grid_source})" if site.grid_source else ""
+    name = f"electricity, grid mix as given by the campaign, {site.country}"
+    return w.add("grid", name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
+
+
+def shipped_site(campaign: Campaign) -> str | None:
+    """The site of the `sites` table with the campaign's grid and facility profile, if any."""
+    profile = profiles()[campaign.site.profile]
+    for row in tables()["sites"]:
+        if row["grid"] == campaign.site.country and (row["pue"], row["wue"]) == (profile["pue"], profile["wue"]):
+            return row["site"]
+    return None
+
+
+def datacenter_operation(w: _Writer) -> tuple[str, str]:
+    """The datacenter operation of the campaign: the foreground's for its site, or the
+    campaign's own rendering of the template when the file overrides the PUE, the WUE or the
+    grid (or names a profile not shipped for its country)."""
+    site, shipped = w.campaign.site, shipped_site(w.campaign)
+    grid = _grid(w)
+    if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
+        return (w.foreground, f"datacenter-operation-{shipped}")
+    row = site_row(w.campaign)
+    excs = [e for _, e in render(w, DCOP_TEMPLATE, row, {}, {GRID_PROVIDER: grid} if grid else {})]
+    item, _, where = template(DCOP_TEMPLATE, w.inventories)
+    ds = substitute({k: v for k, v in item.items() if k != "exchanges"}, row, where)
+    comment = " ".join(str(ds["comment"]).split())
+    extra = {"stage": ds["stage"]} if ds.get("stage") else {}
+    return w.add("datacenter-operation", str(ds["name"]), ds["unit"], excs, comment, location=str(ds.get("location", site.country)), **extra)
+
+
+def _embodied(w: _Writer, code: str, name: str, o: Override, stage: str, what: str) -> tuple[str, str]:
+    """A dataset of an embodied footprint given by the campaign file (CO2-eq lumped as CO2)."""
+    src = o.source or w.source
+    excs = [{"input": w.flow("Carbon dioxide, fossil", ("air",), "kilogram"), "amount": o.kg_co2e, "type": "biosphere", "unit": "kilogram", "source": src, "comment": "GHG as given, lumped as CO2-eq"}]
+    if o.water_m3:
+        excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": o.water_m3, "type": "biosphere", "unit": "cubic meter", "source": src})
+        excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": o.water_m3, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
+    if o.kg_sb_eq:
+        excs.append({"input": w.flow("Antimony", ("natural resource", "in ground"), "kilogram"), "amount": o.kg_sb_eq, "type": "biosphere", "unit": "kilogram", "source": src, "comment": "PROXY flow carrying kg Sb-eq"})
+    comment = f"Embodied footprint of {what} as given by campaign {w.campaign.name!r} ({o.source or 'no source given'}); indicators not given are zero."
+    return w.add(code, name, "unit", excs, comment, stage=stage)
+
+
+def gpu_time(w: _Writer, gpu_row: dict) -> tuple[str, str]:
+    """The embodied share of one GPU-hour of a GPU model: the GPU-hour template without its IT
+    energy, with the campaign's hardware values and embodied overrides."""
+    c, slug, name = w.campaign, gpu_row["gpu"], gpu_row["name"]
+    hw = c.hardware
+    replace: dict[str, tuple[str, str] | None] = {DCOP_TEMPLATE: None}
+    if hw.gpu_embodied is not None:
+        replace[CARD_PROVIDER] = _embodied(w, f"gpu-card-{slug}", f"GPU card, {name}, embodied footprint as given", hw.gpu_embodied, "GPU manufacturing", f"one {name}")
+    if hw.server_embodied is not None:
+        replace[SERVER_PROVIDER] = _embodied(w, f"server-{slug}", f"GPU server without GPUs, for {name}, embodied footprint as given", hw.server_embodied, "server, network and storage manufacturing", "one server (without GPUs)")
+    if not hw.datacenter_infrastructure:
+        replace[INFRASTRUCTURE_PROVIDER] = None
+    overrides = hardware_overrides(c, slug)
+    excs = [e for _, e in render(w, GPU_HOUR_TEMPLATE, {**site_row(c), **gpu_row}, overrides, replace)]
+    lifetime = w.value(with_values("hw_lifetime_years", overrides))
+    utilisation = w.value(with_values("utilisation", overrides))
+    comment = f"Time-allocated embodied share of one {name} GPU-hour in campaign {c.name!r}: lifetime {lifetime:g} years, utilisation {utilisation:g}."
+    return w.add(f"gpu-time-{slug}", f"GPU time, {name}, embodied share, {c.name}", "hour", excs, comment)
+
+
+def _phase_amounts(w: _Writer, p: Phase, gpu_row: dict) -> tuple[str, str, str]:
+    """(GPU-hours formula, IT energy formula in kWh, how the energy was obtained) of a phase."""
+    per_node = _term(w.campaign.hardware.gpus_per_node, f"{p.gpu}_gpus_per_node")
+    gh = repr(p.gpu_hours) + (f" + {p.node_hours!r} * {per_node}" if p.node_hours else "")
+    extra = f" + {p.extra_energy_kwh:g} kWh extra" if p.extra_energy_kwh else ""
+    overrides = phase_overrides(p)
+    if p.energy_kwh is not None:
+        return gh, repr(p.energy_kwh + p.extra_energy_kwh), f"measured {p.energy_kwh:g} kWh ({p.energy_source or 'campaign file'})" + extra
+    if p.measured_gpu_kwh is not None:  # the log measures the GPUs: the template's GPU term is replaced
+        node = it_energy_formula(w, gpu_row, {**overrides, "gpu_load_factor": 0.0})
+        how = f"{p.energy_source} + node overhead {w.value(gh):g} GPU-h x {w.value(node) * 1000:g} W"
+        return gh, f"{p.measured_gpu_kwh!r} + ({gh}) * ({node}) + {p.extra_energy_kwh!r}", how + extra
+    per_hour = it_energy_formula(w, gpu_row, overrides)
+    how = f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
+    return gh, f"({gh}) * ({per_hour}) + {p.extra_energy_kwh!r}", how + extra
+
+
+def _phases(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[str, str]) -> list[PhaseModel]:
+    models = []
+    for i, p in enumerate(w.campaign.phases, start=1):
+        gh, energy, how = _phase_amounts(w, p, gpu_rows[p.gpu])
+        excs = []
+        if w.value(gh) > 0:
+            excs.append(w.exchange(time_keys[p.gpu], "technosphere", gh, "hour", "GPU time of the phase (campaign file)"))
+        if w.value(energy) > 0:
+            excs.append(w.exchange(dcop, "technosphere", energy, "kilowatt hour", how))
+        name = f"phase, {p.name} ({p.kind}), {w.campaign.name}"
+        amounts = {"gpu_hours": w.value(gh), "it_energy_kwh": w.value(energy)}
+        key = w.add(f"phase-{i}", name, "unit", excs, p.description or f"{p.kind} phase of campaign {w.campaign.name!r}", phase=p.name, kind=p.kind, **amounts)
+        models.append(PhaseModel(phase=p, key=key, **amounts))
+    return models
+
+
+def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute", inventories: Path | None = None) -> CampaignModel:
+    """Write a campaign into the current project, replacing its database only.
+
+    Parameters
+    ----------
+    campaign : Campaign
+        A validated campaign (`read_campaign`).
+    biosphere : str
+        The project's biosphere database.
+    foreground : str
+        The database of the hardware and datacenter datasets: `aicompute`, or a copy linked to
+        ecoinvent (`link_ecoinvent`); the campaign's database name gets its suffix.
+    inventories : Path, optional
+        The inventory folder whose templates are rendered (default: the shipped one; give the
+        folder the project was set up from).
+
+    Returns
+    -------
+    CampaignModel
+        The database, the key of the campaign activity and, per phase, GPU-hours and IT energy
+        (kWh) at the default parameter values.
+    """
+    import bw2data as bd
+
+    w = _writer(campaign, biosphere, foreground, inventories)
+    refuse_foreign(bd.databases, w.db, "rename the campaign")
+    dcop = datacenter_operation(w)
+    gpu_rows = {row["gpu"]: row for row in tables(inventories)["all_gpus"]}
+    time_keys = {slug: gpu_time(w, gpu_rows[slug]) for slug in sorted({p.gpu for p in campaign.phases})}
+    phases = _phases(w, gpu_rows, time_keys, dcop)
+    fu = w.add(FUNCTIONAL_UNIT, f"campaign, {campaign.name}", "unit", [w.exchange(pm.key, "technosphere", "1.0", "unit", "phase of the campaign") for pm in phases], campaign.description or f"Training campaign {campaign.name!r}")
+    meta = {
+        "format": "bw_aicompute campaign",
+        "depends": sorted({e["input"][0] for d in w.data.values() for e in d["exchanges"]} - {w.db}),
+        "campaign": campaign.name,
+        "campaign_file": str(campaign.path) if campaign.path else "",
+        "functional_unit": fu[1],
+        "phases": [pm.key[1] for pm in phases],
+    }
+    write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", lambda: bd.Database(w.db).write(w.data), kind="campaign")
+    return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=foreground)
+
+
+def open_campaign(campaign: Campaign, foreground: str = "aicompute") -> CampaignModel:
+    """The model of a campaign already written into the current project (by `assess` or
+    `write_campaign`), read from its database: keys, GPU-hours and IT energy of its phases.
+
+    Raises an error when the campaign is not (completely) written."""
+    import bw2data as bd
+
+    db = campaign.database_for(foreground)
+    if not is_complete(bd.databases, db):
+        raise AicomputeError(f"campaign {campaign.name!r} is not written in project {bd.projects.current!r}; assess it first")
+    meta = bd.databases[db]
+    codes: list[Any] = meta.get("phases") or []
+    if len(codes) != len(campaign.phases):
+        raise AicomputeError(f"campaign {campaign.name!r} in project {bd.projects.current!r} was written from another version of the file; assess it again")
+    phases = []
+    for p, code in zip(campaign.phases, codes):
+        node = bd.get_node(database=db, code=code)
+        phases.append(PhaseModel(phase=p, gpu_hours=float(node.get("gpu_hours", 0.0)), it_energy_kwh=float(node.get("it_energy_kwh", 0.0)), key=(db, code)))
+    return CampaignModel(campaign=campaign, database=db, key=(db, meta.get("functional_unit", FUNCTIONAL_UNIT)), phases=phases, foreground=foreground)

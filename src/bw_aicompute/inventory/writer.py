@@ -1,0 +1,161 @@
+"""Writing validated inventory databases into the project, with their parameters, and
+re-processing what links to a rewritten database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import AicomputeError
+from ..ownership import OWNER_KEY, owner, state, write_owned
+from ..project import flow_index
+from .templates import inventory_files
+from .validate import InventoryDatabase, inventories_fingerprint, load
+
+
+def _parameter_tables():
+    from bw2data.parameters import ActivityParameter, DatabaseParameter, Group, GroupDependency, ParameterizedExchange, parameters
+
+    return ActivityParameter, DatabaseParameter, Group, GroupDependency, ParameterizedExchange, parameters
+
+
+def _clear_parameters(db_name: str) -> None:
+    """Remove the parameters and parameterized exchanges that bw_aicompute wrote for `db_name`."""
+    ActivityParameter, DatabaseParameter, Group, GroupDependency, ParameterizedExchange, parameters = _parameter_tables()
+    prefix = f"{db_name}::"
+    with parameters.db.atomic():
+        groups = [g.name for g in Group.select(Group.name).where(Group.name.startswith(prefix))]
+        if groups:
+            ParameterizedExchange.delete().where(ParameterizedExchange.group.in_(groups)).execute()
+            ActivityParameter.delete().where(ActivityParameter.group.in_(groups)).execute()
+            GroupDependency.delete().where(GroupDependency.group.in_(groups)).execute()
+            Group.delete().where(Group.name.in_(groups)).execute()
+        DatabaseParameter.delete().where(DatabaseParameter.database == db_name).execute()
+        GroupDependency.delete().where(GroupDependency.group == db_name).execute()
+        Group.delete().where(Group.name == db_name).execute()
+
+
+def _parameter_rows(db: InventoryDatabase) -> list[dict]:
+    rows = []
+    for name, p in db.parameters.items():
+        data = {k: v for k, v in p.items() if not k.startswith("_") and k not in ("name", "amount", "formula", "uncertainty")}
+        data.update(p["_uncertainty"])
+        row = {"database": db.name, "name": name, "amount": p["amount"], "data": data}
+        if "formula" in p:
+            row["formula"] = p["formula"]
+        rows.append(row)
+    return rows
+
+
+def _parameterized_exchanges(db: InventoryDatabase, groups: dict[str, str]) -> list[dict]:
+    from bw2data.backends import ExchangeDataset as ED
+
+    query = ED.select(ED.id, ED.output_code, ED.data).where(ED.output_database == db.name, ED.output_code.in_(list(groups))).tuples()
+    return [{"group": groups[code], "exchange": exc_id, "formula": data["formula"]} for exc_id, code, data in query if "formula" in data]
+
+
+def _write_parameters(bd, db: InventoryDatabase) -> None:
+    """Register database parameters and parameterized exchanges in bulk (bw2data's per-activity
+    API takes seconds for a few hundred activities). Amounts are already evaluated, so groups
+    are written fresh; `bw2data.parameters.recalculate()` after a user's change updates them."""
+    ActivityParameter, DatabaseParameter, Group, GroupDependency, ParameterizedExchange, parameters = _parameter_tables()
+    _clear_parameters(db.name)
+    rows = _parameter_rows(db)
+    formula_codes = {code for (_, code), ds in db.datasets.items() if any("formula" in e for e in ds["exchanges"])}
+    with parameters.db.atomic():
+        if rows:
+            DatabaseParameter.insert_many(rows).execute()
+        Group.insert(name=db.name, fresh=True, order=[]).execute()
+        if not formula_codes:
+            return
+        groups = {code: f"{db.name}::{code}" for code in sorted(formula_codes)}
+        Group.insert_many([{"name": g, "fresh": True, "order": []} for g in groups.values()]).execute()
+        GroupDependency.insert_many([{"group": g, "depends": db.name} for g in groups.values()]).execute()
+        # bw2data's add_exchanges_to_group marks a group with a dummy activity parameter
+        ActivityParameter.insert_many(
+            [{"group": g, "database": db.name, "code": code, "name": f"__dummy_{i}__", "amount": 0, "data": {}} for i, (code, g) in enumerate(groups.items())]
+        ).execute()
+        pexc = _parameterized_exchanges(db, groups)
+        for i in range(0, len(pexc), 500):
+            ParameterizedExchange.insert_many(pexc[i : i + 500]).execute()
+
+
+def imported_from(meta: dict) -> str | None:
+    """The workbook a database was imported from with `aicompute import-inventories`, if any."""
+    mark = owner(meta)
+    return mark.get("imported_from") if isinstance(mark, dict) else None
+
+
+def _database_names(files: list[Path]) -> set[str]:
+    names = set()
+    for path in files:
+        m = re.search(r"^database:\s*(\S+)\s*$", path.read_text(encoding="utf-8"), re.MULTILINE)
+        names.add(m.group(1).strip("'\"") if m else "")
+    return names
+
+
+def install(bd, biosphere: str, report, directory: Path | None = None, reinstall: bool = False) -> None:
+    """Write the inventory databases that are missing or out of date (see
+    `bw_aicompute.setup.setup_project`). A database imported from a user's workbook is kept
+    unless `reinstall`. `report` gets one item per database."""
+    files = inventory_files(directory)
+    if not files:
+        return
+    fp = inventories_fingerprint(biosphere, directory)
+    names = _database_names(files)
+    kept = set() if reinstall else {n for n in names if n in bd.databases and imported_from(bd.databases[n])}
+    for name in sorted(kept):
+        report.add("database", name, "kept", f"imported from {imported_from(bd.databases[name])}; aicompute setup --reinstall restores the shipped data")
+    if all(state(bd.databases, n, fp) == "current" for n in names - kept):  # fast path
+        for name in sorted(names - kept):
+            report.add("database", name, "present", f"{bd.databases[name].get('number', 0)} datasets")
+        return
+    databases = [db for db in load(flow_index(biosphere), biosphere, directory) if db.name not in kept]
+    for db in databases:
+        if state(bd.databases, db.name, db.fingerprint) == "foreign":
+            raise AicomputeError(
+                f"database {db.name!r} exists in project {bd.projects.current!r} and was not created by "
+                "bw_aicompute; it is left untouched. Use another project (--project NAME)."
+            )
+    rewritten = set()
+    for db in databases:
+        was = state(bd.databases, db.name, db.fingerprint)
+        detail = f"{len(db.datasets)} datasets, {len(db.parameters)} parameters"
+        if was == "current":
+            report.add("database", db.name, "present", detail)
+            continue
+        write_database(bd, db, biosphere)
+        rewritten.add(db.name)
+        report.add("database", db.name, "installed" if was == "absent" else "updated", detail)
+    refresh_dependants(bd, rewritten, report)
+
+
+def refresh_dependants(bd, rewritten: set[str], report) -> None:
+    """A rewritten database gets new node ids, so the processed arrays of the databases that
+    link to it are stale. bw_aicompute's own (campaigns, linked copies) are re-processed; a
+    user's are only reported (their files are not touched)."""
+    for name in sorted(bd.databases):
+        if name in rewritten or not rewritten & set(bd.databases[name].get("depends", [])):
+            continue
+        if OWNER_KEY in bd.databases[name]:
+            bd.Database(name).process()
+            report.add("database", name, "updated", "re-processed: links to a rewritten database")
+        else:
+            report.add("database", name, "stale", f"links to a rewritten database; re-process it: bw2data.Database({name!r}).process()")
+
+
+def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
+    """Write one validated database with its parameters: marked `installing` first, `complete`
+    last, so that an interrupted write is completed by the next run. `mark` adds fields to the
+    ownership mark."""
+    meta = {
+        "format": "bw_aicompute inventories (YAML)",
+        "depends": sorted(db.depends | {biosphere}),
+        "license": "CC BY-SA 4.0 (see inventories/LICENSE.md)",
+    }
+
+    def write() -> None:
+        bd.Database(db.name).write(db.datasets)
+        _write_parameters(bd, db)
+
+    write_owned(bd.databases, bd.Database(db.name), db.name, meta, db.fingerprint, write, **mark)

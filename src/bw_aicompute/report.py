@@ -1,0 +1,141 @@
+"""Presenting an assessment: the text report, the stacked-bar plot by phase and stage, and the
+sensitivity plot. Reads an `Assessment`, writes nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .campaign.schema import STAGES
+
+if TYPE_CHECKING:
+    from .assessment import Assessment
+
+
+def fmt(value: float) -> str:
+    """Three significant digits, thousands separated."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    return f"{value:.3g}"
+
+
+def format_summary(a: Assessment) -> str:
+    labels = list(a.totals["indicator"])
+    units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+    lines = [f"Campaign: {a.campaign}  (Brightway database {a.database!r})"]
+    lines.append(
+        f"  {len(a.phases)} phases, {fmt(a.phases['gpu_hours'].sum())} GPU-hours, {fmt(a.phases['it_energy_kwh'].sum())} kWh of IT energy"
+    )
+    lines.append("")
+    lines.append("Totals")
+    for r in a.totals.itertuples():
+        lines.append(f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} {' | '.join(r.method)}")
+    width = 16
+
+    def table(title: str, df: pd.DataFrame, extra: dict[str, tuple[int, list[str]]] | None = None) -> None:
+        extra = extra or {}
+        lines.append("")
+        lines.append(
+            f"{title:<42}" + "".join(f"{h:>{w}}" for h, (w, _) in extra.items()) + "".join(f"{lab[: width - 1]:>{width}}" for lab in labels)
+        )
+        lines.append(
+            f"{'':<42}" + "".join(f"{'':>{w}}" for w, _ in extra.values()) + "".join(f"{'(' + units[lab][: width - 3] + ')':>{width}}" for lab in labels)
+        )
+        for j, (name, row) in enumerate(df.iterrows()):
+            cells = "".join(f"{vals[j]:>{w}}" for w, vals in extra.values())
+            lines.append(f"  {str(name)[:40]:<40}" + cells + "".join(f"{fmt(row[lab]):>{width}}" for lab in labels))
+
+    by_phase = a.by_phase().reindex(a.phases["phase"])
+    table(
+        "By phase",
+        by_phase,
+        {"kind": (25, list(a.phases["kind"])), "GPU-h share": (13, [f"{s:.1%}" for s in a.phases["gpu_time_share"]])},
+    )
+    table("By life-cycle stage", a.by_stage().reindex(list(STAGES)))
+    if a.uncertainty is not None:
+        lines += format_uncertainty(a)
+    return "\n".join(lines)
+
+
+def format_uncertainty(a: Assessment) -> list[str]:
+    mc = a.uncertainty
+    lines = ["", f"Uncertainty: Monte Carlo, {mc.iterations} iterations, seed {mc.seed} (exchange and parameter distributions)"]
+    lines.append(f"  {'':<18} {'2.5%':>12} {'median':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")
+    for r in mc.totals_table().itertuples():
+        lines.append(f"  {r.indicator:<18} {fmt(r.p2_5):>12} {fmt(r.p50):>12} {fmt(r.p97_5):>12} {fmt(r.mean):>12} {fmt(r.sd):>12}  {r.unit}")
+    for by in ("phase", "stage"):
+        t = mc.group_table(by)
+        for lab in mc.labels:
+            lines.append("")
+            lines.append(f"  By {by}, {lab}: median [2.5%, 97.5%]")
+            for r in t[t["indicator"] == lab].itertuples():
+                lines.append(f"    {str(getattr(r, by))[:40]:<40} {fmt(r.p50):>12} [{fmt(r.p2_5)}, {fmt(r.p97_5)}]")
+    sens = mc.sensitivity(top=5)
+    lines.append("")
+    lines.append("  Sensitivity: Spearman rank correlation of each sampled input with the total (share of explained variance)")
+    for lab in mc.labels:
+        lines.append(f"    {lab}:")
+        for r in sens[sens["indicator"] == lab].itertuples():
+            lines.append(f"      {r.spearman:+.2f} ({r.variance_share:.0%})  {r.input}")
+    return lines
+
+
+def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
+    """Horizontal bars of the Spearman rank correlations of the top inputs, per indicator."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sens = a.uncertainty.sensitivity(top=top)
+    labels = list(a.uncertainty.labels)
+    fig, axes = plt.subplots(len(labels), 1, figsize=(10, 2.2 + 0.45 * top * len(labels)), squeeze=False)
+    for ax, lab in zip(axes[:, 0], labels):
+        d = sens[sens["indicator"] == lab].iloc[::-1]
+        ax.barh([n[:70] for n in d["input"]], d["spearman"], color=["#C44E52" if v > 0 else "#4C72B0" for v in d["spearman"]])
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlim(-1, 1)
+        ax.set_title(f"{lab}: Spearman rank correlation with the total", fontsize=10)
+        ax.tick_params(labelsize=8)
+    fig.suptitle(f"Campaign: {a.campaign} ({a.uncertainty.iterations} iterations)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_assessment(a: Assessment, path: Path) -> None:
+    """Stacked bars by life-cycle stage, one bar per phase, one panel per indicator."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(a.totals["indicator"])
+    units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+    phases = list(a.phases["phase"])
+    colors = ["#4C72B0", "#55A868", "#8172B2", "#DD8452", "#64B5CD"]
+    fig, axes = plt.subplots(1, len(labels), figsize=(max(6, 1.0 * len(phases) + 3) * len(labels) / 1.6, 5.5), squeeze=False)
+    for ax, lab in zip(axes[0], labels):
+        data = a.breakdown[a.breakdown["indicator"] == lab].pivot_table(index="phase", columns="stage", values="value", aggfunc="sum").reindex(index=phases, columns=list(STAGES)).fillna(0.0)
+        bottom = [0.0] * len(phases)
+        for stage, color in zip(STAGES, colors):
+            values = data[stage].tolist()
+            ax.bar(range(len(phases)), values, bottom=bottom, color=color, label=stage, width=0.7)
+            bottom = [b + v for b, v in zip(bottom, values)]
+        ax.set_title(f"{lab}\n({units[lab]})", fontsize=10)
+        ax.set_xticks(range(len(phases)))
+        ax.set_xticklabels(phases, rotation=35, ha="right", fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(STAGES), fontsize=8, frameon=False)
+    fig.suptitle(f"Campaign: {a.campaign}", fontsize=12)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

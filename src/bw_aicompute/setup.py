@@ -1,0 +1,233 @@
+"""Set up a Brightway project for bw_aicompute: biosphere, LCIA methods and inventories.
+
+`setup_project` is offline, idempotent and safe:
+
+* it creates the project if absent, in Brightway's data directory (`BRIGHTWAY2_DIR` when set);
+* it installs the biosphere (ecoinvent 3.9 elementary flows shipped with bw2io) only when the
+  project has none, and otherwise uses the one it has, whatever its name;
+* it installs only the LCIA methods listed in `methods/` (a few seconds, instead of minutes for
+  the 762 methods that `bw2setup` would write, and avoiding its failure, brightway2-io#277);
+* it writes only databases and methods that carry its own mark (`metadata["bw_aicompute"]`); a
+  database or method of the user's is never deleted or rewritten;
+* each object it writes is marked `installing` first and `complete` last, with a fingerprint of
+  its source, so a run that failed midway is completed by the next run and an up-to-date project
+  is left untouched (a second run writes nothing).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._resources import fingerprint
+from .errors import AicomputeError
+from .inventory import install as install_inventories
+from .methods import (
+    MethodName,
+    bw2io_version,
+    custom_fingerprint,
+    custom_methods,
+    load_bw2io_methods,
+    standard_fingerprint,
+    standard_method_names,
+)
+
+from .ownership import state as owned_state, write_owned
+from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, brightway, find_biosphere, flow_index
+
+
+@dataclass
+class SetupItem:
+    kind: str  # "biosphere", "method", "database"
+    name: str
+    action: str  # "installed", "updated", "present", "kept"
+    detail: str = ""
+
+
+@dataclass
+class SetupReport:
+    """What `setup_project` did, item by item."""
+
+    project: str
+    data_dir: Path
+    project_created: bool
+    biosphere: str = ""
+    items: list[SetupItem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, kind: str, name: object, action: str, detail: str = "") -> None:
+        self.items.append(SetupItem(kind, str(name), action, detail))
+
+    @property
+    def changed(self) -> bool:
+        return any(i.action in ("installed", "updated") for i in self.items)
+
+    def summary(self) -> str:
+        lines = [
+            f"Project {self.project!r} in {self.data_dir} ({'created' if self.project_created else 'existing'})"
+        ]
+        by_kind: dict[str, list[SetupItem]] = defaultdict(list)
+        for item in self.items:
+            by_kind[item.kind].append(item)
+        for kind in ("biosphere", "method", "database"):
+            items = by_kind.get(kind, [])
+            if kind == "database" and not items:
+                lines.append("  inventories: none found")
+                continue
+            counts: dict[str, int] = defaultdict(int)
+            for i in items:
+                counts[i.action] += 1
+            label = {"biosphere": "biosphere", "method": "methods", "database": "inventories"}[kind]
+            if kind == "method":
+                lines.append(f"  {label}: " + ", ".join(f"{n} {a}" for a, n in counts.items()))
+            for i in items:
+                if kind != "method" or i.action != "present":
+                    lines.append(f"    {i.action:<9} {i.name}" + (f"  ({i.detail})" if i.detail else ""))
+        lines.append(f"Setup {'done' if self.changed else 'already complete, nothing changed'} in {self.seconds:.2f} s")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# biosphere
+
+
+def _biosphere_fingerprint() -> str:
+    return fingerprint("biosphere", "ecoinvent elementary flows 3.9", bw2io_version())
+
+
+def _install_biosphere(bd, name: str, fp: str) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from bw2io.importers import Ecospold2BiosphereImporter
+
+    importer = Ecospold2BiosphereImporter(name=name)
+    importer.apply_strategies(verbose=False)
+    data = {(name, ds["code"]): ds for ds in importer.data}
+    meta = {"format": "Ecoinvent XML (bw2io)", "version": "3.9", "depends": []}
+    db = bd.Database(name)
+    write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data))
+    return len(data)
+
+
+def _setup_biosphere(bd, report: SetupReport) -> str:
+    fp = _biosphere_fingerprint()
+    name = find_biosphere(bd)
+    if name is None:
+        name = DEFAULT_BIOSPHERE
+    state = owned_state(bd.databases, name, fp)
+    if state == "foreign":
+        report.add("biosphere", name, "kept", f"{len(bd.Database(name))} flows, not managed by bw_aicompute")
+    elif state == "current":
+        report.add("biosphere", name, "present", f"{bd.databases[name].get('number', 0)} flows")
+    else:
+        n = _install_biosphere(bd, name, fp)
+        action = "installed" if state == "absent" else "updated"
+        report.add("biosphere", name, action, f"{n} flows, ecoinvent 3.9 elementary flows from bw2io {bw2io_version()}")
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# methods
+
+
+def _write_method(bd, name: MethodName, cfs: list, meta: dict, fp: str) -> None:
+    method = bd.Method(name)
+    write_owned(bd.methods, method, name, meta, fp, lambda: method.write(cfs))
+
+
+def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:
+    todo = {}
+    for name in standard_method_names():
+        fp = standard_fingerprint(name, biosphere)
+        state = owned_state(bd.methods, name, fp)
+        if state == "current":
+            report.add("method", name, "present")
+        elif state == "foreign":
+            report.add("method", name, "kept", "not managed by bw_aicompute")
+        else:
+            todo[name] = (state, fp)
+    if not todo:
+        return
+    data = load_bw2io_methods(set(todo))
+    by_name_cat: dict[tuple[str, tuple[str, ...]], list[tuple[int, str]]] = defaultdict(list)
+    from bw2data.backends import ActivityDataset as AD
+
+    query = AD.select(AD.id, AD.code, AD.name, AD.data).where(AD.database == biosphere)
+    for id_, code, fname, fdata in query.tuples():
+        by_name_cat[(fname, tuple(fdata.get("categories") or ()))].append((id_, code))
+    for name, (state, fp) in todo.items():
+        m = data[name]
+        cfs, dropped = [], 0
+        for cf in m["exchanges"]:
+            matches = by_name_cat.get((cf["name"], cf["categories"]), [])
+            if not matches:
+                dropped += 1
+                continue
+            exact = [i for i, code in matches if code == cf["input"][1]]
+            cfs.append((exact[0] if exact else matches[0][0], cf["amount"]))
+        meta = {
+            "unit": m["unit"],
+            "description": m.get("description", ""),
+            "filename": f"{m.get('filename', '')} via bw2io {bw2io_version()} lcia_39_ecoinvent.zip",
+        }
+        _write_method(bd, name, cfs, meta, fp)
+        detail = f"{len(cfs)} CFs" + (f", {dropped} CFs on flows absent from {biosphere}" if dropped else "")
+        report.add("method", name, "installed" if state == "absent" else "updated", detail)
+
+
+def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
+    index = None
+    for method in custom_methods():
+        fp = custom_fingerprint(method, biosphere)
+        state = owned_state(bd.methods, method.name, fp)
+        if state == "current":
+            report.add("method", method.name, "present")
+            continue
+        if state == "foreign":
+            report.add("method", method.name, "kept", "not managed by bw_aicompute")
+            continue
+        if index is None:
+            index = flow_index(biosphere)
+        cfs = []
+        for fname, cats, unit, cf in method.factors:
+            key = (fname, cats, unit)
+            if key not in index:
+                raise AicomputeError(
+                    f"{method.path}: flow {fname!r} {list(cats)} ({unit}) not found in biosphere database {biosphere!r}"
+                )
+            cfs.append((index[key], cf))
+        meta = {"unit": method.unit, "description": method.description, "filename": method.path.name}
+        _write_method(bd, method.name, cfs, meta, fp)
+        report.add("method", method.name, "installed" if state == "absent" else "updated", f"{len(cfs)} CFs, custom")
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> SetupReport:
+    """Create or complete the Brightway project `name` for bw_aicompute and return a report.
+
+    Installs, where missing or out of date: a biosphere database (only if the project has none),
+    the LCIA methods of `methods/`, and the inventory databases of `inventories/`. Objects that
+    bw_aicompute did not create are never modified. Running it again on a complete project
+    writes nothing. Inventory databases imported from a user's workbook
+    (`aicompute import-inventories`) are kept unless `reinstall` is true.
+    """
+    start = time.perf_counter()
+    bd = brightway()
+    if not name or not name.strip():
+        raise AicomputeError("project name must not be empty")
+    created = name not in bd.projects
+    bd.projects.set_current(name)
+    report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
+    biosphere = _setup_biosphere(bd, report)
+    report.biosphere = biosphere
+    _setup_standard_methods(bd, biosphere, report)
+    _setup_custom_methods(bd, biosphere, report)
+    install_inventories(bd, biosphere, report, reinstall=reinstall)
+    report.seconds = time.perf_counter() - start
+    return report
