@@ -294,3 +294,46 @@ def test_campaign_survives_a_rewrite_of_the_inventories(ready_dir):
     lca.lci()
     lca.lcia()
     assert lca.score == pytest.approx(float(before.totals["value"].iloc[0]), rel=1e-6)
+
+
+def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
+    """One GPU-hour model: a campaign of one GPU-hour at a shipped site scores as the shipped
+    GPU-hour dataset, and a template formula changed in a copy of inventories/ moves both."""
+    from bw_aicompute._resources import data_dir
+    from bw_aicompute.assessment import solve
+    from bw_aicompute.campaign import write_campaign
+    from bw_aicompute.inventory import install
+    from bw_aicompute.lca import method_for, score_table
+    from bw_aicompute.setup import SetupReport
+
+    doc = {"campaign": {"name": "one hour"}, "site": {"country": "DE"}, "hardware": {"gpu": "H100 SXM 80GB"}, "phases": [{"name": "p", "kind": "pretraining", "gpu_hours": 1}]}
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    resolved = [method_for("climate"), method_for("water")]
+
+    def campaign_and_shipped(inventories=None):
+        a = solve(write_campaign(read_campaign(path), "biosphere3", inventories=inventories), resolved)
+        hour = bd.get_node(database="aicompute", code="gpu-hour-h100_sxm_80gb-DE")
+        shipped = score_table({"hour": hour}, ["climate", "water"]).loc["hour"]
+        for label in ("climate", "water"):
+            assert a.totals.set_index("indicator").loc[label, "value"] == pytest.approx(shipped[label], rel=1e-6)
+        return a
+
+    before = campaign_and_shipped()
+    inventories = tmp_path / "inventories"
+    shutil.copytree(data_dir("inventories"), inventories)
+    text = (inventories / "datacenter.yaml").read_text()
+    energy = '"({gpu}_tdp_w * gpu_load_factor + node_overhead_w_per_gpu) / 1000"'
+    server = '"1 / ({gpu}_gpus_per_node * hw_lifetime_years * 8760 * utilisation)"'
+    assert energy in text and server in text
+    text = text.replace(energy, '"2 * ({gpu}_tdp_w * gpu_load_factor + node_overhead_w_per_gpu) / 1000"')
+    text = text.replace(server, '"3 / ({gpu}_gpus_per_node * hw_lifetime_years * 8760 * utilisation)"')
+    (inventories / "datacenter.yaml").write_text(text)
+    install(bd, "biosphere3", SetupReport("aicompute", ready_dir, False), directory=inventories)
+    after = campaign_and_shipped(inventories)
+
+    assert after.phases["it_energy_kwh"].iloc[0] == pytest.approx(2 * before.phases["it_energy_kwh"].iloc[0])
+    b, c = before.by_stage(), after.by_stage()
+    assert c.loc["electricity", "climate"] == pytest.approx(2 * b.loc["electricity", "climate"], rel=1e-6)
+    assert c.loc["server, network and storage manufacturing", "climate"] > 2 * b.loc["server, network and storage manufacturing", "climate"]
+    assert c.loc["GPU manufacturing", "climate"] == pytest.approx(b.loc["GPU manufacturing", "climate"], rel=1e-6)

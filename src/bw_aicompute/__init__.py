@@ -13,6 +13,7 @@ The public API (everything a user needs from Python; the modules behind it are l
 - `link_ecoinvent`: link the foreground to a licensed ecoinvent database;
 - `export_inventories`, `import_inventories`: the inventories as an Excel workbook;
 - `score_table`: scores of any datasets on any indicators;
+- `run_chunk`, `combine`: Monte Carlo chunks for Dask, Ray or a job scheduler;
 - `AicomputeError`, `InputError`: problems stated for the user.
 
 Names are imported on first use, so that `import bw_aicompute` stays fast.
@@ -34,6 +35,8 @@ _API = {
     "assess": "assessment",
     "Assessment": "assessment",
     "MonteCarlo": "uncertainty",
+    "run_chunk": "uncertainty",
+    "combine": "uncertainty",
     "read_log": "telemetry",
     "TelemetrySummary": "telemetry",
     "link_ecoinvent": "ecoinvent",
@@ -53,7 +56,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see 
     from .lca import score_table
     from .setup import SetupReport, setup_project
     from .telemetry import TelemetrySummary, read_log
-    from .uncertainty import MonteCarlo
+    from .uncertainty import MonteCarlo, combine, run_chunk
 
 
 def __getattr__(name: str):

@@ -28,6 +28,7 @@ def _project_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `aicompute` and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="aicompute",
         description="Open Brightway inventories and LCA of AI compute (GPUs, servers, datacenters, training).",
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
+    """`aicompute assess`: validate, write and solve a campaign file; print and write the results."""
     from .assessment import DEFAULT_INDICATORS, assess
     from .campaign import read_campaign
     from .methods import resolve_indicator
@@ -168,6 +170,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def cmd_telemetry(args: argparse.Namespace) -> int:
+    """`aicompute telemetry`: energy of a GPU power log."""
     import json
 
     from .telemetry import read_log
@@ -183,6 +186,7 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    """`aicompute record`: run a command while logging GPU power with NVML; returns its exit status."""
     from .telemetry import read_log, record
 
     command = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
@@ -196,6 +200,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_export_inventories(args: argparse.Namespace) -> int:
+    """`aicompute export-inventories`: the inventories as a workbook in bw2io's layout."""
     from .excel.inventories import export_inventories
 
     open_project(args.project)
@@ -206,6 +211,7 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
 
 
 def cmd_import_inventories(args: argparse.Namespace) -> int:
+    """`aicompute import-inventories`: validate and install an edited inventory workbook."""
     from .excel.inventories import import_inventories
 
     open_project(args.project)
@@ -215,6 +221,7 @@ def cmd_import_inventories(args: argparse.Namespace) -> int:
 
 
 def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
+    """`aicompute link-ecoinvent`: link a copy of the foreground to an ecoinvent database."""
     from .ecoinvent import link_ecoinvent
 
     open_project(args.project)
@@ -229,6 +236,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    """`aicompute template`: write a blank campaign workbook."""
     from .campaign.workbook import write_template
 
     out = output_path(args.out)
@@ -238,6 +246,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
+    """`aicompute datasets`: list the datasets of the bw_aicompute databases."""
     from .catalog import datasets
 
     open_project(args.project)
@@ -253,6 +262,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """`aicompute show`: one dataset with its exchanges and sources."""
     from .catalog import show
 
     open_project(args.project)
@@ -261,6 +271,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
+    """`aicompute tables`: the README tables as markdown, printed or written into a file."""
     from .catalog import readme_tables
 
     open_project(args.project)
@@ -283,6 +294,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    """`aicompute setup`: create or complete the project."""
     from .setup import setup_project
 
     report = setup_project(args.project, reinstall=args.reinstall)
@@ -292,6 +304,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """`aicompute status`: what is installed in the project."""
     from .methods import find_method, indicators
     from .ownership import owner
     from .project import find_biosphere
@@ -329,6 +342,7 @@ def _quiet_brightway() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `aicompute` with `argv`; returns the exit status (2 for a problem with the input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _quiet_brightway()

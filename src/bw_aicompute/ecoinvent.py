@@ -33,6 +33,7 @@ LINKED_PREFIX = "aicompute-linked-"
 
 @dataclass
 class LinkReport:
+    """What `link_ecoinvent` did: one row per exchange of the linked copy that was replaced or kept."""
     database: str
     ecoinvent: str
     version: str
@@ -40,13 +41,16 @@ class LinkReport:
 
     @property
     def replaced(self) -> list[dict]:
+        """Rows of exchanges now linked to ecoinvent."""
         return [r for r in self.rows if r["status"] == "replaced"]
 
     @property
     def unmatched(self) -> list[dict]:
+        """Rows of exchanges that keep the open proxy, with the reason."""
         return [r for r in self.rows if r["status"] != "replaced"]
 
     def summary(self) -> str:
+        """The text printed by `aicompute link-ecoinvent`."""
         lines = [
             f"Linked foreground {self.database!r} to {self.ecoinvent!r} (ecoinvent {self.version} cut-off mapping):",
             f"  {len(self.replaced)} exchanges now link to ecoinvent, {len(self.unmatched)} keep the open proxy",
@@ -69,6 +73,7 @@ class LinkReport:
         return "\n".join(lines)
 
     def to_csv(self, path: Path) -> None:
+        """Write every row as CSV."""
         cols = ["status", "activity", "activity code", "exchange type", "original provider", "new provider", "new reference product", "new location", "new database", "factor", "reason"]
         with open(path, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=cols)
@@ -78,6 +83,7 @@ class LinkReport:
 
 
 def detect_version(database: str) -> str | None:
+    """The ecoinvent release named in a database name (`ecoinvent-3.10-cutoff` -> `3.10`), or None."""
     m = re.search(r"3\.(9|10|11)(?:\.\d+)?(?!\d)", database)
     return f"3.{m.group(1)}" if m else None
 

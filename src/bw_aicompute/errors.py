@@ -74,10 +74,12 @@ class InputError(AicomputeError):
 
     @property
     def column(self) -> str | None:
+        """The workbook column of the problem, if any."""
         return self.where.column
 
     @property
     def field(self) -> str | None:
+        """The input field of the problem, if any."""
         return self.where.field
 
     def _message(self) -> str:

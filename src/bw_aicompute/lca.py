@@ -45,8 +45,21 @@ def multi_scores(demands: dict[str, dict[int, float]], methods: list[MethodName]
 
 
 def score_table(nodes: dict[str, object], indicators: list[str | MethodName]) -> pd.DataFrame:
-    """A DataFrame of scores: one row per named node, one column per indicator (units in
-    `df.attrs["units"]`)."""
+    """Scores of datasets on indicators, in one MultiLCA.
+
+    Parameters
+    ----------
+    nodes : dict
+        Row name -> Brightway node (one unit of it is the functional unit).
+    indicators : list
+        Indicator names (`climate`, `water`...) or installed method tuples.
+
+    Returns
+    -------
+    DataFrame
+        One row per node, one column per indicator; the units (those of the methods, e.g.
+        kg CO2-eq) are in `df.attrs["units"]`.
+    """
     import bw2data as bd
 
     resolved = [method_for(i) for i in indicators]

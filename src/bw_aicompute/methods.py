@@ -109,6 +109,7 @@ def bw2io_lcia_path() -> Path:
 
 
 def bw2io_version() -> str:
+    """The installed bw2io version (its LCIA file is the source of the standard methods)."""
     return importlib.metadata.version("bw2io")
 
 
@@ -154,8 +155,10 @@ def resolve_indicator(name: str) -> Indicator:
 
 
 def standard_fingerprint(name: MethodName, biosphere: str) -> str:
+    """Fingerprint of a standard method as installed against `biosphere`."""
     return fingerprint("standard", repr(name), bw2io_version(), biosphere)
 
 
 def custom_fingerprint(method: CustomMethod, biosphere: str) -> str:
+    """Fingerprint of a custom method as installed against `biosphere`."""
     return fingerprint("custom", method.source_bytes, biosphere)

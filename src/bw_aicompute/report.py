@@ -26,6 +26,8 @@ def fmt(value: float) -> str:
 
 
 def format_summary(a: Assessment) -> str:
+    """The text report of an assessment: totals, by phase, by life-cycle stage, and the Monte
+    Carlo results when there are any."""
     labels = list(a.totals["indicator"])
     units = dict(zip(a.totals["indicator"], a.totals["unit"]))
     lines = [f"Campaign: {a.campaign}  (Brightway database {a.database!r})"]
@@ -64,6 +66,7 @@ def format_summary(a: Assessment) -> str:
 
 
 def format_uncertainty(a: Assessment) -> list[str]:
+    """Lines of the Monte Carlo part of the text report."""
     mc = a.uncertainty
     lines = ["", f"Uncertainty: Monte Carlo, {mc.iterations} iterations, seed {mc.seed} (exchange and parameter distributions)"]
     lines.append(f"  {'':<18} {'2.5%':>12} {'median':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")

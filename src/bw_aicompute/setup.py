@@ -41,6 +41,8 @@ from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, brightway, find_biosphe
 
 @dataclass
 class SetupItem:
+    """One object setup looked at: kind (biosphere, method, database), name, action (installed,
+    updated, present, kept, stale) and detail."""
     kind: str  # "biosphere", "method", "database"
     name: str
     action: str  # "installed", "updated", "present", "kept"
@@ -59,13 +61,16 @@ class SetupReport:
     seconds: float = 0.0
 
     def add(self, kind: str, name: object, action: str, detail: str = "") -> None:
+        """Record one item."""
         self.items.append(SetupItem(kind, str(name), action, detail))
 
     @property
     def changed(self) -> bool:
+        """Whether anything was installed or updated."""
         return any(i.action in ("installed", "updated") for i in self.items)
 
     def summary(self) -> str:
+        """The text printed by `aicompute setup`."""
         lines = [
             f"Project {self.project!r} in {self.data_dir} ({'created' if self.project_created else 'existing'})"
         ]
@@ -209,13 +214,26 @@ def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
 
 
 def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> SetupReport:
-    """Create or complete the Brightway project `name` for bw_aicompute and return a report.
+    """Create or complete a Brightway project for bw_aicompute, offline.
 
-    Installs, where missing or out of date: a biosphere database (only if the project has none),
-    the LCIA methods of `methods/`, and the inventory databases of `inventories/`. Objects that
-    bw_aicompute did not create are never modified. Running it again on a complete project
-    writes nothing. Inventory databases imported from a user's workbook
-    (`aicompute import-inventories`) are kept unless `reinstall` is true.
+    Installs, where missing or out of date: a biosphere database (ecoinvent 3.9 elementary flows
+    from bw2io, only if the project has none), the LCIA methods of `methods/` (from bw2io's
+    `lcia_39_ecoinvent.zip` and the custom water methods), and the inventory databases of
+    `inventories/`. Objects that bw_aicompute did not create are never modified; running it
+    again on a complete project writes nothing.
+
+    Parameters
+    ----------
+    name : str
+        The project, in Brightway's data directory (`BRIGHTWAY2_DIR` when set).
+    reinstall : bool
+        Restore the shipped inventories over databases imported from a workbook
+        (`aicompute import-inventories`), which are otherwise kept.
+
+    Returns
+    -------
+    SetupReport
+        Every object looked at and what was done with it, and the time taken (s).
     """
     start = time.perf_counter()
     bd = brightway()

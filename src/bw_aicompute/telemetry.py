@@ -30,6 +30,8 @@ SEGMENT_MIN_S = 2.0  # shorter bursts are not segments
 
 @dataclass
 class GpuSummary:
+    """Energy of one GPU in the window: samples, span, time integrated (s, span minus gaps),
+    energy (kWh), mean and peak power (W), and the gaps."""
     gpu: str
     samples: int
     start: pd.Timestamp
@@ -56,10 +58,12 @@ class TelemetrySummary:
 
     @property
     def energy_kwh(self) -> float:
+        """Energy of all GPUs in the window, kWh."""
         return float(sum(g.energy_kwh for g in self.gpus))
 
     @property
     def duration_s(self) -> float:
+        """Wall-clock span of the window over all GPUs, s."""
         if not self.gpus:
             return 0.0
         return float((max(g.end for g in self.gpus) - min(g.start for g in self.gpus)).total_seconds())
@@ -71,6 +75,7 @@ class TelemetrySummary:
         return sum(g.duration_s for g in self.gpus) / 3600
 
     def to_dict(self) -> dict:
+        """The summary as the JSON document of `aicompute telemetry --json`."""
         def ts(t):
             return t.isoformat() if isinstance(t, pd.Timestamp) else t
 
@@ -102,6 +107,7 @@ class TelemetrySummary:
         }
 
     def report(self) -> str:
+        """The text printed by `aicompute telemetry`."""
         lines = [f"{self.file} ({self.kind} log)"]
         lines.append(
             f"  total: {len(self.gpus)} GPU(s), duration {self.duration_s:,.1f} s, energy {self.energy_kwh:.6g} kWh"

@@ -37,6 +37,25 @@ PERCENTILES = (2.5, 50.0, 97.5)
 
 @dataclass
 class MonteCarlo:
+    """Monte Carlo results of a campaign.
+
+    Attributes
+    ----------
+    labels, units : list of str
+        Indicators and their units.
+    iterations, seed : int
+    totals : ndarray
+        (iterations, indicators) scores of the campaign.
+    rows : list of (phase, stage)
+    breakdown : ndarray
+        (iterations, rows, indicators) scores of each phase x stage share.
+    input_names : list of str
+        The sampled inputs: parameters (`parameter <name>`) and uncertain exchanges.
+    inputs : ndarray
+        (iterations, inputs) their sampled values.
+    chunks : list of (chunk, chunks)
+        The chunks combined into these results.
+    """
     labels: list[str]  # indicators
     units: list[str]
     iterations: int
@@ -49,13 +68,16 @@ class MonteCarlo:
     chunks: list[tuple[int, int]] = field(default_factory=list)  # (chunk, of chunks) combined
 
     def stats(self, values: np.ndarray) -> dict[str, float]:
+        """Mean, sample standard deviation and the 2.5/50/97.5 percentiles of `values`."""
         p = np.percentile(values, PERCENTILES)
         return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "p2_5": float(p[0]), "p50": float(p[1]), "p97_5": float(p[2])}
 
     def totals_table(self) -> pd.DataFrame:
+        """Statistics of each indicator's total."""
         return pd.DataFrame([{"indicator": lab, "unit": u, **self.stats(self.totals[:, j])} for j, (lab, u) in enumerate(zip(self.labels, self.units))])
 
     def breakdown_table(self) -> pd.DataFrame:
+        """Statistics of each phase x stage share, per indicator."""
         out = []
         for r, (phase, stage) in enumerate(self.rows):
             for j, (lab, u) in enumerate(zip(self.labels, self.units)):
@@ -98,6 +120,7 @@ class MonteCarlo:
         return pd.DataFrame(out)
 
     def to_dict(self) -> dict:
+        """The results as the `uncertainty` object of the JSON output."""
         return {
             "iterations": self.iterations,
             "seed": self.seed,
@@ -355,7 +378,18 @@ def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int
 
 
 def combine(parts: list[MonteCarlo]) -> MonteCarlo:
-    """Join chunks run with the same seed and different chunk numbers."""
+    """Join Monte Carlo chunks run with the same seed and different chunk numbers.
+
+    Parameters
+    ----------
+    parts : list of MonteCarlo
+        Chunks of one campaign, indicators and seed (`run_chunk`).
+
+    Returns
+    -------
+    MonteCarlo
+        All iterations, in the order of `parts`.
+    """
     if not parts:
         raise AicomputeError("nothing to combine")
     first = parts[0]
@@ -387,10 +421,33 @@ def run_chunk(
     background: str = "open",
     data_dir: str | None = None,
 ) -> MonteCarlo:
-    """One chunk of a Monte Carlo sweep, in any process (multiprocessing, Dask, Ray...): opens the
-    project and runs its share of the iterations on the campaign, which must have been written
-    already (by `assess` or `write_campaign`, once, before the chunks are dispatched).
-    `data_dir` is the Brightway data directory (default: BRIGHTWAY2_DIR or Brightway's own)."""
+    """One chunk of a Monte Carlo run, in any process (multiprocessing, Dask, Ray...).
+
+    Opens the project and runs its share of the iterations on the campaign, which must have been
+    written already (by `assess` or `write_campaign`, once, before the chunks are dispatched).
+
+    Parameters
+    ----------
+    project : str
+        The Brightway project.
+    campaign_path : str
+        The campaign file (read again here; it must be the file that was written).
+    indicators : list of str
+        Indicator names.
+    iterations : int
+        Iterations of this chunk.
+    seed, chunk, chunks : int
+        Chunk `chunk` of `chunks`, with the random stream spawned for it from `seed`.
+    background : {'open', 'ecoinvent'}
+        The foreground the campaign was written against.
+    data_dir : str, optional
+        The Brightway data directory (default: BRIGHTWAY2_DIR or Brightway's own).
+
+    Returns
+    -------
+    MonteCarlo
+        The chunk's results; join chunks with `combine`.
+    """
     from pathlib import Path
 
     import bw2data as bd

@@ -372,6 +372,11 @@ def import_inventories(path: str | Path) -> list[tuple[str, int]]:
     Only databases that bw_aicompute created are replaced; setup keeps an imported database
     (`aicompute setup --reinstall` restores the shipped data).
 
+    Parameters
+    ----------
+    path : str or Path
+        The edited workbook (the layout of `export_inventories`).
+
     Returns
     -------
     list of (str, int)

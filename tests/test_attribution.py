@@ -1,0 +1,91 @@
+"""Stage attribution on hand-built matrices (no project): a phase's demand split into stages,
+shares that add up to the phase, and round-off cleaning."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+
+from bw_aicompute.attribution import StageAttribution, clean_roundoff, stage_demands
+from bw_aicompute.errors import AicomputeError
+
+# columns (= product rows): 0 phase, 1 GPU time (untagged), 2 card, 3 server, 4 datacenter
+# operation (tagged "on-site water"), 5 grid (untagged), 6 grid's own input: a power plant
+# tagged "electricity", 7 wafer (untagged input of the card)
+STAGE = {2: "GPU manufacturing", 3: "server, network and storage manufacturing", 4: "on-site water", 6: "electricity"}
+INPUTS = {  # (row, column): amount used per unit of the column
+    (1, 0): 100.0,  # the phase uses 100 GPU-hours
+    (4, 0): 80.0,  # and 80 kWh of IT energy
+    (2, 1): 1 / 40_000,  # a GPU-hour: a share of a card
+    (3, 1): 1 / 320_000,  # and of a server
+    (5, 4): 1.2,  # PUE: grid electricity per kWh of IT energy
+    (6, 5): 1.05,  # the grid: generation with losses
+    (7, 2): 2.0,  # the card: two wafers
+}
+
+
+def technosphere(production=1.0):
+    """Every column produces `production` units with the inputs of INPUTS."""
+    n = 8
+    rows, cols, vals = list(range(n)), list(range(n)), [production] * n
+    for (r, c), a in INPUTS.items():
+        rows.append(r), cols.append(c), vals.append(-a)
+    return sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def attribution():
+    return StageAttribution({c: c for c in range(8)}, STAGE, [0])
+
+
+def test_phase_demand_split_into_stages_by_hand():
+    (split,) = attribution().demands(technosphere())
+    assert set(split) == {"GPU manufacturing", "server, network and storage manufacturing", "on-site water", "electricity"}
+    assert split["GPU manufacturing"] == {2: pytest.approx(100 / 40_000)}
+    assert split["server, network and storage manufacturing"] == {3: pytest.approx(100 / 320_000)}
+    # the facility's own demand, less its (untagged) grid input, which goes to electricity
+    assert split["on-site water"] == {4: pytest.approx(80.0), 5: pytest.approx(-96.0)}
+    assert split["electricity"] == {5: pytest.approx(96.0)}
+
+
+def test_inputs_are_per_unit_of_production():
+    # each column makes two units with the same inputs: per unit of the phase, the GPU time is
+    # halved, and its card share halved again
+    a, b = attribution().demands(technosphere(1.0))[0], attribution().demands(technosphere(2.0))[0]
+    assert b["GPU manufacturing"][2] == pytest.approx(a["GPU manufacturing"][2] / 4)
+    assert b["on-site water"][4] == pytest.approx(a["on-site water"][4] / 2)
+    assert b["electricity"][5] == pytest.approx(a["electricity"][5] / 4)
+
+
+def test_shares_add_up_to_the_phase():
+    A = technosphere()
+    B = np.zeros((3, 8))
+    B[0, 7], B[1, 6], B[2, 4] = 5.0, 0.4, 0.001  # wafer emissions, generation emissions, water
+    phase = spsolve(A, np.eye(8)[0])
+    total = B @ phase
+    parts = np.zeros(3)
+    for _, stage, demand in stage_demands(attribution(), A, 1):
+        f = np.zeros(8)
+        for r, v in demand.items():
+            f[r] += v
+        parts += B @ spsolve(A, f)
+    assert parts == pytest.approx(total, rel=1e-12)
+    # and each flow lands in its stage: the wafers in GPU manufacturing, generation in electricity
+    shares = {stage: B @ spsolve(A, np.bincount(list(d), weights=list(d.values()), minlength=8)) for _, stage, d in stage_demands(attribution(), A, 1)}
+    assert shares["GPU manufacturing"][0] == pytest.approx(total[0])
+    assert shares["electricity"][1] == pytest.approx(total[1])
+    assert shares["on-site water"][2] == pytest.approx(total[2]) and shares["on-site water"][1] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_a_cycle_is_refused():
+    n = 2
+    A = sp.csc_matrix(([1.0, 1.0, -0.5, -0.5], ([0, 1, 1, 0], [0, 1, 0, 1])), shape=(n, n))
+    with pytest.raises(AicomputeError, match="too deep or cyclic"):
+        StageAttribution({0: 0, 1: 1}, {}, [0]).demands(A)
+
+
+def test_roundoff_is_cleaned_relative_to_the_total():
+    parts = np.array([[1e-13, 0.5], [-2e-10, 3.0]])
+    total = np.array([100.0, 3.0])
+    cleaned = clean_roundoff(parts, total)
+    assert cleaned[0, 0] == 0.0 and cleaned[1, 0] == 0.0  # |part| <= 1e-9 x |total|
+    assert cleaned[0, 1] == 0.5 and cleaned[1, 1] == 3.0
