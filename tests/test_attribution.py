@@ -63,7 +63,7 @@ def test_shares_add_up_to_the_phase():
     phase = spsolve(A, np.eye(8)[0])
     total = B @ phase
     parts = np.zeros(3)
-    for _, stage, demand in stage_demands(attribution(), A, 1):
+    for _, _stage, demand in stage_demands(attribution(), A, 1):
         f = np.zeros(8)
         for r, v in demand.items():
             f[r] += v

@@ -337,3 +337,17 @@ def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     assert c.loc["electricity", "climate"] == pytest.approx(2 * b.loc["electricity", "climate"], rel=1e-6)
     assert c.loc["server, network and storage manufacturing", "climate"] > 2 * b.loc["server, network and storage manufacturing", "climate"]
     assert c.loc["GPU manufacturing", "climate"] == pytest.approx(b.loc["GPU manufacturing", "climate"], rel=1e-6)
+
+
+@pytest.mark.parametrize("example", ["moshi_like.yaml", "bloom.yaml", "finetune_measured_ppa.yaml"])
+def test_readme_example_outputs_are_reproduced(ready_dir, capsys, example):
+    """The example outputs printed in the README are the regression test of the whole chain."""
+    import re
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = re.search(r"```\n\$ aicompute assess examples/" + re.escape(example) + r"([^\n]*)\n(.*?)```", readme, re.S)
+    args = ["assess", str(EXAMPLES / example), *block.group(1).split()]
+    assert main(args) == 0
+    printed = capsys.readouterr().out.rstrip().splitlines()
+    expected = block.group(2).rstrip().splitlines()
+    assert printed[: len(expected)] == expected

@@ -91,13 +91,20 @@ def test_imports_point_down_the_layers(graph):
     assert not upward, upward
 
 
+def code_lines(node: ast.FunctionDef) -> int:
+    """Lines of a function from its signature to its end, less its docstring."""
+    doc = node.body[0] if node.body and isinstance(node.body[0], ast.Expr) and isinstance(getattr(node.body[0], "value", None), ast.Constant) else None
+    docstring = doc.end_lineno - doc.lineno + 1 if doc is not None else 0
+    return node.end_lineno - node.lineno + 1 - docstring
+
+
 def test_functions_are_short():
+    """At most 60 lines of code a function (docstrings not counted; the argument parser excepted)."""
     long = []
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name != "build_parser":
-                if node.end_lineno - node.lineno + 1 > 60:
-                    long.append(f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name != "build_parser" and code_lines(node) > 60:
+                long.append(f"{path.name}:{node.name} ({code_lines(node)} lines)")
     assert not long, long
 
 
@@ -112,6 +119,7 @@ def test_public_definitions_have_docstrings():
 
 
 def test_public_api_is_documented_in_numpydoc():
+    assert set(bw_aicompute._API) <= set(bw_aicompute.__all__)
     assert set(bw_aicompute.__all__) >= {"setup_project", "read_campaign", "assess", "read_log", "link_ecoinvent", "export_inventories", "import_inventories"}
     for name in bw_aicompute.__all__:
         obj = getattr(bw_aicompute, name)

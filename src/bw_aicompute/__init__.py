@@ -46,7 +46,27 @@ _API = {
     "score_table": "lca",
 }
 
-__all__ = ["AicomputeError", "InputError", "__version__", *_API]
+__all__ = [
+    "AicomputeError",
+    "Assessment",
+    "Campaign",
+    "InputError",
+    "LinkReport",
+    "MonteCarlo",
+    "SetupReport",
+    "TelemetrySummary",
+    "__version__",
+    "assess",
+    "combine",
+    "export_inventories",
+    "import_inventories",
+    "link_ecoinvent",
+    "read_campaign",
+    "read_log",
+    "run_chunk",
+    "score_table",
+    "setup_project",
+]
 
 if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see __getattr__
     from .assessment import Assessment, assess

@@ -154,6 +154,12 @@ def assess(
     Assessment
         Totals, breakdown by phase and stage, phases (GPU-hours, IT energy in kWh) and the Monte
         Carlo results. Units are those of the methods (kg CO2-eq for `climate`).
+
+    References
+    ----------
+    The GPU-hour model and its sources: `inventories/datacenter.yaml`. The BLOOM example
+    reproduces Luccioni, Viguier and Ligozat (2023), Estimating the carbon footprint of BLOOM,
+    JMLR 24(253), Table 3.
     """
     _check_options(iterations, processes, background)
     if not isinstance(campaign, Campaign):

@@ -8,7 +8,6 @@ its message is built from them, so that a caller that needs the column (the Exce
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 #: The longest piece of user input quoted in a message (characters).
 QUOTE_LIMIT = 200

@@ -234,6 +234,11 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> Setup
     -------
     SetupReport
         Every object looked at and what was done with it, and the time taken (s).
+
+    References
+    ----------
+    bw2io `lcia_39_ecoinvent.zip` (ecoinvent 3.9 LCIA implementation) and `ecoinvent elementary
+    flows 3.9.xml`; the list-to-tuple workaround of brightway2-io#277.
     """
     start = time.perf_counter()
     bd = brightway()

@@ -197,6 +197,11 @@ def read_log(
     TelemetrySummary
         Energy (kWh, trapezoidal integral of power over time) per GPU and in total, gaps and
         active segments.
+
+    References
+    ----------
+    NVIDIA, nvidia-smi documentation (`--query-gpu` fields `power.draw`, `power.limit`);
+    CodeCarbon, `emissions.csv` output (energy in kWh per run, cumulative rows).
     """
     path = Path(path)
     err = Where(file=str(path))
