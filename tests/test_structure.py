@@ -18,7 +18,7 @@ PACKAGE = ROOT / "src" / "bw_aicompute"
 # Lower layers never import higher ones (README, "Architecture").
 LAYERS = [
     {"_version", "errors", "_resources", "distributions", "attribution"},
-    {"ownership", "project", "methods", "telemetry"},
+    {"locking", "ownership", "project", "methods", "telemetry"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
     {"setup", "lca", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories"},
     {"catalog", "uncertainty", "report", "excel.results"},

@@ -15,6 +15,7 @@ from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_camp
 from .ecoinvent import foreground_for
 from .errors import AicomputeError
 from .lca import method_for, multi_scores
+from .locking import writer_lock
 from .setup import setup_project
 from .uncertainty import MonteCarlo, run, run_parallel
 
@@ -164,11 +165,12 @@ def assess(
     _check_options(iterations, processes, background)
     if not isinstance(campaign, Campaign):
         campaign = read_campaign(campaign)  # validated before anything is written
-    report = setup_project(project)
-    resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
-    if not resolved:
-        raise AicomputeError("no indicator or method to assess")
-    model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
+    with writer_lock(f"project {project!r}"):
+        report = setup_project(project)
+        resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
+        if not resolved:
+            raise AicomputeError("no indicator or method to assess")
+        model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
     result = solve(model, resolved)
     if iterations and processes == 1:
         result.uncertainty = run(model, resolved, iterations, seed)

@@ -24,6 +24,7 @@ from ._resources import data_dir, fingerprint
 from .errors import AicomputeError
 from .inventory import InventoryDatabase, tables, write_database
 from .inventory.templates import substitute, where_in
+from .locking import refresh_registries, writer_lock
 from .ownership import OWNER_KEY, owner, refuse_foreign
 from .project import find_biosphere, flow_codes, flow_index
 
@@ -238,7 +239,12 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
     """
     import bw2data as bd
 
-    version = _check(bd, ei_db, version, foreground)
+    with writer_lock(f"project {bd.projects.current!r}"):
+        refresh_registries(bd)
+        return _link(bd, ei_db, _check(bd, ei_db, version, foreground), foreground)
+
+
+def _link(bd, ei_db: str, version: str, foreground: str) -> LinkReport:
     mappings, unmapped = load_mapping(version)
     linked = LINKED_PREFIX + ei_db
     target, missing = _targets(ei_db, mappings)

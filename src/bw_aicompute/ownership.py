@@ -9,6 +9,7 @@ without the mark is the user's: it is never rewritten or deleted.
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from ._version import __version__
@@ -23,8 +24,9 @@ def owner(meta: object) -> dict | None:
     return meta.get(OWNER_KEY) if isinstance(meta, dict) else None
 
 
-def state(registry: MutableMapping, name: Any, fp: str) -> str:
-    """`absent`, `foreign` (not ours), `current` (ours, complete, same source) or `stale`.
+def state(registry: MutableMapping, name: Any, fp: str, count: Callable[[], int] | None = None) -> str:
+    """`absent`, `foreign` (not ours), `current` (ours, complete, same source, and as many rows
+    in the project as were written) or `stale`.
 
     Parameters
     ----------
@@ -33,6 +35,8 @@ def state(registry: MutableMapping, name: Any, fp: str) -> str:
         Database name or method tuple.
     fp : str
         Fingerprint of the source the object should have been written from.
+    count : callable, optional
+        Counts the rows the object has in the project now (a mark is not trusted alone).
     """
     if name not in registry:
         return "absent"
@@ -40,8 +44,32 @@ def state(registry: MutableMapping, name: Any, fp: str) -> str:
     if mark is None:
         return "foreign"
     if mark.get("state") == "complete" and mark.get("fingerprint") == fp:
-        return "current"
+        if count is None or "rows" not in mark or count() == mark["rows"]:
+            return "current"
     return "stale"
+
+
+def database_rows(name: str) -> Callable[[], int]:
+    """A counter of the activities a database has in the project's SQLite file."""
+
+    def count() -> int:
+        from bw2data.backends import ActivityDataset as AD
+
+        return AD.select().where(AD.database == name).count()
+
+    return count
+
+
+def method_rows(bd, name: tuple) -> Callable[[], int]:
+    """A counter of the characterization factors of a method's processed file (-1 if absent)."""
+
+    def count() -> int:
+        method = bd.Method(name)
+        if not Path(method.filepath_processed()).is_file():
+            return -1
+        return int(bd.methods[name].get("num_cfs", -1))
+
+    return count
 
 
 def is_complete(registry: MutableMapping, name: Any) -> bool:
@@ -60,7 +88,17 @@ def refuse_foreign(registry: MutableMapping, name: Any, advice: str) -> None:
         raise AicomputeError(f"database {name!r} exists and was not created by bw_aicompute; {advice}")
 
 
-def write_owned(registry: MutableMapping, obj, name: Any, meta: dict, fp: str, write: Callable[[], None], **extra) -> None:
+def write_owned(
+    registry: MutableMapping,
+    obj,
+    name: Any,
+    meta: dict,
+    fp: str,
+    write: Callable[[], None],
+    count: Callable[[], int] | None = None,
+    expected: int | None = None,
+    **extra,
+) -> None:
     """Write a database or method that bw_aicompute owns: mark it `installing` (registering it
     if new), run `write()`, then mark it `complete`. A run that dies in between leaves the
     `installing` mark, so the next run rewrites it.
@@ -76,6 +114,11 @@ def write_owned(registry: MutableMapping, obj, name: Any, meta: dict, fp: str, w
         Fingerprint of the source.
     write : callable
         Writes the data.
+    count : callable, optional
+        Counts the object's rows in the project after writing; the count is kept in the mark
+        (`state` compares it later).
+    expected : int, optional
+        The rows written: the object is marked complete only if `count()` finds them all.
     **extra
         More fields of the mark (`kind`, `imported_from`...).
     """
@@ -87,5 +130,10 @@ def write_owned(registry: MutableMapping, obj, name: Any, meta: dict, fp: str, w
     else:
         obj.register(**meta, **{OWNER_KEY: mark_})
     write()
+    if count is not None:
+        found = count()
+        if expected is not None and found != expected:
+            raise AicomputeError(f"{name}: {expected} rows were written but {found} are in the project; run the command again")
+        mark_["rows"] = found
     registry[name][OWNER_KEY] = {**mark_, "state": "complete"}
     registry.flush()

@@ -4,10 +4,12 @@ and the project's biosphere (which database, and its flows by name, categories a
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
 from .errors import AicomputeError
+from .locking import writer_lock
 
 DEFAULT_PROJECT = "aicompute"
 DEFAULT_BIOSPHERE = "biosphere3"
@@ -23,7 +25,9 @@ def brightway():
         if path.exists() and not path.is_dir():
             raise AicomputeError(f"BRIGHTWAY2_DIR={env} exists and is not a directory")
         path.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
+    if "bw2data" in sys.modules:
+        return sys.modules["bw2data"]
+    with writer_lock("the Brightway data directory"), warnings.catch_warnings():  # importing writes projects.db
         warnings.simplefilter("ignore")
         import bw2data
     return bw2data

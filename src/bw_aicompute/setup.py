@@ -35,7 +35,9 @@ from .methods import (
     standard_method_names,
 )
 
-from .ownership import state as owned_state, write_owned
+from .locking import refresh_registries, writer_lock
+from .ownership import database_rows, method_rows, write_owned
+from .ownership import state as owned_state
 from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, brightway, find_biosphere, flow_index
 
 
@@ -113,7 +115,7 @@ def _install_biosphere(bd, name: str, fp: str) -> int:
     data = {(name, ds["code"]): ds for ds in importer.data}
     meta = {"format": "Ecoinvent XML (bw2io)", "version": "3.9", "depends": []}
     db = bd.Database(name)
-    write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data))
+    write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data), count=database_rows(name), expected=len(data))
     return len(data)
 
 
@@ -122,7 +124,7 @@ def _setup_biosphere(bd, report: SetupReport) -> str:
     name = find_biosphere(bd)
     if name is None:
         name = DEFAULT_BIOSPHERE
-    state = owned_state(bd.databases, name, fp)
+    state = owned_state(bd.databases, name, fp, database_rows(name))
     if state == "foreign":
         report.add("biosphere", name, "kept", f"{len(bd.Database(name))} flows, not managed by bw_aicompute")
     elif state == "current":
@@ -140,14 +142,14 @@ def _setup_biosphere(bd, report: SetupReport) -> str:
 
 def _write_method(bd, name: MethodName, cfs: list, meta: dict, fp: str) -> None:
     method = bd.Method(name)
-    write_owned(bd.methods, method, name, meta, fp, lambda: method.write(cfs))
+    write_owned(bd.methods, method, name, meta, fp, lambda: method.write(cfs), count=method_rows(bd, name), expected=len(cfs))
 
 
 def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:
     todo = {}
     for name in standard_method_names():
         fp = standard_fingerprint(name, biosphere)
-        state = owned_state(bd.methods, name, fp)
+        state = owned_state(bd.methods, name, fp, method_rows(bd, name))
         if state == "current":
             report.add("method", name, "present")
         elif state == "foreign":
@@ -187,7 +189,7 @@ def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
     index = None
     for method in custom_methods():
         fp = custom_fingerprint(method, biosphere)
-        state = owned_state(bd.methods, method.name, fp)
+        state = owned_state(bd.methods, method.name, fp, method_rows(bd, method.name))
         if state == "current":
             report.add("method", method.name, "present")
             continue
@@ -244,13 +246,15 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> Setup
     bd = brightway()
     if not name or not name.strip():
         raise AicomputeError("project name must not be empty")
-    created = name not in bd.projects
-    bd.projects.set_current(name)
-    report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
-    biosphere = _setup_biosphere(bd, report)
-    report.biosphere = biosphere
-    _setup_standard_methods(bd, biosphere, report)
-    _setup_custom_methods(bd, biosphere, report)
-    install_inventories(bd, biosphere, report, reinstall=reinstall)
+    with writer_lock(f"project {name!r}"):
+        created = name not in bd.projects
+        bd.projects.set_current(name)
+        refresh_registries(bd)
+        report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
+        biosphere = _setup_biosphere(bd, report)
+        report.biosphere = biosphere
+        _setup_standard_methods(bd, biosphere, report)
+        _setup_custom_methods(bd, biosphere, report)
+        install_inventories(bd, biosphere, report, reinstall=reinstall)
     report.seconds = time.perf_counter() - start
     return report

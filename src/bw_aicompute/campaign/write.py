@@ -26,7 +26,7 @@ from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
 from ..inventory.formulas import with_values
 from ..inventory.templates import substitute
-from ..ownership import is_complete, refuse_foreign, write_owned
+from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
 from .read import profiles
 from .schema import Campaign, CampaignModel, Override, Phase, PhaseModel
@@ -388,7 +388,8 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
         "functional_unit": fu[1],
         "phases": [pm.key[1] for pm in phases],
     }
-    write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", lambda: bd.Database(w.db).write(w.data), kind="campaign")
+    write = lambda: bd.Database(w.db).write(w.data)  # noqa: E731
+    write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
     return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=foreground)
 
 

@@ -12,6 +12,7 @@ from .._resources import fingerprint
 from ..errors import AicomputeError, InputError, Where
 from ..inventory import InventoryDatabase, write_database
 from ..inventory.validate import Biosphere, add_dataset, check_links, check_parameter, evaluate_database_parameters, ordered
+from ..locking import refresh_registries, writer_lock
 from ..ownership import refuse_foreign
 from ..project import find_biosphere, flow_codes, flow_index
 
@@ -387,6 +388,12 @@ def import_inventories(path: str | Path) -> list[tuple[str, int]]:
     path = Path(path)
     if not path.is_file():
         raise AicomputeError(f"{path}: workbook not found")
+    with writer_lock(f"project {bd.projects.current!r}"):
+        refresh_registries(bd)
+        return _install(bd, path)
+
+
+def _install(bd, path: Path) -> list[tuple[str, int]]:
     databases = read_inventory_workbook(path)
     for db in databases:
         refuse_foreign(bd.databases, db.name, "rename it in the workbook")

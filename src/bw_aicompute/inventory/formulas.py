@@ -1,26 +1,61 @@
 """Formulas of parameters and exchanges: the names they use, their evaluation order, their
 evaluation (numbers or numpy arrays) and renaming a parameter to a value.
 
-Formulas are evaluated with Brightway's own interpreter (the asteval interpreter that
-`bw2data.parameters` uses), so amounts written equal what `bw2data.parameters.recalculate()`
-gives.
+Formulas are plain arithmetic over parameter names, `pi` and a few math functions, checked on their
+syntax tree and evaluated by this module: no `open`, no attribute access, no comprehension
+(Brightway's own interpreter, asteval, allows those), and a bounded size. Python's arithmetic on
+the same numbers gives what `bw2data.parameters.recalculate()` gives for the same formulas.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
+import operator
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import AicomputeError
 
+#: Functions a formula may call (numpy's, so that they work on arrays of samples too).
+FUNCTIONS = {
+    "abs": np.abs,
+    "sqrt": np.sqrt,
+    "exp": np.exp,
+    "log": np.log,
+    "log10": np.log10,
+    "min": np.minimum,
+    "max": np.maximum,
+}
+#: Constants a formula may name.
+CONSTANTS = {"pi": float(np.pi)}
+MAX_LENGTH = 1000  # characters of a formula
+MAX_NODES = 200  # elements of its syntax tree
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+    ast.FloorDiv: operator.floordiv,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
-def interpreter():
-    """A fresh formula interpreter of bw2data (asteval with numpy functions)."""
-    from bw2data.parameters import get_interpreter
 
-    return get_interpreter()
+class FormulaError(ValueError):
+    """A formula that is not plain arithmetic over parameters, or that cannot be evaluated."""
+
+
+class ParameterError(AicomputeError):
+    """A parameter whose formula cannot be evaluated (`name`)."""
+
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(message)
 
 
 def formula_names(formula: str) -> set[str]:
@@ -28,13 +63,82 @@ def formula_names(formula: str) -> set[str]:
     parse."""
     try:
         tree = ast.parse(formula, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
+def _allowed(node: ast.AST) -> bool:
+    if isinstance(node, ast.Expression | ast.Load | ast.BinOp | ast.UnaryOp | ast.Name) or type(node) in _OPERATORS or type(node) in _UNARY:
+        return True
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and not node.keywords
+
+
+@functools.lru_cache(maxsize=4096)
+def parse(formula: str) -> ast.Expression:
+    """The syntax tree of a formula, checked: at most MAX_LENGTH characters and MAX_NODES
+    elements; numbers, parameter names, + - * / ** % //, and the functions of FUNCTIONS only (no
+    attribute, subscript, comprehension, lambda, string or file access)."""
+    if len(formula) > MAX_LENGTH:
+        raise FormulaError(f"a formula has at most {MAX_LENGTH} characters, this one {len(formula)}")
+    try:
+        tree = ast.parse(formula.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise FormulaError("is not a valid formula") from None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise FormulaError(f"a formula has at most {MAX_NODES} elements, this one {len(nodes)}")
+    for node in nodes:
+        if not _allowed(node):
+            what = ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__
+            raise FormulaError(f"only arithmetic, parameter names and the functions {', '.join(FUNCTIONS)} are allowed, not {what[:60]!r}")
+    return tree
+
+
+def _evaluate(node: ast.AST, symbols: Mapping[str, Any]):
+    if isinstance(node, ast.Constant):
+        return float(node.value) if isinstance(node.value, int) and abs(node.value) > 2**53 else node.value
+    if isinstance(node, ast.Name):
+        if node.id in symbols:
+            return symbols[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        raise FormulaError(f"name {node.id!r} is not defined")
+    if isinstance(node, ast.BinOp):
+        left, right = _evaluate(node.left, symbols), _evaluate(node.right, symbols)
+        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int):
+            left = float(left)  # no exact big-integer powers (9 ** 9 ** 9)
+        return _OPERATORS[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_evaluate(node.operand, symbols))
+    args = [_evaluate(a, symbols) for a in node.args]
+    if not args:
+        raise FormulaError(f"{node.func.id}() needs an argument")
+    return functools.reduce(FUNCTIONS[node.func.id], args) if node.func.id in ("min", "max") else FUNCTIONS[node.func.id](*args)
+
+
+def evaluate_checked(formula: str, symbols: Mapping[str, Any]):
+    """The value of a formula: a float, or an array where parameters are arrays of samples.
+
+    Raises FormulaError for a formula that is not allowed, a missing name, or a result that is
+    not finite (an overflow, a division by zero)."""
+    tree = parse(formula)
+    try:
+        with np.errstate(all="raise"):
+            value = _evaluate(tree.body, symbols)
+    except (ArithmeticError, FloatingPointError, TypeError, ValueError) as exc:
+        raise FormulaError(f"cannot be evaluated ({type(exc).__name__}: {exc})") from None
+    if isinstance(value, int):
+        value = float(value)
+    if not np.all(np.isfinite(value)):
+        raise FormulaError("cannot be evaluated (the result is not a finite number)")
+    return value
+
+
 class FormulaEvaluator:
-    """One interpreter for many formulas over the same symbols (creating one is slow).
+    """Evaluates many formulas over the same symbols (see `evaluate_checked`).
 
     Parameters
     ----------
@@ -43,21 +147,15 @@ class FormulaEvaluator:
     """
 
     def __init__(self, symbols: Mapping[str, Any]):
-        self.interp = interpreter()
-        self.interp.symtable.update(symbols)
+        self.symbols = dict(symbols)
 
     def __call__(self, formula: str):
-        """The value of `formula`; raises ValueError with the interpreter's message."""
-        self.interp.error = []
-        value = self.interp(formula)
-        if self.interp.error:
-            msg = self.interp.error[0].get_error()
-            raise ValueError(f"{msg[0]}: {msg[1]}")
-        return value
+        """The value of `formula`; raises FormulaError (a ValueError)."""
+        return evaluate_checked(formula, self.symbols)
 
     def set(self, name: str, value: Any) -> None:
         """Set one symbol."""
-        self.interp.symtable[name] = value
+        self.symbols[name] = value
 
 
 def evaluate_formula(formula: str, symbols: Mapping[str, Any]):
@@ -94,8 +192,8 @@ def evaluate_parameters(values: dict[str, Any], formulas: Mapping[str, str], whe
     for name in evaluation_order(formulas, where):
         try:
             values[name] = evaluate(formulas[name])
-        except Exception as exc:  # asteval reports any error of the formula
-            raise AicomputeError(f"database {where!r}: parameters cannot be evaluated: {name} = {formulas[name]}: {exc}") from None
+        except FormulaError as exc:
+            raise ParameterError(name, f"database {where!r}: parameters cannot be evaluated: {name} = {formulas[name]}: {exc}") from None
         evaluate.set(name, values[name])
     return values
 

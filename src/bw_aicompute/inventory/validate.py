@@ -18,7 +18,7 @@ from .. import distributions
 from .._resources import fingerprint
 from ..errors import AicomputeError, Where
 from ..project import flow_codes
-from .formulas import FormulaEvaluator, evaluate_parameters, formula_names
+from .formulas import FormulaEvaluator, ParameterError, evaluate_parameters, formula_names
 from .templates import expand, inventory_files, read_files
 
 #: Units accepted for datasets and exchanges (Brightway's normalized names).
@@ -101,7 +101,11 @@ def evaluate_database_parameters(db: InventoryDatabase) -> None:
     params = db.parameters
     values = {n: p.get("amount", 0.0) for n, p in params.items() if "formula" not in p}
     formulas = {n: p["formula"] for n, p in params.items() if "formula" in p}
-    evaluate_parameters(values, formulas, db.name)
+    try:
+        evaluate_parameters(values, formulas, db.name)
+    except ParameterError as exc:
+        where = params[exc.name]["_where"]
+        raise where.error(f"formula {formulas[exc.name]!r} cannot be evaluated: {str(exc).rsplit(': ', 1)[-1]}", field="formula") from None
     for name, p in params.items():
         p["amount"] = float(values[name])
         p["_uncertainty"] = distributions.to_fields(p.get("uncertainty"), p["amount"], p["_where"])

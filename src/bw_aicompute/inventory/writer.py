@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..errors import AicomputeError
-from ..ownership import OWNER_KEY, owner, state, write_owned
+from ..ownership import OWNER_KEY, database_rows, owner, state, write_owned
 from ..project import flow_index
 from .templates import inventory_files
 from .validate import InventoryDatabase, inventories_fingerprint, load
@@ -106,20 +106,20 @@ def install(bd, biosphere: str, report, directory: Path | None = None, reinstall
     kept = set() if reinstall else {n for n in names if n in bd.databases and imported_from(bd.databases[n])}
     for name in sorted(kept):
         report.add("database", name, "kept", f"imported from {imported_from(bd.databases[name])}; aicompute setup --reinstall restores the shipped data")
-    if all(state(bd.databases, n, fp) == "current" for n in names - kept):  # fast path
+    if all(state(bd.databases, n, fp, database_rows(n)) == "current" for n in names - kept):  # fast path
         for name in sorted(names - kept):
             report.add("database", name, "present", f"{bd.databases[name].get('number', 0)} datasets")
         return
     databases = [db for db in load(flow_index(biosphere), biosphere, directory) if db.name not in kept]
     for db in databases:
-        if state(bd.databases, db.name, db.fingerprint) == "foreign":
+        if state(bd.databases, db.name, db.fingerprint, database_rows(db.name)) == "foreign":
             raise AicomputeError(
                 f"database {db.name!r} exists in project {bd.projects.current!r} and was not created by "
                 "bw_aicompute; it is left untouched. Use another project (--project NAME)."
             )
     rewritten = set()
     for db in databases:
-        was = state(bd.databases, db.name, db.fingerprint)
+        was = state(bd.databases, db.name, db.fingerprint, database_rows(db.name))
         detail = f"{len(db.datasets)} datasets, {len(db.parameters)} parameters"
         if was == "current":
             report.add("database", db.name, "present", detail)
@@ -158,4 +158,4 @@ def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
         bd.Database(db.name).write(db.datasets)
         _write_parameters(bd, db)
 
-    write_owned(bd.databases, bd.Database(db.name), db.name, meta, db.fingerprint, write, **mark)
+    write_owned(bd.databases, bd.Database(db.name), db.name, meta, db.fingerprint, write, count=database_rows(db.name), expected=len(db.datasets), **mark)

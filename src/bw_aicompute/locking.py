@@ -1,0 +1,76 @@
+"""One writer at a time per Brightway data directory.
+
+Brightway keeps a project's registry of databases and methods in files that each process reads
+once and writes back whole, and its SQLite databases refuse concurrent writers ("database is
+locked"). Every bw_aicompute command that writes therefore holds an inter-process lock (a lock
+file `bw_aicompute.lock` in the data directory, with `filelock`) for its whole check-and-write,
+and re-reads the registries after acquiring it. A second writer waits, saying so on stderr, up
+to `BW_AICOMPUTE_LOCK_TIMEOUT` seconds (default 600). Commands that only read do not lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import AicomputeError
+
+LOCK_NAME = "bw_aicompute.lock"
+DEFAULT_TIMEOUT_S = 600.0
+_locks: dict[str, object] = {}
+
+
+def data_directory() -> Path:
+    """The Brightway data directory, found as bw2data will find it (without importing it)."""
+    env = os.environ.get("BRIGHTWAY2_DIR")
+    if env:
+        return Path(env).absolute()
+    from platformdirs import PlatformDirs
+
+    return Path(PlatformDirs("Brightway3", "pylca").user_data_dir)
+
+
+def _timeout() -> float:
+    try:
+        return float(os.environ.get("BW_AICOMPUTE_LOCK_TIMEOUT", DEFAULT_TIMEOUT_S))
+    except ValueError:
+        raise AicomputeError("BW_AICOMPUTE_LOCK_TIMEOUT must be a number of seconds") from None
+
+
+@contextmanager
+def writer_lock(what: str = "the Brightway data directory") -> Iterator[None]:
+    """Hold the data directory's writer lock (re-entrant within a process).
+
+    Parameters
+    ----------
+    what : str
+        What is being written, for the waiting message (`project 'aicompute'`).
+    """
+    from filelock import FileLock, Timeout
+
+    directory = data_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = str(directory / LOCK_NAME)
+    lock = _locks.setdefault(path, FileLock(path, thread_local=False))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"aicompute: waiting for another aicompute process on {what} ({path})", file=sys.stderr, flush=True)
+        try:
+            lock.acquire(timeout=_timeout())
+        except Timeout:
+            raise AicomputeError(f"another aicompute process is still writing to {directory}; gave up after {_timeout():g} s (lock file {path})") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def refresh_registries(bd) -> None:
+    """Re-read the current project's registries (databases, methods, locations) from disk: another
+    process may have changed them since this one read them."""
+    for registry in (bd.databases, bd.methods, bd.geomapping):
+        registry.load()
