@@ -1,13 +1,23 @@
-"""Where the data folders of the package are: `inventories/` and `methods/`.
+"""Where the data folders of the package are (`inventories/` and `methods/`), fingerprints of
+sources, and files written for the user: checked before any work is done, written whole or not
+at all.
 
-In a source checkout (and an editable install) they sit at the repository root; an installed
-wheel carries them under `bw_aicompute/_data/`.
+In a source checkout (and an editable install) the data folders sit at the repository root; an
+installed wheel carries them under `bw_aicompute/_data/`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
+
+from .errors import AicomputeError
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -20,14 +30,84 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"bw_aicompute data folder {name!r} not found next to {_PACKAGE}")
 
 
-def output_path(path: str | Path) -> Path:
-    """A file to write: its folder must exist (checked before any work is done)."""
-    from .errors import AicomputeError
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
+
+def output_path(path: str | Path, inputs: Iterable[str | Path] = (), force: bool = True) -> Path:
+    """A file to write, checked before any work is done.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    inputs : iterable of paths
+        The files the command reads: an output is never one of them.
+    force : bool
+        Whether an existing file may be replaced (the command line's `--force`).
+
+    Raises an error when the folder is missing or not writable, the path is a folder or a
+    device, an input, or an existing file without `force`.
+    """
     path = Path(path)
-    if not path.resolve().parent.is_dir():
-        raise AicomputeError(f"{path}: folder {path.resolve().parent} does not exist")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise AicomputeError(f"{path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise AicomputeError(f"{path}: is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise AicomputeError(f"{path}: is not a regular file; give a file name")
+    if not os.access(folder, os.W_OK):
+        raise AicomputeError(f"{path}: folder {folder} is not writable")
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise AicomputeError(f"{path}: is an input of this command; write the output to another file")
+    if path.exists() and not force:
+        raise AicomputeError(f"{path}: exists; give --force to replace it")
     return path
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Write a file whole or not at all: `write(tmp)` writes a temporary file in the target's
+    folder (same suffix, so that writers choosing a format by suffix work), which then replaces
+    the target. On any failure the target is untouched and the temporary file removed."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise AicomputeError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(document: Any) -> str:
+    """JSON of a document, with numbers that are not finite written as null (JSON has no NaN)."""
+    return json.dumps(_finite(document), indent=2, allow_nan=False, default=str)
+
+
+def write_json(path: str | Path, document: Any) -> Path:
+    """Write a document as JSON, atomically."""
+    text = json_text(document)
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def fingerprint(*parts: bytes | str) -> str:

@@ -3,13 +3,12 @@ stage, on any number of indicators; results as DataFrames, with text, JSON, Exce
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ._resources import output_path
+from ._resources import atomic_write, output_path, write_json
 from .attribution import StageAttribution, clean_roundoff, stage_demands
 from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_campaign
 from .ecoinvent import foreground_for
@@ -67,22 +66,19 @@ class Assessment:
 
     def to_json(self, path: str | Path) -> None:
         """Write `to_dict()` as JSON."""
-        output_path(path)
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        write_json(output_path(path), self.to_dict())
 
     def to_excel(self, path: str | Path) -> None:
         """Write the results workbook (see `bw_aicompute.excel.results`)."""
         from .excel.results import write_assessment
 
-        output_path(path)
-        write_assessment(self, Path(path))
+        atomic_write(output_path(path), lambda tmp: write_assessment(self, tmp))
 
     def plot(self, path: str | Path) -> None:
         """Write stacked bars by stage, one bar per phase, one panel per indicator (PNG)."""
         from .report import plot_assessment
 
-        output_path(path)
-        plot_assessment(self, Path(path))
+        atomic_write(output_path(path), lambda tmp: plot_assessment(self, tmp))
 
     def by_phase(self) -> pd.DataFrame:
         """Scores by phase (rows) and indicator (columns)."""
@@ -104,8 +100,31 @@ class Assessment:
 
         if self.uncertainty is None:
             raise AicomputeError("no Monte Carlo results: assess with iterations > 0")
-        output_path(path)
-        plot_sensitivity(self, Path(path))
+        atomic_write(output_path(path), lambda tmp: plot_sensitivity(self, tmp))
+
+
+def _preflight(project: str, methods: list | tuple, background: str, ecoinvent_database: str | None) -> None:
+    """Check the methods and the background before the project is created or written: a method
+    must be installed or one that setup installs; `ecoinvent` needs a linked foreground."""
+    from .methods import custom_methods, find_method, standard_method_names
+    from .project import brightway
+
+    bd = brightway()
+    exists = bool(project and project.strip()) and project in bd.projects
+    if exists:
+        bd.projects.set_current(project)
+    setup_installs = set(standard_method_names()) | {m.name for m in custom_methods()}
+    for m in methods:
+        m = tuple(m)
+        if m in setup_installs or (exists and find_method(m, bd.methods)):
+            continue
+        if exists:
+            method_for(m)  # the error names the closest installed methods
+        raise AicomputeError(f"method {' | '.join(m)!r} is not one that aicompute setup installs, and project {project!r} does not exist yet")
+    if background == "ecoinvent":
+        if not exists:
+            raise AicomputeError(f"project {project!r} does not exist, so no foreground is linked to ecoinvent; run: aicompute link-ecoinvent --database NAME")
+        foreground_for(background, ecoinvent_database)
 
 
 def _check_options(iterations: int, processes: int, background: str) -> None:
@@ -165,6 +184,7 @@ def assess(
     _check_options(iterations, processes, background)
     if not isinstance(campaign, Campaign):
         campaign = read_campaign(campaign)  # validated before anything is written
+    _preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project)
         resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
-from ._resources import output_path
+from ._resources import atomic_write, output_path, write_json
 from .errors import AicomputeError
 from .project import DEFAULT_PROJECT, open_project
 
@@ -25,6 +25,10 @@ def _project_arg(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"Brightway project (default: {DEFAULT_PROJECT}); data directory: BRIGHTWAY2_DIR when set",
     )
+
+
+def _force_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="replace output files that exist (never an input of the command)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
     p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
     _project_arg(p)
+    _force_arg(p)
     p.set_defaults(func=cmd_assess)
 
     p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
@@ -78,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", choices=("3.9", "3.10", "3.11"), help="ecoinvent version (default: read from the database name)")
     p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
     _project_arg(p)
+    _force_arg(p)
     p.set_defaults(func=cmd_link_ecoinvent)
 
     p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, CodeCarbon or plain CSV)")
@@ -87,17 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gap-seconds", type=float, default=5.0, metavar="S", help="longer intervals between samples are gaps, not integrated (default 5)")
     p.add_argument("--active-watts", type=float, metavar="W", help="power above which a GPU counts as active (default: 30%% of its power limit)")
     p.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    _force_arg(p)
     p.set_defaults(func=cmd_telemetry)
 
     p = sub.add_parser("record", help="run a command while logging GPU power (needs nvidia-ml-py and a GPU)")
     p.add_argument("--out", required=True, metavar="LOG.csv", help="log to write (plain CSV: timestamp,gpu,power_w,energy_j)")
     p.add_argument("--interval", type=float, default=0.1, metavar="S", help="sampling interval in seconds (default 0.1)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    _force_arg(p)
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("export-inventories", help="write the inventories as an Excel workbook in bw2io's format")
     p.add_argument("out", metavar="OUT.xlsx")
     _project_arg(p)
+    _force_arg(p)
     p.set_defaults(func=cmd_export_inventories)
 
     p = sub.add_parser("import-inventories", help="validate and install an edited inventory workbook")
@@ -107,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("template", help="write a blank campaign workbook (Excel)")
     p.add_argument("out", metavar="OUT.xlsx")
+    _force_arg(p)
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("tables", help="print the README tables (GPU-hours per site, hardware) as markdown")
@@ -134,7 +144,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
     for out in (args.json, args.excel, args.plot, args.sensitivity_plot):
         if out:
-            output_path(out)
+            output_path(out, inputs=[args.campaign], force=args.force)
     for out in (args.plot, args.sensitivity_plot):
         if out and not out.lower().endswith(".png"):
             raise AicomputeError(f"{out}: plots are written as PNG; name it FILE.png")
@@ -171,16 +181,14 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 def cmd_telemetry(args: argparse.Namespace) -> int:
     """`aicompute telemetry`: energy of a GPU power log."""
-    import json
-
     from .telemetry import read_log
 
     if args.json:
-        output_path(args.json)
+        output_path(args.json, inputs=[args.file], force=args.force)
     summary = read_log(args.file, start=args.start, end=args.end, gap_seconds=args.gap_seconds, active_watts=args.active_watts)
     print(summary.report())
     if args.json:
-        Path(args.json).write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
+        write_json(args.json, summary.to_dict())
         print(f"wrote {args.json}")
     return 0
 
@@ -190,6 +198,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from .telemetry import read_log, record
 
     command = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
+    output_path(args.out, force=args.force)
     status = record(args.out, command, interval_s=args.interval)
     summary = read_log(args.out)
     print(summary.report())
@@ -204,7 +213,7 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
     from .excel.inventories import export_inventories
 
     open_project(args.project)
-    out = output_path(args.out)
+    out = output_path(args.out, force=args.force)
     sheets = export_inventories(out)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
     return 0
@@ -226,7 +235,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
 
     open_project(args.project)
     if args.report:
-        output_path(args.report)
+        output_path(args.report, force=args.force)
     report = link_ecoinvent(args.database, version=args.version)
     print(report.summary())
     if args.report:
@@ -239,7 +248,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     """`aicompute template`: write a blank campaign workbook."""
     from .campaign.workbook import write_template
 
-    out = output_path(args.out)
+    out = output_path(args.out, force=args.force)
     write_template(out)
     print(f"wrote {out}")
     return 0
@@ -288,7 +297,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
         _, tail = rest.split(end, 1)
     except (OSError, ValueError):
         raise AicomputeError(f"{path}: needs the lines {start} and {end}") from None
-    path.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
+    atomic_write(path, lambda tmp: tmp.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8"))
     print(f"updated {path}")
     return 0
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from . import distributions
-from ._resources import data_dir, fingerprint
+from ._resources import atomic_write, data_dir, fingerprint
 from .errors import AicomputeError
 from .inventory import InventoryDatabase, tables, write_database
 from .inventory.templates import substitute, where_in
@@ -75,6 +75,9 @@ class LinkReport:
 
     def to_csv(self, path: Path) -> None:
         """Write every row as CSV."""
+        atomic_write(path, lambda tmp: self._write_csv(tmp))
+
+    def _write_csv(self, path: Path) -> None:
         cols = ["status", "activity", "activity code", "exchange type", "original provider", "new provider", "new reference product", "new location", "new database", "factor", "reason"]
         with open(path, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=cols)

@@ -24,7 +24,10 @@ _locks: dict[str, object] = {}
 
 
 def data_directory() -> Path:
-    """The Brightway data directory, found as bw2data will find it (without importing it)."""
+    """The Brightway data directory: bw2data's when it is imported, else found as bw2data will
+    find it (without importing it)."""
+    if "bw2data" in sys.modules and hasattr(sys.modules["bw2data"], "projects"):
+        return Path(sys.modules["bw2data"].projects._base_data_dir)
     env = os.environ.get("BRIGHTWAY2_DIR")
     if env:
         return Path(env).absolute()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import AicomputeError, Where
+from .errors import AicomputeError, Where, quote
 
 NA_TOKENS = {"[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", ""}
 GPU_ID_COLUMNS = ("index", "uuid", "pci.bus_id", "gpu")
@@ -26,6 +26,12 @@ POWER_COLUMNS = ("power.draw [W]", "power.draw.instant [W]", "power.draw.average
 CODECARBON_COLUMNS = {"timestamp", "run_id", "duration", "gpu_energy", "energy_consumed"}
 SEGMENT_MERGE_S = 3.0  # idle dips shorter than this inside a segment are merged into it
 SEGMENT_MIN_S = 2.0  # shorter bursts are not segments
+MAX_POWER_W = 10_000.0  # one GPU's power; a larger sample is an error in the log
+MAX_GPUS_PER_RUN = 10_000  # CodeCarbon gpu_count
+MAX_HEADER_BYTES = 65_536  # the first line of a log
+MAX_COLUMNS = 1_000
+CODECARBON_REQUIRED = ("duration", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed")
+EPOCH_RANGE_S = (0.0, 7.0e9)  # epoch seconds from 1970 to about 2191
 
 
 @dataclass
@@ -153,12 +159,17 @@ def _frame(path: Path, err: Where) -> tuple[pd.DataFrame, list[str]]:
     """The log's columns that are used, and its header as written."""
     if not path.is_file():
         raise err.error("telemetry file not found")
-    raw = path.read_bytes()
-    head = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)]
+    with open(path, "rb") as f:
+        head = f.readline(MAX_HEADER_BYTES + 1)
+    if len(head) > MAX_HEADER_BYTES or b"\x00" in head:
+        raise err.error(f"not a power log (the first line is binary or longer than {MAX_HEADER_BYTES:,} bytes)")
     try:
         header = [c.strip() for c in head.decode("utf-8").lstrip("\ufeff").split(",")]
     except UnicodeDecodeError:
         raise err.error("not a text file") from None
+    if len(header) > MAX_COLUMNS:
+        raise err.error(f"not a power log ({len(header):,} columns; at most {MAX_COLUMNS:,})")
+    raw = path.read_bytes()
     wanted = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
     try:
         df = pd.read_csv(io.BytesIO(_clean_bytes(raw, header)), skipinitialspace=True, engine="c", usecols=lambda c: c.strip() in wanted)
@@ -213,7 +224,7 @@ def read_log(
     if not is_codecarbon and ("timestamp" not in df.columns or power_col is None):
         raise err.error(
             "unknown log format: expected an nvidia-smi CSV log (columns 'timestamp' and 'power.draw [W]'), "
-            "a plain CSV ('timestamp,power_w[,gpu]') or a CodeCarbon emissions.csv; found columns: " + ", ".join(header)
+            "a plain CSV ('timestamp,power_w[,gpu]') or a CodeCarbon emissions.csv; found columns: " + quote(", ".join(header))
         )
     if df.empty:
         raise err.error("the file has a header but no samples")
@@ -237,9 +248,12 @@ def _check_order(t: pd.Series, gpu: pd.Series, err: Where) -> None:
 def _power_log(df: pd.DataFrame, path: Path, err: Where, power_col: str, window, gap_seconds: float, active_watts: float | None) -> TelemetrySummary:
     """Summary of an nvidia-smi or plain power log."""
     t = _timestamps(df["timestamp"], err)
-    p, na = _numbers(df[power_col], " W", err, power_col)
+    p, na = _numbers(df[power_col], " W", err, power_col, MAX_POWER_W)
     gpu_col = next((c for c in GPU_ID_COLUMNS if c in df.columns), None)
     gpu = df[gpu_col] if gpu_col else pd.Series(0, index=df.index)
+    empty = np.flatnonzero(gpu.isna().to_numpy())
+    if empty.size:
+        raise err.error(f"column {gpu_col!r}: empty GPU id", line=int(empty[0]) + 2)
     limit = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]")[0] if "power.limit [W]" in df.columns else None
     counter = _numbers(df["energy_j"], " J", err, "energy_j")[0] if "energy_j" in df.columns else None
     _check_order(t, gpu, err)
@@ -278,9 +292,16 @@ def _parse_time(value: str | None, flag: str, err: Where) -> pd.Timestamp | None
     return ts
 
 
+def _epoch(seconds: pd.Series) -> pd.Series:
+    """Epoch seconds as times; values outside EPOCH_RANGE_S (or not finite) become NaT."""
+    seconds = seconds.astype(float).where(seconds.astype(float).between(*EPOCH_RANGE_S))
+    return pd.to_datetime(seconds, unit="s", errors="coerce")
+
+
 def _timestamps(col: pd.Series, err: Where) -> pd.Series:
+    """Times of a timestamp column: nvidia-smi's format, ISO 8601 or epoch seconds."""
     if pd.api.types.is_numeric_dtype(col):  # epoch seconds
-        t = pd.to_datetime(col, unit="s", errors="coerce")
+        t = _epoch(col)
     else:
         s = col.astype(str)
         t = pd.to_datetime(s, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce")  # nvidia-smi
@@ -290,15 +311,16 @@ def _timestamps(col: pd.Series, err: Where) -> pd.Series:
         if t.isna().any():
             numeric = pd.to_numeric(s, errors="coerce")
             if numeric.notna().all():
-                t = pd.to_datetime(numeric, unit="s")
+                t = _epoch(numeric)
     bad = np.flatnonzero(t.isna().to_numpy())
     if bad.size:
-        raise err.error(f"timestamp {col.iloc[bad[0]]!r} cannot be read (use nvidia-smi's format, ISO 8601 or epoch seconds)", line=int(bad[0]) + 2)
+        raise err.error(f"timestamp {quote(col.iloc[bad[0]])} cannot be read (use nvidia-smi's format, ISO 8601 or epoch seconds from 1970 to 2191)", line=int(bad[0]) + 2)
     return t
 
 
-def _numbers(col: pd.Series, suffix: str, err: Where, name: str) -> tuple[pd.Series, np.ndarray]:
-    """Numbers of a column (units already dropped); missing values are allowed, text is not."""
+def _numbers(col: pd.Series, suffix: str, err: Where, name: str, maximum: float = 1e15) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of a column (units already dropped), finite, from 0 to `maximum`; missing values
+    are allowed, text is not."""
     if pd.api.types.is_numeric_dtype(col):
         values = col.astype(float)
         na = values.isna().to_numpy()
@@ -308,10 +330,13 @@ def _numbers(col: pd.Series, suffix: str, err: Where, name: str) -> tuple[pd.Ser
         values = pd.to_numeric(s.str.removesuffix(suffix.strip()).str.strip(), errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy() & ~na)
         if bad.size:
-            raise err.error(f"column {name!r}: value {col.iloc[bad[0]]!r} is not a number", line=int(bad[0]) + 2)
+            raise err.error(f"column {name!r}: value {quote(col.iloc[bad[0]])} is not a number", line=int(bad[0]) + 2)
     neg = np.flatnonzero((values < 0).to_numpy())
     if neg.size:
-        raise err.error(f"column {name!r}: negative value {col.iloc[neg[0]]!r}", line=int(neg[0]) + 2)
+        raise err.error(f"column {name!r}: negative value {quote(col.iloc[neg[0]])}", line=int(neg[0]) + 2)
+    wrong = np.flatnonzero(((values > maximum) | np.isinf(values)).to_numpy())
+    if wrong.size:
+        raise err.error(f"column {name!r}: value {quote(col.iloc[wrong[0]])} is above {maximum:g}", line=int(wrong[0]) + 2)
     return values, na
 
 
@@ -377,15 +402,30 @@ def _integrate(gpu: str, tt: pd.Series, secs: np.ndarray, pw: np.ndarray, gap_s:
     return summary, segments
 
 
-def _codecarbon(df: pd.DataFrame, path: Path, err: Where, window, gap_seconds: float) -> TelemetrySummary:
+def _codecarbon_data(df: pd.DataFrame, err: Where) -> pd.DataFrame:
+    """The columns of a CodeCarbon log that are used, checked."""
+    missing = [c for c in CODECARBON_REQUIRED if c not in df.columns]
+    if missing:
+        raise err.error(f"CodeCarbon log without the column(s) {', '.join(missing)}")
     t = _timestamps(df["timestamp"], err)
     cols = {}
-    for name in ("duration", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed"):
+    for name in CODECARBON_REQUIRED:
         cols[name], na = _numbers(df[name], "", err, name)
         if na.any():
             raise err.error(f"column {name!r}: empty value", line=int(np.flatnonzero(na)[0]) + 2)
     gpu_count = pd.to_numeric(df["gpu_count"], errors="coerce") if "gpu_count" in df.columns else pd.Series(np.nan, index=df.index)
-    data = pd.DataFrame({"t": t, "run_id": df["run_id"].astype(str).str.strip(), **cols, "gpu_count": gpu_count})
+    big = np.flatnonzero((gpu_count > MAX_GPUS_PER_RUN).to_numpy())
+    if big.size:
+        raise err.error(f"column 'gpu_count': {gpu_count.iloc[big[0]]:g} GPUs in one run (at most {MAX_GPUS_PER_RUN:,})", line=int(big[0]) + 2)
+    empty = np.flatnonzero(df["run_id"].isna().to_numpy())
+    if empty.size:
+        raise err.error("column 'run_id': empty value", line=int(empty[0]) + 2)
+    return pd.DataFrame({"t": t, "run_id": df["run_id"].astype(str).str.strip(), **cols, "gpu_count": gpu_count})
+
+
+def _codecarbon(df: pd.DataFrame, path: Path, err: Where, window, gap_seconds: float) -> TelemetrySummary:
+    """Summary of a CodeCarbon emissions.csv: one entry per run (last, cumulative row)."""
+    data = _codecarbon_data(df, err)
     keep = pd.Series(True, index=data.index)
     if window[0] is not None:
         keep &= data["t"] - pd.to_timedelta(data["duration"], unit="s") >= window[0]

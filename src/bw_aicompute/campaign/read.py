@@ -5,13 +5,14 @@ written, and every problem names the file and the field."""
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import AicomputeError, InputError, Where
+from ..errors import AicomputeError, InputError, Where, quote
 from ..inventory import tables as inventory_tables
 from .schema import (
     CAMPAIGN_KEYS,
@@ -21,8 +22,11 @@ from .schema import (
     GRID_KEYS,
     HARDWARE_KEYS,
     KINDS,
+    MAX_NAME,
+    MAX_PHASES,
     OVERRIDE_KEYS,
     PHASE_KEYS,
+    RANGES,
     SITE_KEYS,
     TELEMETRY_KEYS,
     TIME_UNITS,
@@ -61,7 +65,8 @@ class Reader:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f"; allowed: {', '.join(allowed)}"
-                raise self.fail(f"{field_}.{key}" if field_ else str(key), f"unknown field{hint}")
+                name = str(key)[:60]
+                raise self.fail(f"{field_}.{name}" if field_ else name, f"unknown field{hint}")
 
     def text(self, value: Any, field_: str, required: bool = True) -> str:
         """A text value (numbers are taken as text); '' when absent and not required."""
@@ -70,7 +75,7 @@ class Reader:
                 raise self.fail(field_, "is required")
             return ""
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise self.fail(field_, f"must be text, not {value!r}")
+            raise self.fail(field_, f"must be text, not {quote(value)}")
         return str(value).strip()
 
     def _quantity(self, value: str, field_: str, units: dict[str, float]) -> float:
@@ -84,27 +89,37 @@ class Reader:
             raise self.fail(field_, f"unknown unit {unit!r}{hint}; use one of {', '.join(units)}")
         try:
             return float(number) * units[unit]
-        except ValueError:
+        except (ValueError, OverflowError):
             raise self.fail(field_, f"{value!r} is not a number followed by a unit ({', '.join(units)})") from None
 
     def number(self, value: Any, field_: str, units: dict[str, float] | None = None, positive: bool = True, allow_zero: bool = False) -> float:
         """A finite number, or a text `"<number> <unit>"` converted to the field's base unit."""
         if isinstance(value, bool):
-            raise self.fail(field_, f"must be a number, not {value!r}")
+            raise self.fail(field_, f"must be a number, not {quote(value)}")
         if isinstance(value, str) and units:
             value = self._quantity(value, field_, units)
         elif isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise self.fail(field_, f"{value!r} is not a number") from None
+                raise self.fail(field_, f"{quote(value)} is not a number") from None
         if not isinstance(value, (int, float)):
-            raise self.fail(field_, f"must be a number, not {value!r}")
-        value = float(value)
+            raise self.fail(field_, f"must be a number, not {quote(value)}")
+        try:
+            value = float(value)
+        except OverflowError:
+            raise self.fail(field_, "is too large a number") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise self.fail(field_, "must be a finite number")
         if positive and (value < 0 or (value == 0 and not allow_zero)):
             raise self.fail(field_, f"must be {'zero or ' if allow_zero else ''}positive, got {value:g}")
+        return self.within(value, field_)
+
+    def within(self, value: float, field_: str) -> float:
+        """`value` if it lies in the physical range of its field (`RANGES`)."""
+        lo, hi = RANGES.get(field_.rsplit(".", 1)[-1], (-math.inf, math.inf))
+        if not lo <= value <= hi:
+            raise self.fail(field_, f"must be at least {lo:g} and at most {hi:g}, got {value:g}")
         return value
 
     def share(self, value: Any, field_: str) -> float:
@@ -112,7 +127,7 @@ class Reader:
         v = self.number(value, field_)
         if v > 1:
             raise self.fail(field_, f"is a share and must be at most 1, got {v:g}")
-        return v
+        return self.within(v, field_)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,9 +207,10 @@ def parse_site(r: Reader, doc: Any) -> Site:
     profile, country = _profile_and_country(r, site_doc)
     site = Site(country=country, profile=profile)
     if "pue" in site_doc:
-        site.pue = r.number(site_doc["pue"], "site.pue")
-        if site.pue < 1:
-            raise r.fail("site.pue", f"a PUE is at least 1, got {site.pue:g}")
+        pue = r.number(site_doc["pue"], "site.pue", positive=False)
+        if pue < 1:
+            raise r.fail("site.pue", f"a PUE is at least 1, got {pue:g}")
+        site.pue = pue
     if "wue_l_per_kwh" in site_doc:
         site.wue_l_per_kwh = r.number(site_doc["wue_l_per_kwh"], "site.wue_l_per_kwh", allow_zero=True)
         site.wue_basis = r.text(site_doc.get("wue_basis", "consumption"), "site.wue_basis")
@@ -301,6 +317,8 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     p = r.mapping(p, f)
     r.known_keys(p, PHASE_KEYS, f)
     name = r.text(p.get("name"), f"{f}.name")
+    if len(name) > MAX_NAME:
+        raise r.fail(f"{f}.name", f"has more than {MAX_NAME} characters")
     f = f"phases[{i}] ({name})"
     kind = r.text(p.get("kind", defaults.get("kind")), f"{f}.kind")
     if kind not in KINDS:
@@ -350,6 +368,8 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
     meta = r.mapping(doc["campaign"], "campaign")
     r.known_keys(meta, ("name", "description"), "campaign")
     name = r.text(meta.get("name"), "campaign.name")
+    if len(name) > MAX_NAME or not any(ch.isalnum() for ch in name):
+        raise r.fail("campaign.name", f"must have letters or digits and at most {MAX_NAME} characters")
     description = r.text(meta.get("description"), "campaign.description", required=False)
     site = parse_site(r, doc["site"])
     defaults = r.mapping(doc.get("defaults") or {}, "defaults")
@@ -357,6 +377,8 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
     hw = parse_hardware(r, doc.get("hardware"), defaults)
     if not isinstance(doc["phases"], list) or not doc["phases"]:
         raise r.fail("phases", "must be a non-empty list of phases")
+    if len(doc["phases"]) > MAX_PHASES:
+        raise r.fail("phases", f"has {len(doc['phases'])} phases; a campaign has at most {MAX_PHASES}")
     phases: list[Phase] = []
     for i, p in enumerate(doc["phases"], start=1):
         phase = parse_phase(r, p, i, defaults, hw, Path(path).parent)
@@ -366,15 +388,57 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
     return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc)
 
 
+MAX_FILE_BYTES = 10_000_000  # a campaign file
+MAX_ALIASES = 100  # YAML aliases (*name) in a campaign file
+MAX_DEPTH = 20  # nesting of lists and mappings
+MAX_ELEMENTS = 1_000_000  # values, counting each use of an alias
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing more than MAX_ALIASES aliases."""
+
+    aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+        return super().compose_node(parent, index)
+
+
+def check_size(doc: Any, path: Path) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH or with more than MAX_ELEMENTS values
+    (aliases expanded: a 'billion laughs' file is refused before it is used)."""
+    stack, count = [(doc, 0)], 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_ELEMENTS:
+            raise AicomputeError(f"{path}: more than {MAX_ELEMENTS:,} values (aliases expanded); not a campaign file")
+        if depth > MAX_DEPTH:
+            raise AicomputeError(f"{path}: nested more than {MAX_DEPTH} levels deep; not a campaign file")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+
+
 def _load_yaml(path: Path) -> Any:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise AicomputeError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes; not a campaign file")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_BoundedLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise AicomputeError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise AicomputeError(f"{path}:{where}: not valid YAML ({quote(getattr(exc, 'problem', None) or str(exc))[1:-1]})") from None
     except UnicodeDecodeError:
         raise AicomputeError(f"{path}: not a text file") from None
+    except RecursionError:
+        raise AicomputeError(f"{path}: nested too deeply; not a campaign file") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise AicomputeError(f"{path}: a value cannot be read ({quote(str(exc))[1:-1]})") from None
+    check_size(doc, path)
+    return doc
 
 
 def read_campaign(path: str | Path) -> Campaign:

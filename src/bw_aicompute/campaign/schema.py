@@ -36,6 +36,35 @@ ENERGY_UNITS = {"Wh": 1e-3, "kWh": 1.0, "MWh": 1e3, "GWh": 1e6, "MJ": 1 / 3.6, "
 TIME_UNITS = {"h": 1.0, "d": 24.0, "day": 24.0, "days": 24.0, "week": 168.0, "weeks": 168.0}
 GPU_TIME_UNITS = {"GPU-h": 1.0, "GPU-hours": 1.0, "GPU-d": 24.0}
 
+#: Physical range of every number of a campaign file (inclusive, base units: GPU-hours, hours,
+#: kWh, W, L, m3, kg), by field name: checked before anything is written, so that a typo such
+#: as `pue: 1e300` is an error, not a result.
+RANGES = {
+    "pue": (1.0, 3.0),
+    "wue_l_per_kwh": (0.0, 20.0),
+    "kg_co2e_per_kwh": (0.0, 2.0),
+    "water_l_per_kwh": (0.0, 200.0),
+    "gpus_per_node": (1.0, 1000.0),
+    "lifetime_years": (0.5, 30.0),
+    "utilisation": (0.01, 1.0),
+    "switches_per_gpu": (0.0, 10.0),
+    "storage_tb_per_gpu": (0.0, 1000.0),
+    "kg_co2e": (0.0, 1e6),  # per GPU card or server
+    "water_m3": (0.0, 1e5),
+    "kg_sb_eq": (0.0, 100.0),
+    "gap_seconds": (0.001, 86400.0),
+    "gpu_hours": (0.0, 1e11),
+    "nodes": (0.0, 1e7),
+    "gpus": (0.0, 1e7),
+    "hours": (0.0, 1e6),
+    "energy": (0.0, 1e10),
+    "extra_energy": (0.0, 1e10),
+    "load_factor": (0.01, 1.0),
+    "node_overhead_w_per_gpu": (0.0, 10_000.0),
+}
+MAX_PHASES = 1000  # phases of one campaign
+MAX_NAME = 100  # characters of a campaign or phase name
+
 # the fields of a campaign file, section by section
 CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases")
 PHASE_KEYS = (

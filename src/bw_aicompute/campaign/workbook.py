@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .._resources import atomic_write
 from ..errors import AicomputeError
 from .schema import KINDS, PHASE_KEYS
 
@@ -77,7 +78,7 @@ def write_template(path: Path) -> None:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.append(["# one row per phase; give gpu_hours, or nodes + hours, or gpus + hours, or telemetry (a power log file); energy (kWh, or '12 MWh') replaces the power model; kinds: " + ", ".join(KINDS)])
-    wb.save(path)
+    atomic_write(path, wb.save)
 
 
 def _cell(value: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import distributions
-from .._resources import fingerprint
+from .._resources import atomic_write, fingerprint
 from ..errors import AicomputeError, InputError, Where
 from ..inventory import InventoryDatabase, write_database
 from ..inventory.validate import Biosphere, add_dataset, check_links, check_parameter, evaluate_database_parameters, ordered
@@ -148,7 +148,7 @@ def export_inventories(path: str | Path, databases: tuple[str, ...] = SHIPPED) -
     wb.remove(wb.active)
     for name in databases:
         _write_sheet(wb.create_sheet(_sheet_title(name)), name, Font(bold=True))
-    wb.save(path)
+    atomic_write(path, wb.save)
     return [_sheet_title(n) for n in databases]
 
 

@@ -1,0 +1,77 @@
+"""Several aicompute processes at once on one data directory: every one exits 0, the project is
+whole afterwards, every campaign is there, and the numbers are those of a sequential run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bw_aicompute.assessment import assess
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def campaigns(tmp_path: Path) -> list[Path]:
+    """Four different campaigns: the three examples and a renamed copy of one."""
+    doc = yaml.safe_load((EXAMPLES / "bloom.yaml").read_text())
+    doc["campaign"]["name"] = "bloom copy"
+    copy = tmp_path / "bloom_copy.yaml"
+    copy.write_text(yaml.safe_dump(doc))
+    return [EXAMPLES / "bloom.yaml", EXAMPLES / "moshi_like.yaml", EXAMPLES / "finetune_measured_ppa.yaml", copy]
+
+
+def run_all(data_dir: Path, commands: list[list[str]]) -> list[subprocess.CompletedProcess]:
+    env = {**os.environ, "BRIGHTWAY2_DIR": str(data_dir), "BW_AICOMPUTE_LOCK_TIMEOUT": "120"}
+    procs = [subprocess.Popen([sys.executable, "-m", "bw_aicompute", *c], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in commands]
+    out = []
+    for p, c in zip(procs, commands):
+        stdout, stderr = p.communicate(timeout=300)
+        out.append(subprocess.CompletedProcess(c, p.returncode, stdout, stderr))
+    for r in out:
+        assert r.returncode == 0, (r.args, r.stderr[-2000:])
+        assert "Traceback" not in r.stderr and "locked" not in r.stderr
+    return out
+
+
+def assess_commands(files: list[Path], tmp_path: Path) -> list[list[str]]:
+    return [["assess", str(f), "--indicator", "climate", "--indicator", "water", "--json", str(tmp_path / f"{f.stem}-{i}.json")] for i, f in enumerate(files)]
+
+
+def check_against_sequential(files: list[Path], tmp_path: Path) -> None:
+    for i, f in enumerate(files):
+        parallel = json.loads((tmp_path / f"{f.stem}-{i}.json").read_text())["totals"]
+        sequential = assess(f, indicators=["climate", "water"]).totals.set_index("indicator")["value"]
+        for label in ("climate", "water"):
+            assert parallel[label]["value"] == pytest.approx(sequential[label], rel=1e-9), (f.name, label)
+
+
+def check_project(data_dir: Path, names: list[str]) -> None:
+    env = {**os.environ, "BRIGHTWAY2_DIR": str(data_dir)}
+    status = subprocess.run([sys.executable, "-m", "bw_aicompute", "status"], env=env, capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0, status.stderr
+    for name in ["biosphere3", "aicompute-background", "aicompute", *names]:
+        assert f"  {name} " in status.stdout, (name, status.stdout)
+    again = subprocess.run([sys.executable, "-m", "bw_aicompute", "setup"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout + again.stderr
+
+
+def test_four_setups_then_four_assesses_at_once(ready_dir, tmp_path):
+    data_dir = tmp_path / "parallel"
+    files = campaigns(tmp_path)
+    run_all(data_dir, [["setup", "--quiet"]] * 4)
+    check_project(data_dir, [])
+    run_all(data_dir, assess_commands(files, tmp_path))
+    check_project(data_dir, ["aicompute-campaign-bloom-final-training-luccioni-et-al-2023", "aicompute-campaign-moshi-like", "aicompute-campaign-bloom-copy"])
+    check_against_sequential(files, tmp_path)
+
+
+def test_four_assesses_at_once_on_a_fresh_directory(ready_dir, tmp_path):
+    data_dir = tmp_path / "fresh"
+    files = campaigns(tmp_path)
+    run_all(data_dir, assess_commands(files, tmp_path))
+    check_project(data_dir, ["aicompute-campaign-moshi-like", "aicompute-campaign-bloom-copy", "aicompute-campaign-fine-tuning-with-measured-energy-and-a-wind-ppa"])
+    check_against_sequential(files, tmp_path)
