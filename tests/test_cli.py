@@ -76,3 +76,59 @@ def test_module_entry_point_in_a_fresh_data_directory(tmp_path):
     run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "missing"], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 2
     assert run.stderr.strip() == "aicompute: error: project 'missing' does not exist; run: aicompute setup --project missing"
+
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "bloom.yaml")
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("{tmp}/no/such/folder/r.json", "does not exist"),
+        ("{tmp}", "is a folder"),
+        ("/dev/full", "is not a regular file"),
+        ("{example}", "is an input of this command"),
+        ("{tmp}/exists.json", "exists; give --force to replace it"),
+    ],
+)
+def test_bad_output_paths_are_refused_before_anything_is_done(bw_dir, tmp_path, capsys, target, message):
+    (tmp_path / "exists.json").write_text("{}")
+    path = target.format(tmp=tmp_path, example=EXAMPLE)
+    before = open(EXAMPLE, "rb").read()
+    assert main(["assess", EXAMPLE, "--json", path]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert "aicompute" not in bd.projects  # checked before the project is created
+    assert open(EXAMPLE, "rb").read() == before
+    assert (tmp_path / "exists.json").read_text() == "{}"
+
+
+def test_read_only_folder_and_force(ready_dir, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    out.write_text("old")
+    assert main(["assess", EXAMPLE, "--indicator", "climate", "--json", str(out), "--force"]) == 0
+    assert '"campaign"' in out.read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.json")]  # no temporary file left
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(["assess", EXAMPLE, "--json", str(locked / "r.json")]) == 2
+        assert "is not writable" in capsys.readouterr().err
+
+
+def test_options_are_checked_before_the_project_is_made(bw_dir, capsys):
+    assert main(["assess", EXAMPLE, "--method", "No | such"]) == 2
+    assert "No | such" in capsys.readouterr().err
+    assert main(["assess", EXAMPLE, "--background", "ecoinvent"]) == 2
+    assert "link-ecoinvent" in capsys.readouterr().err
+    assert "aicompute" not in bd.projects
+
+
+def test_template_and_export_write_whole_files(ready_dir, tmp_path, capsys):
+    out = tmp_path / "t.xlsx"
+    assert main(["template", str(out)]) == 0
+    assert main(["template", str(out)]) == 2 and "--force" in capsys.readouterr().err
+    assert main(["template", str(out), "--force"]) == 0
+    import openpyxl
+
+    assert "phases" in openpyxl.load_workbook(out).sheetnames

@@ -146,3 +146,122 @@ def test_edited_workbook_errors_name_sheet_row_and_column(ready_dir, tmp_path, c
     assert err.startswith(f"aicompute: error: edit.xlsx: sheet 'aicompute', row {row}")
     assert message in err
     assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
+
+
+def user_database_linking_to_ours():
+    """A user's own database with one activity that uses a GPU-hour of ours."""
+    hour = bd.get_node(database="aicompute", code="gpu-hour-h100_sxm_80gb-FR")
+    bd.Database("my study").write(
+        {
+            ("my study", "job"): {
+                "name": "my training job",
+                "unit": "unit",
+                "location": "FR",
+                "exchanges": [{"input": ("my study", "job"), "amount": 1, "type": "production"}, {"input": hour.key, "amount": 1000, "type": "technosphere"}],
+            }
+        }
+    )
+    return bd.get_node(database="my study", code="job")
+
+
+def score(node):
+    import bw2calc as bc
+
+    lca = bc.LCA({node: 1}, method_for("climate")[1])
+    lca.lci()
+    lca.lcia()
+    return lca.score
+
+
+def test_import_keeps_the_graph_whole(ready_dir, tmp_path, capsys):
+    campaign = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
+    job = user_database_linking_to_ours()
+    before = score(job)
+    workbook = tmp_path / "inv.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    # only the background sheet: the foreground (not in the workbook) is re-processed
+    wb = openpyxl.load_workbook(workbook)
+    del wb["aicompute"]
+    wb.save(tmp_path / "background.xlsx")
+    assert main(["import-inventories", str(tmp_path / "background.xlsx")]) == 0
+    out = capsys.readouterr().out
+    assert "installed aicompute-background (75 datasets)" in out
+    assert "updated aicompute: re-processed" in out  # the foreground links to the rewritten background
+    assert score(bd.get_node(database="my study", code="job")) == pytest.approx(before, rel=1e-6)
+    assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)
+    # an unmodified export of both: the campaign is re-processed, the user's database reported
+    assert main(["import-inventories", str(workbook)]) == 0
+    out = capsys.readouterr().out
+    assert "updated aicompute-campaign-moshi-like: re-processed" in out
+    assert "stale my study" in out and "bw2data.Database('my study').process()" in out
+    bd.Database("my study").process()  # the command the report gives
+    assert score(bd.get_node(database="my study", code="job")) == pytest.approx(before, rel=1e-6)
+    assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)
+    # only the foreground sheet
+    wb = openpyxl.load_workbook(workbook)
+    del wb["aicompute-background"]
+    wb.save(tmp_path / "foreground.xlsx")
+    assert main(["import-inventories", str(tmp_path / "foreground.xlsx")]) == 0
+    assert "stale my study" in capsys.readouterr().out
+    bd.Database("my study").process()
+    assert score(bd.get_node(database="my study", code="job")) == pytest.approx(before, rel=1e-6)
+    assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["biosphere3", "aicompute-campaign-moshi-like", "my study"])
+def test_import_replaces_only_our_inventory_databases(ready_dir, tmp_path, capsys, name):
+    assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    user_database_linking_to_ours()
+    workbook = tmp_path / "inv.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    wb = openpyxl.load_workbook(workbook)
+    del wb["aicompute"]
+    wb["aicompute-background"]["B1"] = name
+    wb.save(workbook)
+    state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
+    assert main(["import-inventories", str(workbook)]) == 2
+    assert "is not one of bw_aicompute's inventory databases" in capsys.readouterr().err
+    assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
+
+
+def test_import_refuses_a_workbook_that_drops_a_provider(ready_dir, tmp_path, capsys):
+    workbook = tmp_path / "inv.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    wb = openpyxl.load_workbook(workbook)
+    del wb["aicompute"]
+    ws = wb["aicompute-background"]
+    rows = list(ws.iter_rows())
+    start = next(i for i, r in enumerate(rows) if r[0].value == "code" and r[1].value == "electricity-grid-FR") - 1
+    end = next(i for i in range(start + 1, len(rows)) if rows[i][0].value == "Activity")
+    ws.delete_rows(start + 1, end - start)
+    wb.save(workbook)
+    assert main(["import-inventories", str(workbook)]) == 2
+    err = capsys.readouterr().err
+    assert "'aicompute' links to 'electricity-grid-FR' of 'aicompute-background', which the workbook does not have" in err
+
+
+def test_workbook_whose_last_row_is_exchanges(ready_dir, tmp_path, capsys):
+    workbook = tmp_path / "inv.xlsx"
+    assert main(["export-inventories", str(workbook)]) == 0
+    wb = openpyxl.load_workbook(workbook)
+    del wb["aicompute"]
+    ws = wb["aicompute-background"]
+    last = ws.max_row + 2  # after an empty row, as in an export
+    ws.cell(last, 1, "Activity"), ws.cell(last, 2, "a new one")
+    ws.cell(last + 1, 1, "code"), ws.cell(last + 1, 2, "new")
+    ws.cell(last + 2, 1, "Exchanges")
+    wb.save(workbook)
+    assert main(["import-inventories", str(workbook)]) == 2
+    assert "missing field 'unit'" in capsys.readouterr().err
+
+
+def test_workbook_formulas_cannot_read_files(ready_dir, tmp_path, capsys):
+    def change(wb):
+        row, cols = find_exchange(wb["aicompute"], "gpu-hour-h100_sxm_80gb-FR", "datacenter operation, per kWh of IT energy, FR")
+        row[cols["formula"]].value = "ord(open('/etc/hostname').read()[0])"
+        return row[0].row
+
+    workbook, row = edited(tmp_path, change)
+    assert main(["import-inventories", str(workbook)]) == 2
+    err = capsys.readouterr().err
+    assert f"row {row}, column 'formula'" in err and "only arithmetic" in err

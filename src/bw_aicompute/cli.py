@@ -142,9 +142,6 @@ def cmd_assess(args: argparse.Namespace) -> int:
     for name in indicators:
         resolve_indicator(name)
     methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
-    for out in (args.json, args.excel, args.plot, args.sensitivity_plot):
-        if out:
-            output_path(out, inputs=[args.campaign], force=args.force)
     for out in (args.plot, args.sensitivity_plot):
         if out and not out.lower().endswith(".png"):
             raise AicomputeError(f"{out}: plots are written as PNG; name it FILE.png")
@@ -152,6 +149,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
         raise AicomputeError("--sensitivity-plot needs --iterations (3 or more)")
     if args.iterations < 0 or args.processes < 1:
         raise AicomputeError("--iterations must be zero or more and --processes at least 1")
+    for out in (args.json, args.excel, args.plot, args.sensitivity_plot):
+        if out:
+            output_path(out, inputs=[args.campaign], force=args.force)
     result = assess(
         campaign,
         indicators=indicators,
@@ -224,8 +224,7 @@ def cmd_import_inventories(args: argparse.Namespace) -> int:
     from .excel.inventories import import_inventories
 
     open_project(args.project)
-    for name, n in import_inventories(Path(args.workbook)):
-        print(f"installed {name} ({n} datasets) from {args.workbook}")
+    print(import_inventories(Path(args.workbook)).summary(args.workbook))
     return 0
 
 

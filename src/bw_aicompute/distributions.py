@@ -67,7 +67,10 @@ def to_spec(fields: dict) -> dict | None:
     kind = fields.get("uncertainty type")
     if kind in (None, "", 0, 1):
         return None
-    kind = int(kind)
+    try:
+        kind = int(kind)
+    except (TypeError, ValueError):
+        return {"type": str(kind)[:40]}
     if kind not in NAMES:
         return {"type": f"stats_arrays id {kind}"}
     spec: dict[str, Any] = {"type": NAMES[kind]}

@@ -328,7 +328,7 @@ def _check_graph(dbs: dict[str, InventoryDatabase]) -> list[InventoryDatabase]:
     installed = InventoryDatabase("__installed__")
     for dep in {d for db in dbs.values() for d in db.depends} - set(dbs):
         for node in bd.Database(dep):
-            installed.datasets[(dep, node["code"])] = {"unit": node.get("unit")}
+            installed.datasets[(dep, node["code"])] = {"unit": node.get("unit"), "exchanges": []}
     check_links({**dbs, "__installed__": installed})
     placeholders = {d: InventoryDatabase(d) for d in {x for db in dbs.values() for x in db.depends} - set(dbs)}
     return [db for db in ordered({**dbs, **placeholders}) if db.name in dbs]
@@ -367,11 +367,57 @@ def read_inventory_workbook(path: Path) -> list[InventoryDatabase]:
     return result
 
 
-def import_inventories(path: str | Path) -> list[tuple[str, int]]:
+@dataclass
+class ImportReport:
+    """What `import_inventories` did: the databases installed (name, datasets) and what happened
+    to the databases that link to them (re-processed when bw_aicompute's, reported as stale with
+    the command that re-processes them when a user's)."""
+
+    installed: list[tuple[str, int]] = field(default_factory=list)
+    items: list = field(default_factory=list)
+
+    def add(self, kind: str, name: object, action: str, detail: str = "") -> None:
+        """Record what happened to a dependant database."""
+        self.items.append((str(name), action, detail))
+
+    def summary(self, workbook: str) -> str:
+        """The text printed by `aicompute import-inventories`."""
+        lines = [f"installed {name} ({n} datasets) from {workbook}" for name, n in self.installed]
+        lines += [f"{action} {name}: {detail}" for name, action, detail in self.items]
+        return "\n".join(lines)
+
+
+def _check_names(databases: list[InventoryDatabase]) -> None:
+    """A workbook replaces only the inventory databases of bw_aicompute, never a biosphere, a
+    campaign or a user's database."""
+    from ..inventory.writer import inventory_database_names
+
+    ours = inventory_database_names()
+    for db in databases:
+        if db.name not in ours:
+            raise AicomputeError(f"database {db.name!r} in the workbook is not one of bw_aicompute's inventory databases ({', '.join(sorted(ours))}); a workbook can replace only those")
+
+
+def _check_dependants(databases: list[InventoryDatabase]) -> None:
+    """Every database of the project that links to a database of the workbook must find its
+    providers there (same codes), or nothing is written."""
+    from bw2data.backends import ExchangeDataset as ED
+
+    names = {db.name: {code for _, code in db.datasets} for db in databases}
+    query = ED.select(ED.output_database, ED.input_database, ED.input_code).where(ED.input_database.in_(list(names)), ED.output_database.not_in(list(names))).distinct()
+    for out_db, in_db, in_code in query.tuples():
+        if in_code not in names[in_db]:
+            raise AicomputeError(f"database {out_db!r} links to {in_code!r} of {in_db!r}, which the workbook does not have; nothing was written")
+
+
+def import_inventories(path: str | Path) -> ImportReport:
     """Validate an edited inventory workbook and install its databases in the current project.
 
-    Only databases that bw_aicompute created are replaced; setup keeps an imported database
-    (`aicompute setup --reinstall` restores the shipped data).
+    Only bw_aicompute's inventory databases can be replaced; the links of every database of the
+    project to them are checked before anything is written; afterwards bw_aicompute's databases
+    that link to them (campaigns, linked copies, the foreground) are re-processed, and a user's
+    are reported as stale. Setup keeps an imported database (`aicompute setup --reinstall`
+    restores the shipped data).
 
     Parameters
     ----------
@@ -380,8 +426,8 @@ def import_inventories(path: str | Path) -> list[tuple[str, int]]:
 
     Returns
     -------
-    list of (str, int)
-        (database, number of datasets) installed.
+    ImportReport
+        The databases installed (name, number of datasets) and what happened to their dependants.
     """
     import bw2data as bd
 
@@ -393,11 +439,18 @@ def import_inventories(path: str | Path) -> list[tuple[str, int]]:
         return _install(bd, path)
 
 
-def _install(bd, path: Path) -> list[tuple[str, int]]:
+def _install(bd, path: Path) -> ImportReport:
+    from ..inventory.writer import refresh_dependants
+
     databases = read_inventory_workbook(path)
+    _check_names(databases)
     for db in databases:
         refuse_foreign(bd.databases, db.name, "rename it in the workbook")
+    _check_dependants(databases)
     biosphere = find_biosphere(bd)
+    report = ImportReport()
     for db in databases:
         write_database(bd, db, biosphere, imported_from=str(path.name))
-    return [(db.name, len(db.datasets)) for db in databases]
+        report.installed.append((db.name, len(db.datasets)))
+    refresh_dependants(bd, {db.name for db in databases}, report)
+    return report

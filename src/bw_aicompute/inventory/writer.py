@@ -86,6 +86,11 @@ def imported_from(meta: dict) -> str | None:
     return mark.get("imported_from") if isinstance(mark, dict) else None
 
 
+def inventory_database_names(directory: Path | None = None) -> set[str]:
+    """The databases the inventory files define (`aicompute-background`, `aicompute`)."""
+    return _database_names(inventory_files(directory))
+
+
 def _database_names(files: list[Path]) -> set[str]:
     names = set()
     for path in files:
