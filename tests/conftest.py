@@ -52,3 +52,15 @@ def ready_dir(_template: Path, tmp_path: Path) -> Path:
     shutil.copytree(_template, base)
     bd.projects.change_base_directories(base, project_name="aicompute")
     return base
+
+
+@pytest.fixture(scope="session")
+def exported_workbook(_template: Path, tmp_path_factory) -> Path:
+    """The inventories of the set-up project exported once (`export-inventories` takes 2 s);
+    tests copy it before editing."""
+    from bw_aicompute.excel.inventories import export_inventories
+
+    bd.projects.change_base_directories(_template, project_name="aicompute")
+    path = tmp_path_factory.mktemp("export") / "inventories.xlsx"
+    export_inventories(path)
+    return path

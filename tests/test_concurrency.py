@@ -38,7 +38,7 @@ def run_all(data_dir: Path, commands: list[list[str]]) -> list[subprocess.Comple
 
 
 def assess_commands(files: list[Path], tmp_path: Path) -> list[list[str]]:
-    return [["assess", str(f), "--indicator", "climate", "--indicator", "water", "--json", str(tmp_path / f"{f.stem}-{i}.json")] for i, f in enumerate(files)]
+    return [["assess", str(f), "--indicator", "climate", "--indicator", "water", "--json", str(tmp_path / f"{f.stem}-{i}.json"), "--force"] for i, f in enumerate(files)]
 
 
 def check_against_sequential(files: list[Path], tmp_path: Path) -> None:
@@ -59,19 +59,15 @@ def check_project(data_dir: Path, names: list[str]) -> None:
     assert again.returncode == 0 and "nothing changed" in again.stdout, again.stdout + again.stderr
 
 
-def test_four_setups_then_four_assesses_at_once(ready_dir, tmp_path):
+def test_setups_and_assesses_at_once_on_a_fresh_then_a_set_up_directory(ready_dir, tmp_path):
     data_dir = tmp_path / "parallel"
     files = campaigns(tmp_path)
-    run_all(data_dir, [["setup", "--quiet"]] * 4)
-    check_project(data_dir, [])
+    # a fresh directory: two setups and two assesses (each setting up the project) at once
+    first = assess_commands(files[:2], tmp_path)
+    run_all(data_dir, [["setup", "--quiet"], first[0], ["setup", "--quiet"], first[1]])
+    check_project(data_dir, ["aicompute-campaign-bloom-final-training-luccioni-et-al-2023", "aicompute-campaign-moshi-like"])
+    # the set-up project: four assesses of different campaigns at once
     run_all(data_dir, assess_commands(files, tmp_path))
-    check_project(data_dir, ["aicompute-campaign-bloom-final-training-luccioni-et-al-2023", "aicompute-campaign-moshi-like", "aicompute-campaign-bloom-copy"])
-    check_against_sequential(files, tmp_path)
-
-
-def test_four_assesses_at_once_on_a_fresh_directory(ready_dir, tmp_path):
-    data_dir = tmp_path / "fresh"
-    files = campaigns(tmp_path)
-    run_all(data_dir, assess_commands(files, tmp_path))
-    check_project(data_dir, ["aicompute-campaign-moshi-like", "aicompute-campaign-bloom-copy", "aicompute-campaign-fine-tuning-with-measured-energy-and-a-wind-ppa"])
+    names = ["aicompute-campaign-moshi-like", "aicompute-campaign-bloom-copy", "aicompute-campaign-fine-tuning-with-measured-energy-and-a-wind-ppa"]
+    check_project(data_dir, names)
     check_against_sequential(files, tmp_path)

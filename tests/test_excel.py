@@ -2,6 +2,7 @@
 example campaigns give the same scores), and import of an edited workbook with validation."""
 
 import json
+import shutil
 from pathlib import Path
 
 import bw2data as bd
@@ -80,10 +81,10 @@ def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, tmp_path):
             assert scores[(m, "original")] != 0 or m[0] == "bw_aicompute" or m[1] != "climate change"
 
 
-def test_import_inventories_installs_and_setup_keeps_it(ready_dir, tmp_path, capsys):
+def test_import_inventories_installs_and_setup_keeps_it(ready_dir, exported_workbook, tmp_path, capsys):
     before = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     workbook = tmp_path / "inv.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
+    shutil.copy(exported_workbook, workbook)
     wb = openpyxl.load_workbook(workbook)
     ws = wb["aicompute"]
     # the user edits a parameter in Excel: utilisation 0.85 -> 0.5
@@ -104,9 +105,9 @@ def test_import_inventories_installs_and_setup_keeps_it(ready_dir, tmp_path, cap
     assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.85
 
 
-def edited(tmp_path, change):
+def edited(tmp_path, change, exported_workbook):
     workbook = tmp_path / "edit.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
+    shutil.copy(exported_workbook, workbook)
     wb = openpyxl.load_workbook(workbook)
     where = change(wb)
     wb.save(workbook)
@@ -131,7 +132,7 @@ def find_exchange(ws, activity_code, input_name):
         ("negative amount", "amount", -1, "negative"),
     ],
 )
-def test_edited_workbook_errors_name_sheet_row_and_column(ready_dir, tmp_path, capsys, label, column, value, message):
+def test_edited_workbook_errors_name_sheet_row_and_column(ready_dir, exported_workbook, tmp_path, capsys, label, column, value, message):
     def change(wb):
         row, cols = find_exchange(wb["aicompute"], "gpu-hour-h100_sxm_80gb-FR", "datacenter operation, per kWh of IT energy, FR")
         row[cols[column]].value = value
@@ -140,7 +141,7 @@ def test_edited_workbook_errors_name_sheet_row_and_column(ready_dir, tmp_path, c
         return row[0].row
 
     state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
-    workbook, row = edited(tmp_path, change)
+    workbook, row = edited(tmp_path, change, exported_workbook)
     assert main(["import-inventories", str(workbook)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"aicompute: error: edit.xlsx: sheet 'aicompute', row {row}")
@@ -173,12 +174,12 @@ def score(node):
     return lca.score
 
 
-def test_import_keeps_the_graph_whole(ready_dir, tmp_path, capsys):
+def test_import_keeps_the_graph_whole(ready_dir, exported_workbook, tmp_path, capsys):
     campaign = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     job = user_database_linking_to_ours()
     before = score(job)
     workbook = tmp_path / "inv.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
+    shutil.copy(exported_workbook, workbook)
     # only the background sheet: the foreground (not in the workbook) is re-processed
     wb = openpyxl.load_workbook(workbook)
     del wb["aicompute"]
@@ -208,25 +209,24 @@ def test_import_keeps_the_graph_whole(ready_dir, tmp_path, capsys):
     assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)
 
 
-@pytest.mark.parametrize("name", ["biosphere3", "aicompute-campaign-moshi-like", "my study"])
-def test_import_replaces_only_our_inventory_databases(ready_dir, tmp_path, capsys, name):
+def test_import_replaces_only_our_inventory_databases(ready_dir, exported_workbook, tmp_path, capsys):
     assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
     user_database_linking_to_ours()
-    workbook = tmp_path / "inv.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
-    wb = openpyxl.load_workbook(workbook)
-    del wb["aicompute"]
-    wb["aicompute-background"]["B1"] = name
-    wb.save(workbook)
     state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
-    assert main(["import-inventories", str(workbook)]) == 2
-    assert "is not one of bw_aicompute's inventory databases" in capsys.readouterr().err
-    assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
+    for name in ["biosphere3", "aicompute-campaign-moshi-like", "my study"]:
+        workbook = tmp_path / f"{name}.xlsx"
+        wb = openpyxl.load_workbook(exported_workbook)
+        del wb["aicompute"]
+        wb["aicompute-background"]["B1"] = name
+        wb.save(workbook)
+        assert main(["import-inventories", str(workbook)]) == 2
+        assert "is not one of bw_aicompute's inventory databases" in capsys.readouterr().err
+        assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
 
 
-def test_import_refuses_a_workbook_that_drops_a_provider(ready_dir, tmp_path, capsys):
+def test_import_refuses_a_workbook_that_drops_a_provider(ready_dir, exported_workbook, tmp_path, capsys):
     workbook = tmp_path / "inv.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
+    shutil.copy(exported_workbook, workbook)
     wb = openpyxl.load_workbook(workbook)
     del wb["aicompute"]
     ws = wb["aicompute-background"]
@@ -240,9 +240,9 @@ def test_import_refuses_a_workbook_that_drops_a_provider(ready_dir, tmp_path, ca
     assert "'aicompute' links to 'electricity-grid-FR' of 'aicompute-background', which the workbook does not have" in err
 
 
-def test_workbook_whose_last_row_is_exchanges(ready_dir, tmp_path, capsys):
+def test_workbook_whose_last_row_is_exchanges(ready_dir, exported_workbook, tmp_path, capsys):
     workbook = tmp_path / "inv.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
+    shutil.copy(exported_workbook, workbook)
     wb = openpyxl.load_workbook(workbook)
     del wb["aicompute"]
     ws = wb["aicompute-background"]
@@ -255,13 +255,13 @@ def test_workbook_whose_last_row_is_exchanges(ready_dir, tmp_path, capsys):
     assert "missing field 'unit'" in capsys.readouterr().err
 
 
-def test_workbook_formulas_cannot_read_files(ready_dir, tmp_path, capsys):
+def test_workbook_formulas_cannot_read_files(ready_dir, exported_workbook, tmp_path, capsys):
     def change(wb):
         row, cols = find_exchange(wb["aicompute"], "gpu-hour-h100_sxm_80gb-FR", "datacenter operation, per kWh of IT energy, FR")
         row[cols["formula"]].value = "ord(open('/etc/hostname').read()[0])"
         return row[0].row
 
-    workbook, row = edited(tmp_path, change)
+    workbook, row = edited(tmp_path, change, exported_workbook)
     assert main(["import-inventories", str(workbook)]) == 2
     err = capsys.readouterr().err
     assert f"row {row}, column 'formula'" in err and "only arithmetic" in err

@@ -15,7 +15,7 @@ from bw_aicompute.cli import main
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 TRACE = Path(__file__).parent / "data" / "h200_training_nvidia_smi.csv"
-CASES = 240
+CASES = 200
 VALUES = [
     0, -1, 1, 0.5, 2, 7, 1e-320, 1e308, 1.79e308, float("inf"), float("nan"), 10**400, 2**64 + 1,
     "", "x", "1.2.3 h", "12 MWh", "3 d", "inf", "nan", "-5 GPU-h", "x" * 300, None, True, [], {}, [[["deep"]]],

@@ -13,6 +13,7 @@ works as well as `biosphere3`.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -116,8 +117,14 @@ def bw2io_version() -> str:
 def load_bw2io_methods(names: set[MethodName]) -> dict[MethodName, dict]:
     """Read the named methods from bw2io's LCIA file, with names and CF categories as tuples.
 
-    This is the workaround for brightway2-io#277: the file is JSON, which has no tuples.
+    This is the workaround for brightway2-io#277: the file is JSON, which has no tuples. The
+    file (1 s to parse) is read once per process; treat the result as read-only.
     """
+    return _load_bw2io_methods(frozenset(names), bw2io_version())
+
+
+@functools.lru_cache(maxsize=4)
+def _load_bw2io_methods(names: frozenset, version: str) -> dict[MethodName, dict]:
     with zipfile.ZipFile(bw2io_lcia_path()) as zf:
         data = json.load(zf.open("data.json"))
     out = {}

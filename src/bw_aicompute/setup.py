@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import time
 import warnings
 from collections import defaultdict
@@ -105,14 +107,21 @@ def _biosphere_fingerprint() -> str:
     return fingerprint("biosphere", "ecoinvent elementary flows 3.9", bw2io_version())
 
 
-def _install_biosphere(bd, name: str, fp: str) -> int:
+@functools.lru_cache(maxsize=2)
+def _biosphere_flows(name: str, version: str) -> tuple[dict, ...]:
+    """The ecoinvent 3.9 elementary flows shipped with bw2io, as bw2io imports them (parsed once
+    per process)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from bw2io.importers import Ecospold2BiosphereImporter
 
     importer = Ecospold2BiosphereImporter(name=name)
     importer.apply_strategies(verbose=False)
-    data = {(name, ds["code"]): ds for ds in importer.data}
+    return tuple(importer.data)
+
+
+def _install_biosphere(bd, name: str, fp: str) -> int:
+    data = {(name, ds["code"]): copy.deepcopy(ds) for ds in _biosphere_flows(name, bw2io_version())}
     meta = {"format": "Ecoinvent XML (bw2io)", "version": "3.9", "depends": []}
     db = bd.Database(name)
     write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data), count=database_rows(name), expected=len(data))
