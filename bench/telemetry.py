@@ -5,7 +5,11 @@ Generates an nvidia-smi `--query-gpu=timestamp,index,name,pci.bus_id,power.draw,
 values carrying units and some [N/A]), then times `read_log` (parse, validate, integrate, find
 gaps and active segments). Target: under 2 s.
 
-Run: python bench/telemetry.py [--samples N]
+With `--big-gb G` it also writes a log of about G GB (the 2 GB real-log case of the
+robustness issue) and reads it in a child process, reporting its peak memory (target: a 2 GB
+log within 1 GB of RSS).
+
+Run: python bench/telemetry.py [--samples N] [--big-gb 2]
 """
 
 import argparse
@@ -39,10 +43,48 @@ def generate(path: Path, samples: int, gpus: int = 8) -> None:
         f.writelines(lines)
 
 
+def generate_big(path: Path, gigabytes: float, gpus: int = 8) -> None:
+    """A log of about `gigabytes` GB: blocks of 100,000 ticks at 100 ms for 8 GPUs."""
+    rng = np.random.default_rng(1)
+    start, written, tick = pd.Timestamp("2026-11-26"), 0, 0
+    with open(path, "w") as f:
+        f.write("timestamp, index, name, pci.bus_id, power.draw [W], power.limit [W]\n")
+        while written < gigabytes * 1e9:
+            t = start + pd.to_timedelta((np.arange(100_000) + tick) * 0.1, unit="s")
+            stamps = np.repeat(t.strftime("%Y/%m/%d %H:%M:%S.%f").str[:-3].to_numpy(), gpus)
+            power = np.char.mod("%.2f", 400 + 300 * rng.random(100_000 * gpus))
+            index = np.tile(np.arange(gpus).astype(str), 100_000)
+            lines = [f"{a}, {b}, NVIDIA H100 80GB HBM3, 00000000:0{b}:00.0, {c} W, 700.00 W\n" for a, b, c in zip(stamps, index, power)]
+            text = "".join(lines)
+            f.write(text)
+            written += len(text)
+            tick += 100_000
+
+
+def child_peak_rss(path: Path) -> tuple[float, float, float]:
+    """(seconds, energy kWh, peak RSS in MB) of `read_log` in a child process."""
+    import json
+    import resource
+    import subprocess
+    import sys
+
+    code = "import json,sys,time; from bw_aicompute.telemetry import read_log; t=time.perf_counter(); s=read_log(sys.argv[1]); print(json.dumps([time.perf_counter()-t, s.energy_kwh]))"
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    seconds, energy = json.loads(out.stdout)
+    return seconds, energy, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--big-gb", type=float, default=0.0)
     args = parser.parse_args()
+    if args.big_gb:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "huge_nvidia_smi.csv"
+            generate_big(path, args.big_gb)
+            seconds, energy, rss = child_peak_rss(path)
+            print(f"{path.stat().st_size / 1e9:.2f} GB log: read + integrate in {seconds:.1f} s, {energy:.1f} kWh, peak RSS {rss:.0f} MB (target: 2 GB within 1 GB)")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big_nvidia_smi.csv"
         t = time.perf_counter()

@@ -12,6 +12,7 @@ between the log's idle level (5th percentile) and its peak (99th percentile).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +31,11 @@ MAX_POWER_W = 10_000.0  # one GPU's power; a larger sample is an error in the lo
 MAX_GPUS_PER_RUN = 10_000  # CodeCarbon gpu_count
 MAX_HEADER_BYTES = 65_536  # the first line of a log
 MAX_COLUMNS = 1_000
+BLOCK_BYTES = 32 * 2**20  # read at a time
+MAX_CODECARBON_BYTES = 100 * 2**20
 CODECARBON_REQUIRED = ("duration", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed")
 EPOCH_RANGE_S = (0.0, 7.0e9)  # epoch seconds from 1970 to about 2191
+WANTED = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
 
 
 @dataclass
@@ -143,8 +147,8 @@ class TelemetrySummary:
 
 
 def _clean_bytes(raw: bytes, header: list[str]) -> bytes:
-    """nvidia-smi writes units and [N/A] into the values ("694.68 W"): drop them once over the
-    whole file, so that the C parser reads numbers directly (per-value string work is slow)."""
+    """nvidia-smi writes units and [N/A] into the values ("694.68 W"): drop them once over a
+    block, so that the C parser reads numbers directly (per-value string work is slow)."""
     if b" W," in raw:
         raw = raw.replace(b" W,", b",")
     if header and header[-1].endswith("[W]"):
@@ -155,12 +159,14 @@ def _clean_bytes(raw: bytes, header: list[str]) -> bytes:
     return raw
 
 
-def _frame(path: Path, err: Where) -> tuple[pd.DataFrame, list[str]]:
-    """The log's columns that are used, and its header as written."""
+def _header(path: Path, err: Where) -> list[str]:
+    """The column names of a log's first line."""
     if not path.is_file():
         raise err.error("telemetry file not found")
     with open(path, "rb") as f:
         head = f.readline(MAX_HEADER_BYTES + 1)
+    if not head.strip():
+        raise err.error("the file is empty")
     if len(head) > MAX_HEADER_BYTES or b"\x00" in head:
         raise err.error(f"not a power log (the first line is binary or longer than {MAX_HEADER_BYTES:,} bytes)")
     try:
@@ -169,16 +175,43 @@ def _frame(path: Path, err: Where) -> tuple[pd.DataFrame, list[str]]:
         raise err.error("not a text file") from None
     if len(header) > MAX_COLUMNS:
         raise err.error(f"not a power log ({len(header):,} columns; at most {MAX_COLUMNS:,})")
-    raw = path.read_bytes()
-    wanted = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
+    return header
+
+
+def _blocks(path: Path, err: Where) -> Iterator[tuple[bytes, int]]:
+    """The log after its header in blocks of whole lines (about BLOCK_BYTES each), with the
+    number of the first line of each block."""
+    with open(path, "rb") as f:
+        f.readline(MAX_HEADER_BYTES + 1)
+        line, rest = 2, b""
+        while True:
+            chunk = f.read(BLOCK_BYTES)
+            if not chunk:
+                if rest.strip():
+                    yield rest, line
+                return
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1
+            if cut == 0 and len(chunk) > BLOCK_BYTES:
+                raise err.error(f"a line longer than {BLOCK_BYTES:,} bytes; not a power log", line=line)
+            block, rest = chunk[:cut], chunk[cut:]
+            if block:
+                yield block, line
+                line += block.count(b"\n")
+
+
+def _read_block(block: bytes, header: list[str], err: Where, line: int) -> pd.DataFrame:
+    """One block of a log as a DataFrame of the used columns; index + 2 is the line number."""
+    if b"\x00" in block:
+        raise err.error("not a text file (NUL bytes)", line=line + block[: block.index(b"\x00")].count(b"\n"))
     try:
-        df = pd.read_csv(io.BytesIO(_clean_bytes(raw, header)), skipinitialspace=True, engine="c", usecols=lambda c: c.strip() in wanted)
+        df = pd.read_csv(io.BytesIO(_clean_bytes(block, header)), header=None, names=header, skipinitialspace=True, engine="c", usecols=lambda c: c in WANTED, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
-        raise err.error("the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise err.error(f"not a readable CSV file ({str(exc).strip().splitlines()[-1]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    return df, header
+        return pd.DataFrame(columns=[c for c in header if c in WANTED])
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise err.error(f"not a readable CSV file ({quote(str(exc).strip().splitlines()[-1])[1:-1]})", line=line) from None
+    df.index = np.arange(line, line + len(df)) - 2
+    return df.dropna(how="all")
 
 
 def read_log(
@@ -189,6 +222,9 @@ def read_log(
     active_watts: float | None = None,
 ) -> TelemetrySummary:
     """Read a GPU power log and summarise the energy of the selected window.
+
+    The log is read in blocks, keeping only times and powers (16 bytes a sample): a 2 GB log
+    is read in well under 1 GB of memory.
 
     Parameters
     ----------
@@ -216,68 +252,113 @@ def read_log(
     """
     path = Path(path)
     err = Where(file=str(path))
-    if gap_seconds <= 0:
-        raise err.error(f"gap threshold must be positive, got {gap_seconds:g} s")
-    df, header = _frame(path, err)
-    power_col = next((c for c in POWER_COLUMNS if c in df.columns), None)
-    is_codecarbon = CODECARBON_COLUMNS <= set(df.columns)
-    if not is_codecarbon and ("timestamp" not in df.columns or power_col is None):
+    if not 0 < gap_seconds <= 86400:
+        raise err.error(f"gap threshold must be positive and at most a day, got {gap_seconds:g} s")
+    header = _header(path, err)
+    window = (_parse_time(start, "--start", err), _parse_time(end, "--end", err))
+    if window[0] is not None and window[1] is not None and window[1] <= window[0]:
+        raise err.error("--end must be after --start")
+    power_col = next((c for c in POWER_COLUMNS if c in header), None)
+    if CODECARBON_COLUMNS <= set(header):
+        return _codecarbon(_small_frame(path, header, err), path, err, window, gap_seconds)
+    if "timestamp" not in header or power_col is None:
         raise err.error(
             "unknown log format: expected an nvidia-smi CSV log (columns 'timestamp' and 'power.draw [W]'), "
             "a plain CSV ('timestamp,power_w[,gpu]') or a CodeCarbon emissions.csv; found columns: " + quote(", ".join(header))
         )
-    if df.empty:
+    samples = _Samples(header, power_col, window, err)
+    for block, line in _blocks(path, err):
+        samples.add(_read_block(block, header, err, line))
+    return samples.summary(path, gap_seconds, active_watts)
+
+
+def _small_frame(path: Path, header: list[str], err: Where) -> pd.DataFrame:
+    """A CodeCarbon log (one row per measurement, small) read whole."""
+    if path.stat().st_size > MAX_CODECARBON_BYTES:
+        raise err.error(f"a CodeCarbon log larger than {MAX_CODECARBON_BYTES:,} bytes")
+    frames = [f for f in (_read_block(block, header, err, line) for block, line in _blocks(path, err)) if not f.empty]
+    if not frames:
         raise err.error("the file has a header but no samples")
-    window = (_parse_time(start, "--start", err), _parse_time(end, "--end", err))
-    if window[0] is not None and window[1] is not None and window[1] <= window[0]:
-        raise err.error("--end must be after --start")
-    if is_codecarbon:
-        return _codecarbon(df, path, err, window, gap_seconds)
-    return _power_log(df, path, err, power_col, window, gap_seconds, active_watts)
+    return pd.concat(frames)
 
 
-def _check_order(t: pd.Series, gpu: pd.Series, err: Where) -> None:
-    """Timestamps must not go backwards (per GPU; rows of several GPUs may interleave)."""
-    for g, idx in gpu.groupby(gpu, sort=False).groups.items():
-        back = np.flatnonzero(np.diff(t[idx].to_numpy()) < 0)
+class _Samples:
+    """The samples of a power log, kept per GPU as arrays of times (ns) and powers (W), block by
+    block: checked (numbers, times that do not go backwards) and filtered to the window."""
+
+    def __init__(self, header: list[str], power_col: str, window, err: Where):
+        self.power_col, self.window, self.err = power_col, window, err
+        self.gpu_col = next((c for c in GPU_ID_COLUMNS if c in header), None)
+        self.has_counter = "energy_j" in header
+        self.times: dict = {}
+        self.powers: dict = {}
+        self.last: dict = {}  # last time of each GPU (ns), for the order check across blocks
+        self.limit: dict = {}
+        self.counter: dict = {}  # (first, last) energy counter reading of each GPU, J
+        self.rows = 0
+
+    def add(self, df: pd.DataFrame) -> None:
+        """Check and keep one block."""
+        if df.empty:
+            return
+        self.rows += len(df)
+        err = self.err
+        t = _timestamps(df["timestamp"], err).to_numpy(dtype="datetime64[ns]").view(np.int64)
+        p, na = _numbers(df[self.power_col], " W", err, self.power_col, MAX_POWER_W)
+        gpu = df[self.gpu_col] if self.gpu_col else pd.Series(0, index=df.index)
+        empty = np.flatnonzero(gpu.isna().to_numpy())
+        if empty.size:
+            raise err.error(f"column {self.gpu_col!r}: empty GPU id", line=int(df.index[empty[0]]) + 2)
+        limit = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]", MAX_POWER_W)[0].to_numpy(dtype=float) if "power.limit [W]" in df.columns else None
+        counter = _numbers(df["energy_j"], " J", err, "energy_j")[0].to_numpy(dtype=float) if self.has_counter else None
+        keep = ~na
+        if self.window[0] is not None:
+            keep &= t >= self.window[0].value
+        if self.window[1] is not None:
+            keep &= t <= self.window[1].value
+        power = p.to_numpy(dtype=float)
+        for g, idx in gpu.groupby(gpu, sort=False).indices.items():
+            self._check_order(g, idx, t, df.index)
+            k = idx[keep[idx]]
+            if k.size:
+                self._keep(g, t[k], power[k], None if limit is None else limit[k], None if counter is None else counter[k])
+
+    def _check_order(self, g, idx: np.ndarray, t: np.ndarray, lines) -> None:
+        """Timestamps must not go backwards (per GPU; rows of several GPUs may interleave)."""
+        tg = np.concatenate(([self.last.get(g, t[idx[0]])], t[idx]))
+        back = np.flatnonzero(np.diff(tg) < 0)
         if back.size:
-            row = idx[back[0] + 1]
-            raise err.error(f"timestamp goes backwards for GPU {g} ({t[idx[back[0]]]} then {t[row]})", line=int(row) + 2)
+            before, row = pd.Timestamp(int(tg[back[0]])), idx[back[0]]
+            raise self.err.error(f"timestamp goes backwards for GPU {g} ({before} then {pd.Timestamp(int(t[row]))})", line=int(lines[row]) + 2)
+        self.last[g] = t[idx[-1]]
 
+    def _keep(self, g, t: np.ndarray, power: np.ndarray, limit: np.ndarray | None, counter: np.ndarray | None) -> None:
+        self.times.setdefault(g, []).append(t)
+        self.powers.setdefault(g, []).append(power)
+        if limit is not None and np.isfinite(limit).any():
+            self.limit[g] = max(self.limit.get(g, 0.0), float(np.nanmax(limit)))
+        if counter is not None:
+            c = counter[~np.isnan(counter)]
+            if c.size:
+                self.counter[g] = (self.counter.get(g, (c[0],))[0], c[-1])
 
-def _power_log(df: pd.DataFrame, path: Path, err: Where, power_col: str, window, gap_seconds: float, active_watts: float | None) -> TelemetrySummary:
-    """Summary of an nvidia-smi or plain power log."""
-    t = _timestamps(df["timestamp"], err)
-    p, na = _numbers(df[power_col], " W", err, power_col, MAX_POWER_W)
-    gpu_col = next((c for c in GPU_ID_COLUMNS if c in df.columns), None)
-    gpu = df[gpu_col] if gpu_col else pd.Series(0, index=df.index)
-    empty = np.flatnonzero(gpu.isna().to_numpy())
-    if empty.size:
-        raise err.error(f"column {gpu_col!r}: empty GPU id", line=int(empty[0]) + 2)
-    limit = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]")[0] if "power.limit [W]" in df.columns else None
-    counter = _numbers(df["energy_j"], " J", err, "energy_j")[0] if "energy_j" in df.columns else None
-    _check_order(t, gpu, err)
-    keep = ~na
-    if window[0] is not None:
-        keep &= t >= window[0]
-    if window[1] is not None:
-        keep &= t <= window[1]
-    if not keep.any():
-        raise err.error("no valid sample in the selected window" if (window[0] is not None or window[1] is not None) else "no valid power sample")
-    gpus, segments = [], []
-    counter_kwh = 0.0 if counter is not None else None
-    for g, idx in gpu[keep].groupby(gpu[keep], sort=False).groups.items():
-        tt, pw = t[idx], p[idx].to_numpy()
-        secs = (tt - tt.iloc[0]).dt.total_seconds().to_numpy()
-        threshold = _threshold(pw, limit[idx].to_numpy() if limit is not None else None, active_watts)
-        summary, seg = _integrate(str(g).strip(), tt, secs, pw, gap_seconds, threshold)
-        gpus.append(summary)
-        segments += seg
-        c = counter[idx].dropna() if counter is not None else ()
-        if len(c) >= 2:
-            counter_kwh += float(c.iloc[-1] - c.iloc[0]) / 3.6e6
-    kind = "plain" if power_col == "power_w" else "nvidia-smi"
-    return TelemetrySummary(file=str(path), kind=kind, gpus=gpus, segments=segments, gap_seconds=gap_seconds, energy_counter_kwh=counter_kwh)
+    def summary(self, path: Path, gap_seconds: float, active_watts: float | None) -> TelemetrySummary:
+        """Energy per GPU, gaps and segments of the kept samples."""
+        if not self.rows:
+            raise self.err.error("the file has a header but no samples")
+        if not self.times:
+            windowed = self.window[0] is not None or self.window[1] is not None
+            raise self.err.error("no valid sample in the selected window" if windowed else "no valid power sample")
+        gpus, segments = [], []
+        for g in list(self.times):
+            t_ns, pw = np.concatenate(self.times.pop(g)), np.concatenate(self.powers.pop(g))
+            limit = np.array([self.limit[g]]) if g in self.limit else None
+            summary, seg = _integrate(str(g).strip(), t_ns, pw, gap_seconds, _threshold(pw, limit, active_watts))
+            gpus.append(summary)
+            segments += seg
+        counter_kwh = sum(float(b - a) for a, b in self.counter.values()) / 3.6e6 if self.has_counter else None
+        kind = "plain" if self.power_col == "power_w" else "nvidia-smi"
+        return TelemetrySummary(file=str(path), kind=kind, gpus=gpus, segments=segments, gap_seconds=gap_seconds, energy_counter_kwh=counter_kwh)
 
 
 def _parse_time(value: str | None, flag: str, err: Where) -> pd.Timestamp | None:
@@ -349,7 +430,11 @@ def _threshold(power: np.ndarray, limit: np.ndarray | None, active_watts: float 
     return float(max(1.5 * lo, lo + 0.3 * (hi - lo)))
 
 
-def _integrate(gpu: str, tt: pd.Series, secs: np.ndarray, pw: np.ndarray, gap_s: float, threshold: float) -> tuple[GpuSummary, list[dict]]:
+def _integrate(gpu: str, t_ns: np.ndarray, pw: np.ndarray, gap_s: float, threshold: float) -> tuple[GpuSummary, list[dict]]:
+    """Trapezoidal energy of one GPU's samples (times in ns since the epoch, power in W), gaps
+    longer than `gap_s` left out, and its active segments above `threshold` W."""
+    secs = (t_ns - t_ns[0]) / 1e9
+    tt = _Times(t_ns)
     dt = np.diff(secs)
     ok = dt <= gap_s
     trap = (pw[1:] + pw[:-1]) / 2 * dt
@@ -400,6 +485,17 @@ def _integrate(gpu: str, tt: pd.Series, secs: np.ndarray, pw: np.ndarray, gap_s:
                 }
             )
     return summary, segments
+
+
+class _Times:
+    """Timestamps of int64 nanoseconds, made into `pd.Timestamp` only where one is reported."""
+
+    def __init__(self, t_ns: np.ndarray):
+        self.iloc = self
+        self.t_ns = t_ns
+
+    def __getitem__(self, i: int) -> pd.Timestamp:
+        return pd.Timestamp(int(self.t_ns[i]))
 
 
 def _codecarbon_data(df: pd.DataFrame, err: Where) -> pd.DataFrame:
