@@ -116,3 +116,28 @@ def test_plain_power_log_from_a_string(tmp_path):
     with pytest.raises(InputError) as exc:
         read_log(log)
     assert exc.value.where.line == 3 and "is not a number" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("timestamp,power_w\n0,100\n1e12,100\n", 3, "cannot be read"),  # epoch beyond pandas' range
+        ("timestamp,power_w\n0,100\n1,1e20\n", 3, "is above 10000"),
+        ("timestamp,gpu,power_w\n0,,100\n1,,100\n", 2, "empty GPU id"),
+        ("timestamp,power_w\n0,100\n1,inf\n", 3, "is above"),
+        ("timestamp,run_id,duration,gpu_energy,energy_consumed\n2026-01-01T00:00:00,a,10,1,1\n", None, "without the column(s) cpu_energy, ram_energy"),
+        ("timestamp,run_id,duration,gpu_energy,cpu_energy,ram_energy,energy_consumed\n2026-01-01T00:00:00,a,inf,1,1,1,1\n", 2, "'duration'"),
+        ("timestamp,run_id,duration,gpu_energy,cpu_energy,ram_energy,energy_consumed,gpu_count\n2026-01-01T00:00:00,a,10,1,1,1,1,1e9\n", 2, "GPUs in one run"),
+        ("timestamp,run_id,duration,gpu_energy,cpu_energy,ram_energy,energy_consumed\n2026-01-01T00:00:00,,10,1,1,1,1\n", 2, "'run_id': empty value"),
+        (",".join(f"c{i}" for i in range(5000)) + "\n", None, "columns; at most 1,000"),
+        ("\x00" * 100_000, None, "binary"),
+    ],
+)
+def test_bad_power_logs_give_one_bounded_message(tmp_path, text, line, message):
+    log = tmp_path / "bad.csv"
+    log.write_text(text)
+    with pytest.raises(InputError) as exc:
+        read_log(log)
+    assert message in str(exc.value) and len(str(exc.value)) < 1000
+    if line is not None:
+        assert exc.value.where.line == line

@@ -338,3 +338,24 @@ def test_other_projects_are_untouched(ready_dir):
     setup_project("another")
     after = {p.name: p.read_bytes() for p in other_dir.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_a_complete_mark_without_rows_is_repaired(ready_dir):
+    import bw2data as bd
+    from bw2data.backends import ActivityDataset as AD
+
+    from bw_aicompute import setup_project
+
+    AD.delete().where(AD.database == "biosphere3").execute()  # what two concurrent setups once left
+    assert bd.databases["biosphere3"]["bw_aicompute"]["state"] == "complete"
+    report = setup_project("aicompute")
+    assert ("biosphere3", "updated") in {(i.name, i.action) for i in report.items}
+    assert AD.select().where(AD.database == "biosphere3").count() == 4709
+    # what holds the biosphere's node ids (methods, inventories) was rewritten with it
+    actions = {(i.kind, i.action) for i in report.items}
+    assert ("method", "updated") in actions and ("database", "updated") in actions
+    assert setup_project("aicompute").changed is False
+    from bw_aicompute.lca import score_table
+
+    hour = bd.get_node(database="aicompute", code="gpu-hour-h100_sxm_80gb-FR")
+    assert score_table({"h": hour}, ["climate"]).loc["h", "climate"] > 0.01

@@ -162,10 +162,14 @@ def resolve_indicator(name: str) -> Indicator:
 
 
 def standard_fingerprint(name: MethodName, biosphere: str) -> str:
-    """Fingerprint of a standard method as installed against `biosphere`."""
-    return fingerprint("standard", repr(name), bw2io_version(), biosphere)
+    """Fingerprint of a standard method as installed against `biosphere` (and its generation)."""
+    from .ownership import generation
+
+    return fingerprint("standard", repr(name), bw2io_version(), generation(biosphere))
 
 
 def custom_fingerprint(method: CustomMethod, biosphere: str) -> str:
-    """Fingerprint of a custom method as installed against `biosphere`."""
-    return fingerprint("custom", method.source_bytes, biosphere)
+    """Fingerprint of a custom method as installed against `biosphere` (and its generation)."""
+    from .ownership import generation
+
+    return fingerprint("custom", method.source_bytes, generation(biosphere))

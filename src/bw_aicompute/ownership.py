@@ -77,6 +77,15 @@ def is_complete(registry: MutableMapping, name: Any) -> bool:
     return name in registry and (owner(registry[name]) or {}).get("state") == "complete"
 
 
+def generation(name: str) -> str:
+    """The name of a database and the token of its last write by bw_aicompute: what depends on its
+    node ids (methods, inventories) is rewritten when it changes."""
+    import bw2data as bd
+
+    mark_ = owner(bd.databases[name]) if name in bd.databases else None
+    return f"{name}#{(mark_ or {}).get('written', '')}"
+
+
 def mark(fp: str, state_: str) -> dict:
     """An ownership mark in state `state_` for a source fingerprint `fp`."""
     return {"state": state_, "fingerprint": fp, "package_version": __version__}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import time
+import uuid
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -124,7 +125,8 @@ def _install_biosphere(bd, name: str, fp: str) -> int:
     data = {(name, ds["code"]): copy.deepcopy(ds) for ds in _biosphere_flows(name, bw2io_version())}
     meta = {"format": "Ecoinvent XML (bw2io)", "version": "3.9", "depends": []}
     db = bd.Database(name)
-    write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data), count=database_rows(name), expected=len(data))
+    # a new token each write: methods and inventories, which hold its node ids, follow it
+    write_owned(bd.databases, db, name, meta, fp, lambda: db.write(data), count=database_rows(name), expected=len(data), written=uuid.uuid4().hex)
     return len(data)
 
 

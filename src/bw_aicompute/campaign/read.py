@@ -81,16 +81,16 @@ class Reader:
     def _quantity(self, value: str, field_: str, units: dict[str, float]) -> float:
         m = _QUANTITY.fullmatch(value)
         if not m:
-            raise self.fail(field_, f"{value!r} is not a number followed by a unit ({', '.join(units)})")
+            raise self.fail(field_, f"{quote(value)} is not a number followed by a unit ({', '.join(units)})")
         number, unit = m.groups()
         if unit not in units:
             close = difflib.get_close_matches(unit, list(units), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise self.fail(field_, f"unknown unit {unit!r}{hint}; use one of {', '.join(units)}")
+            raise self.fail(field_, f"unknown unit {quote(unit)}{hint}; use one of {', '.join(units)}")
         try:
             return float(number) * units[unit]
         except (ValueError, OverflowError):
-            raise self.fail(field_, f"{value!r} is not a number followed by a unit ({', '.join(units)})") from None
+            raise self.fail(field_, f"{quote(value)} is not a number followed by a unit ({', '.join(units)})") from None
 
     def number(self, value: Any, field_: str, units: dict[str, float] | None = None, positive: bool = True, allow_zero: bool = False) -> float:
         """A finite number, or a text `"<number> <unit>"` converted to the field's base unit."""
@@ -156,7 +156,7 @@ def resolve_gpu(reader: Reader, value: Any, field_: str) -> str:
     names = sorted({v[1] for v in catalog.values()})
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     hint = f"; closest: {', '.join(close)}" if close else ""
-    raise reader.fail(field_, f"unknown GPU model {name!r}{hint}; known: {', '.join(names)}")
+    raise reader.fail(field_, f"unknown GPU model {quote(name)}{hint}; known: {', '.join(names)}")
 
 
 def countries() -> list[str]:
@@ -179,13 +179,13 @@ def _profile_and_country(r: Reader, site_doc: dict) -> tuple[str, str]:
     if profile not in known_profiles:
         close = difflib.get_close_matches(profile, list(known_profiles), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise r.fail("site.profile", f"unknown profile {profile!r}{hint}; known: {', '.join(known_profiles)}")
+        raise r.fail("site.profile", f"unknown profile {quote(profile)}{hint}; known: {', '.join(known_profiles)}")
     country = r.text(site_doc.get("country", known_profiles[profile]["default_country"]), "site.country").upper()
     country = "GLO" if country == "WORLD" else country
     if country not in countries():
         close = difflib.get_close_matches(country, countries(), n=3)
         hint = f"; closest: {', '.join(close)}" if close else ""
-        raise r.fail("site.country", f"unknown country {country!r} (ISO 3166 two-letter code or GLO){hint}; known: {', '.join(countries())}")
+        raise r.fail("site.country", f"unknown country {quote(country)} (ISO 3166 two-letter code or GLO){hint}; known: {', '.join(countries())}")
     return profile, country
 
 
@@ -324,7 +324,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     if kind not in KINDS:
         close = difflib.get_close_matches(kind, KINDS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise r.fail(f"{f}.kind", f"unknown kind {kind!r}{hint}; use one of: {', '.join(KINDS)}")
+        raise r.fail(f"{f}.kind", f"unknown kind {quote(kind)}{hint}; use one of: {', '.join(KINDS)}")
     gpu = resolve_gpu(r, p["gpu"], f"{f}.gpu") if "gpu" in p else hw.gpu
     gpu_hours, node_hours, measured, source = _gpu_time(r, p, f, base)
     energy = r.number(p["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in p else None

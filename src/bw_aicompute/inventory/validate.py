@@ -17,6 +17,7 @@ from typing import Any
 from .. import distributions
 from .._resources import fingerprint
 from ..errors import AicomputeError, Where
+from ..ownership import generation
 from ..project import flow_codes
 from .formulas import FormulaEvaluator, ParameterError, evaluate_parameters, formula_names
 from .templates import expand, inventory_files, read_files
@@ -264,7 +265,7 @@ def ordered(dbs: dict[str, InventoryDatabase]) -> list[InventoryDatabase]:
 def inventories_fingerprint(biosphere: str, directory: Path | None = None) -> str:
     """One fingerprint over all inventory files: any change rewrites every inventory database,
     so that a database linking to a rewritten one (new node ids) is rewritten too."""
-    return fingerprint("inventory", biosphere, *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
+    return fingerprint("inventory", generation(biosphere), *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
 
 
 def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[InventoryDatabase]:
