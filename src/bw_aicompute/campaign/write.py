@@ -144,27 +144,31 @@ def _overridden(formula: str, overrides: dict[str, float]) -> str:
     return "; campaign file: " + ", ".join(f"{n} = {overrides[n]:g}" for n in used) if used else ""
 
 
-def render(w: _Writer, code: str, row: dict, overrides: dict[str, float], replace: dict[str, tuple[str, str] | None]) -> list[tuple[str, dict]]:
+def _provider_pattern(exchange: dict) -> str | None:
+    """The code of a template exchange's provider before substitution (`gpu-card-{gpu}`)."""
+    ref = exchange.get("technosphere")
+    return ref[1] if isinstance(ref, list) else ref
+
+
+def render(w: _Writer, code: str, row: dict, overrides: dict[str, float], replace: dict[str, tuple[str, str] | None]) -> list[dict]:
     """The exchanges of the dataset template `code` for the campaign: placeholders filled from
     `row`, parameters in `overrides` replaced by the campaign's numbers, providers whose code
     pattern is in `replace` linked to the campaign's dataset (or dropped when None), and
-    exchanges that are zero left out. Returns (provider code pattern, exchange) pairs."""
+    exchanges that are zero left out."""
     item, database, where = template(code, w.inventories)
     out = []
     for raw in item["exchanges"]:
         exc = substitute(raw, row, where)
         formula = with_values(str(exc["amount"]), overrides)
         source = str(exc["source"]) + _overridden(str(exc["amount"]), overrides)
-        pattern = raw.get("technosphere") if isinstance(raw.get("technosphere"), str) else None
-        if isinstance(raw.get("technosphere"), list):
-            pattern = raw["technosphere"][1]
+        pattern = _provider_pattern(raw)
         if pattern in replace and replace[pattern] is None:
             continue
         if w.value(formula) == 0:
             continue
         if "biosphere" in exc:
             name, cats = exc["biosphere"]
-            out.append((None, w.exchange(w.flow(name, tuple(cats), exc["unit"]), "biosphere", formula, exc["unit"], source, exc.get("comment", ""))))
+            out.append(w.exchange(w.flow(name, tuple(cats), exc["unit"]), "biosphere", formula, exc["unit"], source, exc.get("comment", "")))
             continue
         ref = exc["technosphere"]
         if pattern in replace:
@@ -173,7 +177,7 @@ def render(w: _Writer, code: str, row: dict, overrides: dict[str, float], replac
             provider, factor = w.provider(*((ref[0], str(ref[1])) if isinstance(ref, list) else (database, str(ref))))
         if factor != 1.0:
             formula = f"({formula}) * {factor!r}"
-        out.append((pattern, w.exchange(provider, "technosphere", formula, exc["unit"], source, exc.get("comment", ""))))
+        out.append(w.exchange(provider, "technosphere", formula, exc["unit"], source, exc.get("comment", "")))
     return out
 
 
@@ -220,7 +224,7 @@ def it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) ->
     datacenter operation, with the campaign's values."""
     item, _, where = template(GPU_HOUR_TEMPLATE, w.inventories)
     for raw in item["exchanges"]:
-        if raw.get("technosphere") == DCOP_TEMPLATE:
+        if _provider_pattern(raw) == DCOP_TEMPLATE:
             formula = substitute(str(raw["amount"]), {**site_row(w.campaign), **gpu_row}, where)
             return with_values(formula, overrides)
     raise AicomputeError(f"inventories: template {GPU_HOUR_TEMPLATE!r} has no exchange to {DCOP_TEMPLATE!r}")
@@ -275,7 +279,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
         return (w.foreground, f"datacenter-operation-{shipped}")
     row = site_row(w.campaign)
-    excs = [e for _, e in render(w, DCOP_TEMPLATE, row, {}, {GRID_PROVIDER: grid} if grid else {})]
+    excs = render(w, DCOP_TEMPLATE, row, {}, {GRID_PROVIDER: grid} if grid else {})
     item, _, where = template(DCOP_TEMPLATE, w.inventories)
     ds = substitute({k: v for k, v in item.items() if k != "exchanges"}, row, where)
     comment = " ".join(str(ds["comment"]).split())
@@ -309,7 +313,7 @@ def gpu_time(w: _Writer, gpu_row: dict) -> tuple[str, str]:
     if not hw.datacenter_infrastructure:
         replace[INFRASTRUCTURE_PROVIDER] = None
     overrides = hardware_overrides(c, slug)
-    excs = [e for _, e in render(w, GPU_HOUR_TEMPLATE, {**site_row(c), **gpu_row}, overrides, replace)]
+    excs = render(w, GPU_HOUR_TEMPLATE, {**site_row(c), **gpu_row}, overrides, replace)
     lifetime = w.value(with_values("hw_lifetime_years", overrides))
     utilisation = w.value(with_values("utilisation", overrides))
     comment = f"Time-allocated embodied share of one {name} GPU-hour in campaign {c.name!r}: lifetime {lifetime:g} years, utilisation {utilisation:g}."
