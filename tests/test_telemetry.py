@@ -215,3 +215,15 @@ def test_record_on_gpu(tmp_path, capsys):
     s = read_log(out)
     assert s.energy_kwh > 0 and s.duration_s >= 1.9
     assert s.energy_counter_kwh is None or s.energy_counter_kwh == pytest.approx(s.energy_kwh, rel=0.3)
+
+
+def test_readme_telemetry_output_is_reproduced(capsys):
+    """The telemetry output printed in the README is reproduced line by line."""
+    import re
+
+    root = Path(__file__).parents[1]
+    block = re.search(r"```\n\$ aicompute telemetry tests/data/h200_training_nvidia_smi.csv([^\n]*)\n(.*?)```", (root / "README.md").read_text(), re.S)
+    assert main(["telemetry", str(root / "tests" / "data" / "h200_training_nvidia_smi.csv"), *block.group(1).split()]) == 0
+    printed = capsys.readouterr().out.rstrip().splitlines()
+    expected = block.group(2).rstrip().splitlines()
+    assert [line.replace(str(root) + "/", "") for line in printed[: len(expected)]] == expected
