@@ -72,7 +72,7 @@ def test_same_seed_same_numbers_and_outputs_add_up(ready_dir):
     stats = mc.totals_table().set_index("indicator")
     for ind in ("climate", "water", "adp_minerals"):
         r = stats.loc[ind]
-        assert r.p2_5 < r.p50 < r.p97_5 and r.sd > 0
+        assert r.p2_5 < r.p25 < r.p50 < r.p75 < r.p97_5 and r.sd > 0
     # exchange distributions are sampled too (grid intensity of the French mix)
     assert any(n.startswith("Carbon dioxide, fossil of market for electricity, grid mix [FR]") for n in mc.input_names)
 
@@ -107,9 +107,11 @@ def test_cli_uncertainty_outputs(ready_dir, tmp_path, capsys):
     assert "Uncertainty: Monte Carlo, 30 iterations, seed 1" in out and "Sensitivity: Spearman" in out
     data = json.loads(out_json.read_text())
     u = data["uncertainty"]
-    assert u["iterations"] == 30 and u["seed"] == 1 and u["percentiles"] == [2.5, 50.0, 97.5]
+    assert u["iterations"] == 30 and u["seed"] == 1 and u["percentiles"] == [2.5, 25.0, 50.0, 75.0, 97.5]
+    for t in u["totals"].values():
+        assert t["p2_5"] <= t["p25"] <= t["p50"] <= t["p75"] <= t["p97_5"]
     assert set(u["totals"]) == {"climate", "water", "adp_minerals"}
-    assert {"phase", "stage", "indicator", "p2_5", "p50", "p97_5", "mean", "sd"} <= set(u["rows"][0])
+    assert {"phase", "stage", "indicator", "p2_5", "p25", "p50", "p75", "p97_5", "mean", "sd"} <= set(u["rows"][0])
     assert u["sensitivity"] and {"indicator", "input", "spearman"} <= set(u["sensitivity"][0])
     import openpyxl
 

@@ -69,9 +69,9 @@ def format_uncertainty(a: Assessment) -> list[str]:
     """Lines of the Monte Carlo part of the text report."""
     mc = a.uncertainty
     lines = ["", f"Uncertainty: Monte Carlo, {mc.iterations} iterations, seed {mc.seed} (exchange and parameter distributions)"]
-    lines.append(f"  {'':<18} {'2.5%':>12} {'median':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")
+    lines.append(f"  {'':<18} {'2.5%':>12} {'25%':>12} {'median':>12} {'75%':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")
     for r in mc.totals_table().itertuples():
-        lines.append(f"  {r.indicator:<18} {fmt(r.p2_5):>12} {fmt(r.p50):>12} {fmt(r.p97_5):>12} {fmt(r.mean):>12} {fmt(r.sd):>12}  {r.unit}")
+        lines.append(f"  {r.indicator:<18} {fmt(r.p2_5):>12} {fmt(r.p25):>12} {fmt(r.p50):>12} {fmt(r.p75):>12} {fmt(r.p97_5):>12} {fmt(r.mean):>12} {fmt(r.sd):>12}  {r.unit}")
     for by in ("phase", "stage"):
         t = mc.group_table(by)
         for lab in mc.labels:

@@ -32,7 +32,8 @@ from .errors import AicomputeError
 from .inventory.formulas import FormulaEvaluator, evaluate_parameters, formula_names
 from .lca import method_for
 
-PERCENTILES = (2.5, 50.0, 97.5)
+PERCENTILES = (2.5, 25.0, 50.0, 75.0, 97.5)
+_KEYS = ("p2_5", "p25", "p50", "p75", "p97_5")
 
 
 @dataclass
@@ -68,9 +69,9 @@ class MonteCarlo:
     chunks: list[tuple[int, int]] = field(default_factory=list)  # (chunk, of chunks) combined
 
     def stats(self, values: np.ndarray) -> dict[str, float]:
-        """Mean, sample standard deviation and the 2.5/50/97.5 percentiles of `values`."""
+        """Mean, sample standard deviation and the 2.5/25/50/75/97.5 percentiles of `values`."""
         p = np.percentile(values, PERCENTILES)
-        return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "p2_5": float(p[0]), "p50": float(p[1]), "p97_5": float(p[2])}
+        return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0, **{k: float(v) for k, v in zip(_KEYS, p)}}
 
     def totals_table(self) -> pd.DataFrame:
         """Statistics of each indicator's total."""
@@ -125,7 +126,7 @@ class MonteCarlo:
             "iterations": self.iterations,
             "seed": self.seed,
             "percentiles": list(PERCENTILES),
-            "totals": {r.indicator: {k: getattr(r, k) for k in ("unit", "mean", "sd", "p2_5", "p50", "p97_5")} for r in self.totals_table().itertuples()},
+            "totals": {r.indicator: {k: getattr(r, k) for k in ("unit", "mean", "sd", *_KEYS)} for r in self.totals_table().itertuples()},
             "rows": self.breakdown_table().to_dict(orient="records"),
             "sensitivity": self.sensitivity().to_dict(orient="records"),
         }
