@@ -23,6 +23,7 @@ LAYERS = [
     {"setup", "lca", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories"},
     {"catalog", "uncertainty", "report", "excel.results"},
     {"assessment"},
+    {"validation"},
     {"cli", "__main__", "__init__"},
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

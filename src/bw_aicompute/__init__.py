@@ -14,6 +14,7 @@ The public API (everything a user needs from Python; the modules behind it are l
 - `export_inventories`, `import_inventories`: the inventories as an Excel workbook;
 - `score_table`: scores of any datasets on any indicators;
 - `run_chunk`, `combine`: Monte Carlo chunks for Dask, Ray or a job scheduler;
+- `validate`: our results beside published studies (the validation report);
 - `AicomputeError`, `InputError`: problems stated for the user.
 
 Names are imported on first use, so that `import bw_aicompute` stays fast.
@@ -44,6 +45,7 @@ _API = {
     "export_inventories": "excel.inventories",
     "import_inventories": "excel.inventories",
     "score_table": "lca",
+    "validate": "validation",
 }
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "run_chunk",
     "score_table",
     "setup_project",
+    "validate",
 ]
 
 if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see __getattr__
@@ -77,6 +80,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see 
     from .setup import SetupReport, setup_project
     from .telemetry import TelemetrySummary, read_log
     from .uncertainty import MonteCarlo, combine, run_chunk
+    from .validation import validate
 
 
 def __getattr__(name: str):

@@ -23,7 +23,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """Return the folder `name` (`"inventories"` or `"methods"`) shipped with the package."""
+    """Return the folder `name` (`"inventories"`, `"methods"` or `"examples"`) shipped with the
+    package."""
     for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parents[1] / name):
         if candidate.is_dir():
             return candidate

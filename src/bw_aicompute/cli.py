@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_template)
 
+    p = sub.add_parser("validate", help="set our results beside published studies (validation report)")
+    _project_arg(p)
+    p.add_argument("--out", metavar="FILE.md|FILE.csv", help="write the report as Markdown or CSV")
+    _force_arg(p)
+    p.set_defaults(func=cmd_validate)
+
     p = sub.add_parser("tables", help="print the README tables (GPU-hours per site, hardware) as markdown")
     _project_arg(p)
     p.add_argument("--sites", default="FR,US,DE,GLO", help="comma-separated sites (default: FR,US,DE,GLO)")
@@ -298,6 +304,26 @@ def cmd_tables(args: argparse.Namespace) -> int:
         raise AicomputeError(f"{path}: needs the lines {start} and {end}") from None
     atomic_write(path, lambda tmp: tmp.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8"))
     print(f"updated {path}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """`aicompute validate`: the validation report, printed and optionally written."""
+    from .validation import to_markdown, validate
+
+    if args.out:
+        output_path(args.out, force=args.force)
+        if not args.out.lower().endswith((".md", ".csv")):
+            raise AicomputeError(f"{args.out}: the report is written as Markdown (.md) or CSV (.csv)")
+    table = validate(args.project)
+    text = to_markdown(table)
+    print(text)
+    if args.out and args.out.lower().endswith(".csv"):
+        atomic_write(args.out, lambda tmp: table.to_csv(tmp, index=False))
+    elif args.out:
+        atomic_write(args.out, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    if args.out:
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -1,0 +1,143 @@
+"""The validation report: every published reference of `inventories/validation/references.yaml`
+beside our result with the study's own inputs and with our bottom-up defaults, the deviation and
+a verdict against the stated tolerance.
+
+Campaigns are read from `examples/` (or the folder given) and assessed once each, on every
+indicator their references name; datasets are scored in one MultiLCA.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ._resources import data_dir
+from .assessment import Assessment, assess
+from .errors import AicomputeError
+from .lca import score_table
+
+COLUMNS = ["reference", "study", "quantity", "indicator", "unit", "published", "ours, study inputs", "ours, bottom-up", "deviation", "tolerance", "verdict", "source"]
+
+
+def references() -> list[dict]:
+    """The published references (see `inventories/validation/references.yaml`)."""
+    path = data_dir("inventories") / "validation" / "references.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["references"]
+
+
+def measure(a: Assessment, indicator: str, spec: Any) -> float:
+    """A measure of an assessment: `total`, a sum over `stages` and/or `phases`, or a
+    `share_of_total` of stages."""
+    total = float(a.totals.set_index("indicator").loc[indicator, "value"])
+    if spec == "total":
+        return total
+    rows = a.breakdown[a.breakdown["indicator"] == indicator]
+    share = isinstance(spec, dict) and "share_of_total" in spec
+    spec = spec["share_of_total"] if share else spec
+    if "stages" in spec:
+        rows = rows[rows["stage"].isin(spec["stages"])]
+    if "phases" in spec:
+        rows = rows[rows["phase"].isin(spec["phases"])]
+    value = float(rows["value"].sum())
+    return value / total if share else value
+
+
+def _campaign_values(refs: list[dict], folder: Path, project: str) -> dict[tuple[str, str], float]:
+    """(reference id, 'study_inputs' or 'bottom_up') -> our value, for the campaign-based rows."""
+    indicators: dict[str, set[str]] = {}
+    for r in refs:
+        for key in ("study_inputs", "bottom_up"):
+            if "campaign" in (r.get(key) or {}):
+                indicators.setdefault(r[key]["campaign"], set()).add(r["indicator"])
+    results = {name: assess(folder / name, indicators=sorted(inds), project=project) for name, inds in indicators.items()}
+    out = {}
+    for r in refs:
+        for key in ("study_inputs", "bottom_up"):
+            spec = r.get(key) or {}
+            if "campaign" in spec:
+                out[(r["id"], key)] = measure(results[spec["campaign"]], r["indicator"], spec["measure"])
+    return out
+
+
+def _dataset_values(refs: list[dict]) -> dict[tuple[str, str], float]:
+    import bw2data as bd
+
+    codes = sorted({r["bottom_up"]["dataset"] for r in refs if "dataset" in (r.get("bottom_up") or {})})
+    indicators = sorted({r["indicator"] for r in refs if "dataset" in (r.get("bottom_up") or {})})
+    if not codes:
+        return {}
+    try:
+        nodes = {code: bd.get_node(database="aicompute", code=code) for code in codes}
+    except Exception:
+        raise AicomputeError(f"a dataset named in the validation references is missing from 'aicompute' ({', '.join(codes)})") from None
+    scores = score_table(nodes, indicators)
+    return {(r["id"], "bottom_up"): float(scores.loc[r["bottom_up"]["dataset"], r["indicator"]]) for r in refs if "dataset" in (r.get("bottom_up") or {})}
+
+
+def _row(r: dict, ours: dict) -> dict:
+    study, bottom = ours.get((r["id"], "study_inputs")), ours.get((r["id"], "bottom_up"))
+    compared = study if study is not None else bottom
+    deviation = compared / r["published"] - 1
+    verdict = "within" if abs(deviation) <= r["tolerance"] else "outside"
+    if r.get("circular"):
+        verdict += " (circular: used in calibration)"
+    return {
+        "reference": r["id"],
+        "study": r["study"],
+        "quantity": r["quantity"],
+        "indicator": r["indicator"],
+        "unit": r["unit"],
+        "published": r["published"],
+        "ours, study inputs": study,
+        "ours, bottom-up": bottom,
+        "deviation": deviation,
+        "tolerance": r["tolerance"],
+        "verdict": verdict,
+        "source": r["source"],
+    }
+
+
+def validate(project: str = "aicompute", examples: Path | None = None) -> pd.DataFrame:
+    """The validation report as a table.
+
+    Parameters
+    ----------
+    project : str
+        The Brightway project (set up if needed; the campaigns are written into it).
+    examples : Path, optional
+        The folder of the campaigns the references name (default: the shipped `examples/`).
+
+    Returns
+    -------
+    DataFrame
+        One row per reference: published value, ours with the study's inputs and with our
+        bottom-up defaults (in the reference's unit), the deviation of the study-input value
+        (or of the bottom-up value where there is none) as a fraction, the tolerance and the
+        verdict.
+    """
+    refs = references()
+    folder = examples or data_dir("examples")
+    ours = _campaign_values(refs, folder, project)
+    ours.update(_dataset_values(refs))
+    return pd.DataFrame([_row(r, ours) for r in refs], columns=COLUMNS)
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if column in ("deviation", "tolerance"):
+        return f"{value:+.1%}" if column == "deviation" else f"{value:.0%}"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The report as a GitHub markdown table."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, COLUMNS)) + " |")
+    return "\n".join(lines)
