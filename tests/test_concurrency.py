@@ -71,3 +71,19 @@ def test_setups_and_assesses_at_once_on_a_fresh_then_a_set_up_directory(ready_di
     names = ["aicompute-campaign-moshi-like", "aicompute-campaign-bloom-copy", "aicompute-campaign-fine-tuning-with-measured-energy-and-a-wind-ppa"]
     check_project(data_dir, names)
     check_against_sequential(files, tmp_path)
+
+
+def test_a_second_writer_waits_then_gives_up_with_one_message(ready_dir, monkeypatch, capsys):
+    from filelock import FileLock
+
+    from bw_aicompute.cli import main
+    from bw_aicompute.locking import LOCK_NAME, data_directory
+
+    monkeypatch.setenv("BW_AICOMPUTE_LOCK_TIMEOUT", "0.3")
+    other = FileLock(str(data_directory() / LOCK_NAME), thread_local=False)  # another writer
+    with other:
+        assert main(["setup"]) == 2
+    err = capsys.readouterr().err
+    assert "waiting for another aicompute process on project 'aicompute'" in err
+    assert "gave up after 0.3 s" in err and "Traceback" not in err
+    assert main(["setup", "--quiet"]) == 0  # free again

@@ -55,17 +55,19 @@ def writer_lock(what: str = "the Brightway data directory") -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     directory = data_directory()
-    directory.mkdir(parents=True, exist_ok=True)
     path = str(directory / LOCK_NAME)
     lock = _locks.setdefault(path, FileLock(path, thread_local=False))
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
-    except Timeout:
+    except Timeout:  # a subclass of OSError: caught first
         print(f"aicompute: waiting for another aicompute process on {what} ({path})", file=sys.stderr, flush=True)
         try:
             lock.acquire(timeout=_timeout())
         except Timeout:
             raise AicomputeError(f"another aicompute process is still writing to {directory}; gave up after {_timeout():g} s (lock file {path})") from None
+    except OSError as exc:
+        raise AicomputeError(f"cannot create the lock file {path} ({exc.strerror or exc}); the Brightway data directory must be writable") from None
     try:
         yield
     finally:
