@@ -81,7 +81,10 @@ class _Writer:
         return key
 
     def flow(self, name: str, categories: tuple, unit: str) -> tuple[str, str]:
-        return (self.biosphere, self.codes[self.flows[(name, tuple(categories), unit)]])
+        key = (name, tuple(categories), unit)
+        if key not in self.flows:
+            raise AicomputeError(f"flow {name!r} {list(categories)} ({unit}) is not in the project's biosphere {self.biosphere!r}")
+        return (self.biosphere, self.codes[self.flows[key]])
 
     def exchange(self, input_: tuple[str, str], kind: str, formula: str, unit: str, source: str, comment: str = "") -> dict:
         """An exchange whose amount is `formula` evaluated; the formula is kept where it names a
