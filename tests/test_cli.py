@@ -109,6 +109,11 @@ def test_read_only_folder_and_force(ready_dir, tmp_path, capsys):
     assert main(["assess", EXAMPLE, "--indicator", "climate", "--json", str(out), "--force"]) == 0
     assert '"campaign"' in out.read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.json")]  # no temporary file left
+    new = tmp_path / "new.json"
+    assert main(["assess", EXAMPLE, "--indicator", "climate", "--json", str(new)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not the temporary file's 0o600
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)

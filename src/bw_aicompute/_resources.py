@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -71,6 +72,16 @@ def output_path(path: str | Path, inputs: Iterable[str | Path] = (), force: bool
     return path
 
 
+def _mode_for(path: Path) -> int:
+    """The permissions a written file gets: those of the file it replaces, else the usual ones
+    for a new file (0o666 less the umask; a temporary file is created 0o600)."""
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write a file whole or not at all: `write(tmp)` writes a temporary file in the target's
     folder (same suffix, so that writers choosing a format by suffix work), which then replaces
@@ -81,6 +92,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except OSError as exc:
         raise AicomputeError(f"{path}: cannot be written ({exc.strerror or exc})") from None
