@@ -174,6 +174,13 @@ def score(node):
     return lca.score
 
 
+def background_only(exported_workbook):
+    """The exported workbook without the foreground sheet, and its background sheet."""
+    wb = openpyxl.load_workbook(exported_workbook)
+    del wb["aicompute"]
+    return wb, wb["aicompute-background"]
+
+
 def test_import_keeps_the_graph_whole(ready_dir, exported_workbook, tmp_path, capsys):
     campaign = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     job = user_database_linking_to_ours()
@@ -181,8 +188,7 @@ def test_import_keeps_the_graph_whole(ready_dir, exported_workbook, tmp_path, ca
     workbook = tmp_path / "inv.xlsx"
     shutil.copy(exported_workbook, workbook)
     # only the background sheet: the foreground (not in the workbook) is re-processed
-    wb = openpyxl.load_workbook(workbook)
-    del wb["aicompute"]
+    wb, _ = background_only(exported_workbook)
     wb.save(tmp_path / "background.xlsx")
     assert main(["import-inventories", str(tmp_path / "background.xlsx")]) == 0
     out = capsys.readouterr().out
@@ -215,9 +221,8 @@ def test_import_replaces_only_our_inventory_databases(ready_dir, exported_workbo
     state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
     for name in ["biosphere3", "aicompute-campaign-moshi-like", "my study"]:
         workbook = tmp_path / f"{name}.xlsx"
-        wb = openpyxl.load_workbook(exported_workbook)
-        del wb["aicompute"]
-        wb["aicompute-background"]["B1"] = name
+        wb, ws = background_only(exported_workbook)
+        ws["B1"] = name
         wb.save(workbook)
         assert main(["import-inventories", str(workbook)]) == 2
         assert "is not one of bw_aicompute's inventory databases" in capsys.readouterr().err
@@ -226,10 +231,7 @@ def test_import_replaces_only_our_inventory_databases(ready_dir, exported_workbo
 
 def test_import_refuses_a_workbook_that_drops_a_provider(ready_dir, exported_workbook, tmp_path, capsys):
     workbook = tmp_path / "inv.xlsx"
-    shutil.copy(exported_workbook, workbook)
-    wb = openpyxl.load_workbook(workbook)
-    del wb["aicompute"]
-    ws = wb["aicompute-background"]
+    wb, ws = background_only(exported_workbook)
     rows = list(ws.iter_rows())
     start = next(i for i, r in enumerate(rows) if r[0].value == "code" and r[1].value == "electricity-grid-FR") - 1
     end = next(i for i in range(start + 1, len(rows)) if rows[i][0].value == "Activity")
@@ -242,10 +244,7 @@ def test_import_refuses_a_workbook_that_drops_a_provider(ready_dir, exported_wor
 
 def test_workbook_whose_last_row_is_exchanges(ready_dir, exported_workbook, tmp_path, capsys):
     workbook = tmp_path / "inv.xlsx"
-    shutil.copy(exported_workbook, workbook)
-    wb = openpyxl.load_workbook(workbook)
-    del wb["aicompute"]
-    ws = wb["aicompute-background"]
+    wb, ws = background_only(exported_workbook)
     last = ws.max_row + 2  # after an empty row, as in an export
     ws.cell(last, 1, "Activity"), ws.cell(last, 2, "a new one")
     ws.cell(last + 1, 1, "code"), ws.cell(last + 1, 2, "new")

@@ -177,13 +177,14 @@ def assess(
 
     References
     ----------
-    The GPU-hour model and its sources: `inventories/datacenter.yaml`. The BLOOM example
-    reproduces Luccioni, Viguier and Ligozat (2023), Estimating the carbon footprint of BLOOM,
-    JMLR 24(253), Table 3.
+    The GPU-hour model and its sources: `inventories/datacenter.yaml`; the BLOOM example
+    reproduces Luccioni, Viguier and Ligozat (2023), JMLR 24(253), Table 3.
     """
     _check_options(iterations, processes, background)
     if not isinstance(campaign, Campaign):
         campaign = read_campaign(campaign)  # validated before anything is written
+    if iterations and processes > 1 and campaign.path is None:
+        raise AicomputeError("several processes need a campaign file")
     _preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project)
@@ -192,14 +193,18 @@ def assess(
             raise AicomputeError("no indicator or method to assess")
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
     result = solve(model, resolved)
-    if iterations and processes == 1:
-        result.uncertainty = run(model, resolved, iterations, seed)
-    elif iterations:
-        if campaign.path is None:
-            raise AicomputeError("several processes need a campaign file")
-        labels = [lab for lab, _ in resolved]
-        result.uncertainty = run_parallel(project, str(campaign.path), labels, iterations, seed, processes, background, methods=[m for _, m in resolved])
+    if iterations:
+        result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes)
     return result
+
+
+def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int) -> MonteCarlo:
+    """Monte Carlo of a written campaign, in this process or split over worker processes."""
+    if processes == 1:
+        return run(model, resolved, iterations, seed)
+    labels = [lab for lab, _ in resolved]
+    path = str(model.campaign.path)
+    return run_parallel(project, path, labels, iterations, seed, processes, background, methods=[m for _, m in resolved])
 
 
 def _demands(model: CampaignModel, method: tuple) -> dict[str, dict[int, float]]:

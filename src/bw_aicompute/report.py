@@ -4,14 +4,30 @@ sensitivity plot. Reads an `Assessment`, writes nothing else."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import pandas as pd
 
 from .campaign.schema import STAGES
 
-if TYPE_CHECKING:
-    from .assessment import Assessment
+
+class Assessment(Protocol):
+    """What the presentation reads of an assessment (`bw_aicompute.assessment.Assessment`, which
+    calls these functions: this module does not import it, so the arrow points one way)."""
+
+    campaign: str
+    database: str
+    totals: pd.DataFrame
+    breakdown: pd.DataFrame
+    phases: pd.DataFrame
+    model: Any
+    uncertainty: Any
+
+    def by_phase(self) -> pd.DataFrame:
+        """Scores by phase and indicator."""
+
+    def by_stage(self) -> pd.DataFrame:
+        """Scores by life-cycle stage and indicator."""
 
 
 def fmt(value: float) -> str:

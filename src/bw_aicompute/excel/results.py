@@ -5,12 +5,11 @@ uncertainty and sensitivity tables."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from ..assessment import Assessment
+from ..report import Assessment
 
 
 def flatten_inputs(doc: Any, prefix: str = "") -> list[dict]:
@@ -22,7 +21,7 @@ def flatten_inputs(doc: Any, prefix: str = "") -> list[dict]:
     return [{"field": prefix, "value": doc}]
 
 
-def inventory_table(a: "Assessment") -> pd.DataFrame:
+def inventory_table(a: Assessment) -> pd.DataFrame:
     """The campaign's life cycle inventory: every elementary flow with its amount."""
     import bw2calc as bc
     import bw2data as bd
@@ -64,7 +63,7 @@ def activities_table(database: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_assessment(a: "Assessment", path: Path) -> None:
+def write_assessment(a: Assessment, path: Path) -> None:
     """Write the results workbook of `a` to `path`."""
     totals = a.totals.assign(method=a.totals["method"].map(" | ".join))
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
