@@ -218,8 +218,8 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
     """`aicompute export-inventories`: the inventories as a workbook in bw2io's layout."""
     from .excel.inventories import export_inventories
 
-    open_project(args.project)
     out = output_path(args.out, force=args.force)
+    open_project(args.project)
     sheets = export_inventories(out)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
     return 0
@@ -238,9 +238,9 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
     """`aicompute link-ecoinvent`: link a copy of the foreground to an ecoinvent database."""
     from .ecoinvent import link_ecoinvent
 
-    open_project(args.project)
     if args.report:
         output_path(args.report, force=args.force)
+    open_project(args.project)
     report = link_ecoinvent(args.database, version=args.version)
     print(report.summary())
     if args.report:

@@ -37,7 +37,6 @@ from .methods import (
     standard_fingerprint,
     standard_method_names,
 )
-
 from .locking import refresh_registries, writer_lock
 from .ownership import database_rows, method_rows, write_owned
 from .ownership import state as owned_state

@@ -16,7 +16,7 @@ Modules: `templates` (files, tables, templates), `formulas` (names, order, evalu
 project with parameters registered so that `bw2data.parameters.recalculate()` works).
 """
 
-from .formulas import FormulaEvaluator, evaluate_formula, formula_names
+from .formulas import FormulaEvaluator, evaluate_checked, formula_names
 from .writer import imported_from, install, refresh_dependants, write_database
 from .templates import inventory_files, tables, template
 from .validate import InventoryDatabase, inventories_fingerprint, load
@@ -24,7 +24,7 @@ from .validate import InventoryDatabase, inventories_fingerprint, load
 __all__ = [
     "FormulaEvaluator",
     "InventoryDatabase",
-    "evaluate_formula",
+    "evaluate_checked",
     "formula_names",
     "imported_from",
     "install",

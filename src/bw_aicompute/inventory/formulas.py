@@ -158,11 +158,6 @@ class FormulaEvaluator:
         self.symbols[name] = value
 
 
-def evaluate_formula(formula: str, symbols: Mapping[str, Any]):
-    """Evaluate one formula with the given parameter values (numbers or numpy arrays)."""
-    return FormulaEvaluator(symbols)(formula)
-
-
 def evaluation_order(formulas: Mapping[str, str], where: str) -> list[str]:
     """Names of formula parameters in an order in which each follows those it uses.
 
