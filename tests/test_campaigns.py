@@ -89,8 +89,8 @@ def test_grid_override_and_measured_energy(ready_dir):
     phases = a.phases.set_index("phase")
     assert phases.loc["fine-tuning", "it_energy_kwh"] == pytest.approx(366.0)
     assert bool(phases.loc["fine-tuning", "energy_measured"])
-    # power model for the evaluation: 8 GPUs x 6 h x (700 W x 0.6 + 150 W) / 1000
-    assert phases.loc["evaluation", "it_energy_kwh"] == pytest.approx(48 * (700 * 0.6 + 150) / 1000)
+    # power model for the evaluation: 8 GPUs x 6 h x (700 W x 0.6 + 300 W) / 1000
+    assert phases.loc["evaluation", "it_energy_kwh"] == pytest.approx(48 * (700 * 0.6 + 300) / 1000)
     rows = a.breakdown.set_index(["phase", "stage", "indicator"])["value"]
     assert rows[("fine-tuning", "electricity", "climate")] == pytest.approx(366 * 1.10 * 0.011, rel=1e-5)
     assert rows[("fine-tuning", "electricity", "water_consumption")] == pytest.approx(0.0, abs=1e-12)

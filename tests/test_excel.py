@@ -47,15 +47,18 @@ def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, tmp_path):
     # parameters, formulas, uncertainty, comments and sources came through
     assert DatabaseParameter.select().where(DatabaseParameter.database == "fg-copy").count() == DatabaseParameter.select().where(DatabaseParameter.database == "aicompute").count()
     life = DatabaseParameter.get(database="fg-copy", name="hw_lifetime_years")
-    assert life.amount == 6 and life.data["uncertainty type"] == 4 and life.data["maximum"] == 6
+    assert life.amount == 4.5 and life.data["uncertainty type"] == 5 and life.data["maximum"] == 6
     hour = bd.get_node(database="fg-copy", code="gpu-hour-h100_sxm_80gb-FR")
     energy = next(e for e in hour.technosphere() if e.input["code"] == "datacenter-operation-FR")
     assert energy["formula"] == "(h100_sxm_80gb_tdp_w * gpu_load_factor + node_overhead_w_per_gpu) / 1000"
     assert energy.input["database"] == "fg-copy"
     grid = bd.get_node(database="bg-copy", code="electricity-grid-FR")
-    co2 = next(e for e in grid.biosphere() if e.input["name"] == "Carbon dioxide, fossil")
-    assert "Our World in Data" in co2["source"] and co2["uncertainty type"] == 5
-    assert grid["comment"].startswith("Average grid electricity consumed in France")
+    nuclear = next(e for e in grid.technosphere() if e.input["code"] == "electricity-nuclear-tower")
+    assert nuclear.input["database"] == "bg-copy" and "generation share of nuclear" in nuclear["source"]
+    assert grid["comment"].startswith("Average grid electricity generated in France")
+    plant = bd.get_node(database="bg-copy", code="electricity-nuclear-tower")
+    co2 = next(e for e in plant.biosphere() if e.input["name"] == "Carbon dioxide, fossil")
+    assert "IPCC AR5" in co2["source"] and co2["uncertainty type"] == 2
 
     # every example campaign, relinked to the copies, gives the same scores on every indicator
     methods = [method_for(i)[1] for i in indicators()]
@@ -192,7 +195,7 @@ def test_import_keeps_the_graph_whole(ready_dir, exported_workbook, tmp_path, ca
     wb.save(tmp_path / "background.xlsx")
     assert main(["import-inventories", str(tmp_path / "background.xlsx")]) == 0
     out = capsys.readouterr().out
-    assert "installed aicompute-background (75 datasets)" in out
+    assert "installed aicompute-background (144 datasets)" in out
     assert "updated aicompute: re-processed" in out  # the foreground links to the rewritten background
     assert score(bd.get_node(database="my study", code="job")) == pytest.approx(before, rel=1e-6)
     assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)

@@ -15,16 +15,19 @@ README = Path(__file__).parents[1] / "README.md"
 
 # Rows within tolerance today: a change that loses one of them is a regression. The others are
 # the gaps the multi-criteria inventory work is to close (see the README's validation report).
+# mlca-bloom-embodied-gwp left the set when the default lifetime moved to the central 4.5 years
+# (MLCA amortises over 6); ecologits-server-pe joined it when the server parts gained their
+# primary energy.
 HOLDING = {
     "bloom-total",
     "bloom-embodied",
     "bloom-dynamic",
     "bloom-idle",
-    "mlca-bloom-embodied-gwp",
     "mlca-bloom-embodied-adp",
     "nvidia-h100-pcf",
     "ecologits-server",
     "ecologits-server-adp",
+    "ecologits-server-pe",
     "ademe-measured-h100",
     "ademe-measured-a100-sxm4-40gb",
     "ademe-measured-l4",

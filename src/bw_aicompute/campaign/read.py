@@ -160,8 +160,11 @@ def resolve_gpu(reader: Reader, value: Any, field_: str) -> str:
 
 
 def countries() -> list[str]:
-    """ISO 3166 alpha-2 codes of the countries with a grid dataset, and GLO."""
-    return sorted({row["iso2"] for row in inventory_tables()["grid_countries"]} | {"GLO"})
+    """Codes of the grids with a dataset: ISO 3166 alpha-2 countries, GLO, and the ISO 3166-2
+    US states and Canadian provinces (US-TX, CA-QC...)."""
+    t = inventory_tables()
+    subnational = {row["state"] for row in t["grid_us_states"]} | {row["province"] for row in t["grid_ca_provinces"]}
+    return sorted({row["iso2"] for row in t["grid_countries"]} | subnational | {"GLO"})
 
 
 def profiles() -> dict[str, dict]:
@@ -185,7 +188,7 @@ def _profile_and_country(r: Reader, site_doc: dict) -> tuple[str, str]:
     if country not in countries():
         close = difflib.get_close_matches(country, countries(), n=3)
         hint = f"; closest: {', '.join(close)}" if close else ""
-        raise r.fail("site.country", f"unknown country {quote(country)} (ISO 3166 two-letter code or GLO){hint}; known: {', '.join(countries())}")
+        raise r.fail("site.country", f"unknown country {quote(country)} (ISO 3166 two-letter code, a US state or Canadian province such as US-TX, or GLO){hint}; known: {', '.join(countries())}")
     return profile, country
 
 

@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
 from ..inventory.formulas import with_values
 from ..inventory.templates import substitute
+from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
 from .read import profiles
@@ -237,11 +240,31 @@ def it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) ->
 # the campaign's datasets
 
 
-def _grid(w: _Writer) -> tuple[str, str] | None:
-    """The campaign's own grid dataset when the file gives a grid intensity (else None): CO2 and
-    water as given, the other flows of the country's open grid."""
+def _grid_flows(country: str, drop_water: bool) -> list[tuple[tuple[str, str], float, str]]:
+    """The aggregated inventory of 1 kWh of the open grid of `country` (its generation
+    technologies), without greenhouse gases (the flows of the climate indicator) and, with
+    `drop_water`, without water flows: (flow key, amount, unit)."""
+    import bw2calc as bc
     import bw2data as bd
 
+    grid = bd.get_node(database="aicompute-background", code=f"electricity-grid-{country}")
+    lca = bc.LCA({grid: 1}, resolve_indicator("climate").method)
+    lca.lci()
+    lca.lcia()
+    ghg = set(lca.characterization_matrix.diagonal().nonzero()[0])
+    totals = np.asarray(lca.inventory.sum(axis=1)).ravel()
+    flows = []
+    for row in np.flatnonzero(totals):
+        flow = bd.get_node(id=lca.dicts.biosphere.reversed[row])
+        if row in ghg or (drop_water and flow["name"].startswith("Water")):
+            continue
+        flows.append((flow.key, float(totals[row]), flow["unit"]))
+    return flows
+
+
+def _grid(w: _Writer) -> tuple[str, str] | None:
+    """The campaign's own grid dataset when the file gives a grid intensity (else None): CO2 and
+    water as given, the other flows of the country's open grid (aggregated)."""
     site = w.campaign.site
     if site.grid_kg_co2e_per_kwh is None:
         return None
@@ -251,14 +274,11 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
         water = site.grid_water_l_per_kwh / 1000
         excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": source})
         excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
-    grid = bd.get_node(database="aicompute-background", code=f"electricity-grid-{site.country}")
-    for exc in grid.biosphere():
-        flow = exc.input
-        if flow["name"] == "Carbon dioxide, fossil" or (flow["name"].startswith("Water") and site.grid_water_l_per_kwh is not None):
-            continue
-        excs.append({"input": flow.key, "amount": exc["amount"], "type": "biosphere", "unit": flow["unit"], "source": f"as {grid['name']} [{site.country}]: {exc.get('source', '')}"})
+    other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
+    for key, amount, unit in _grid_flows(site.country, site.grid_water_l_per_kwh is not None):
+        excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
     comment = f"Grid override of campaign {w.campaign.name!r}: {site.grid_kg_co2e_per_kwh} kg CO2-eq/kWh"
-    comment += f", {site.grid_water_l_per_kwh} L/kWh" if site.grid_water_l_per_kwh is not None else "; water, ADPe and ADPf of the country grid"
+    comment += f", {site.grid_water_l_per_kwh} L/kWh" if site.grid_water_l_per_kwh is not None else "; water, resources and metals of the country grid"
     comment += f" ({site.grid_source})" if site.grid_source else ""
     name = f"electricity, grid mix as given by the campaign, {site.country}"
     return w.add("grid", name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
