@@ -84,6 +84,9 @@ def test_grid_override_and_measured_energy(ready_dir):
     grid = bd.get_node(database=a.database, code="grid")
     co2 = [e for e in grid.biosphere() if e.input["name"] == "Carbon dioxide, fossil"]
     assert len(co2) == 1 and co2[0]["amount"] == pytest.approx(0.011)
+    # the other flows are the aggregated inventory of the German mix, without its other gases
+    names = {e.input["name"] for e in grid.biosphere()}
+    assert "Coal, hard, unspecified" in names and "Uranium" in names and "Methane, fossil" not in names
     dcop = bd.get_node(database=a.database, code="datacenter-operation")
     assert [e.input.key for e in dcop.technosphere()] == [grid.key]
     phases = a.phases.set_index("phase")
@@ -95,6 +98,18 @@ def test_grid_override_and_measured_energy(ready_dir):
     assert rows[("fine-tuning", "electricity", "climate")] == pytest.approx(366 * 1.10 * 0.011, rel=1e-5)
     assert rows[("fine-tuning", "electricity", "water_consumption")] == pytest.approx(0.0, abs=1e-12)
     assert len(db) >= 6
+
+
+def test_a_us_state_grid(ready_dir, tmp_path):
+    """A campaign can run on a sub-national grid (US-TX), whose electricity is that grid's."""
+    doc = {"campaign": {"name": "texas"}, "site": {"country": "us-tx"}, "hardware": {"gpu": "H100 SXM 80GB"},
+           "phases": [{"name": "run", "kind": "pretraining", "gpu_hours": 1000}]}
+    path = tmp_path / "texas.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    a = assess(path, indicators=["climate"])
+    dcop = bd.get_node(database=a.database, code="datacenter-operation")
+    assert [e.input["code"] for e in dcop.technosphere()] == ["electricity-grid-US-TX"]
+    assert a.by_stage().loc["electricity", "climate"] > 0
 
 
 def digest(path):
