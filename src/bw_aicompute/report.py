@@ -105,6 +105,11 @@ def format_uncertainty(a: Assessment) -> list[str]:
     return lines
 
 
+
+def _short(text: str, width: int) -> str:
+    """`text` cut to `width` characters in the middle, so that the end (a location) stays."""
+    return text if len(text) <= width else text[: width - 14] + "..." + text[-11:]
+
 def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
     """Horizontal bars of the Spearman rank correlations of the top inputs, per indicator."""
     import matplotlib
@@ -117,7 +122,7 @@ def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
     fig, axes = plt.subplots(len(labels), 1, figsize=(10, 2.2 + 0.45 * top * len(labels)), squeeze=False)
     for ax, lab in zip(axes[:, 0], labels):
         d = sens[sens["indicator"] == lab].iloc[::-1]
-        ax.barh([n[:70] for n in d["input"]], d["spearman"], color=["#C44E52" if v > 0 else "#4C72B0" for v in d["spearman"]])
+        ax.barh([_short(n, 84) for n in d["input"]], d["spearman"], color=["#C44E52" if v > 0 else "#4C72B0" for v in d["spearman"]])
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlim(-1, 1)
         ax.set_title(f"{lab}: Spearman rank correlation with the total", fontsize=10)

@@ -17,15 +17,20 @@ import yaml
 from ._resources import data_dir
 from .assessment import Assessment, assess
 from .errors import AicomputeError
+from .inventory.templates import expand, tables
 from .lca import score_table
 
 COLUMNS = ["reference", "study", "quantity", "indicator", "unit", "published", "ours, study inputs", "ours, bottom-up", "deviation", "tolerance", "verdict", "source"]
 
 
 def references() -> list[dict]:
-    """The published references (see `inventories/validation/references.yaml`)."""
+    """The published references (see `inventories/validation/references.yaml`); a reference
+    with `for_each: TABLE` is repeated for every row of that inventory table, and a row whose
+    published value is empty (null in the table) is left out."""
     path = data_dir("inventories") / "validation" / "references.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["references"]
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["references"]
+    expanded = [r for r, _ in expand(items, tables(), path, "reference")]
+    return [r for r in expanded if r.get("published") is not None]
 
 
 def measure(a: Assessment, indicator: str, spec: Any) -> float:
@@ -63,18 +68,25 @@ def _campaign_values(refs: list[dict], folder: Path, project: str) -> dict[tuple
 
 
 def _dataset_values(refs: list[dict]) -> dict[tuple[str, str], float]:
+    """(reference id, 'bottom_up') -> our value for the rows that score one unit of a dataset
+    (of `aicompute`, or of the `database` the row names), times the row's `scale`."""
     import bw2data as bd
 
-    codes = sorted({r["bottom_up"]["dataset"] for r in refs if "dataset" in (r.get("bottom_up") or {})})
-    indicators = sorted({r["indicator"] for r in refs if "dataset" in (r.get("bottom_up") or {})})
-    if not codes:
+    rows = [r for r in refs if "dataset" in (r.get("bottom_up") or {})]
+    if not rows:
         return {}
+    keys = sorted({(r["bottom_up"].get("database", "aicompute"), r["bottom_up"]["dataset"]) for r in rows})
     try:
-        nodes = {code: bd.get_node(database="aicompute", code=code) for code in codes}
+        nodes = {f"{db}|{code}": bd.get_node(database=db, code=code) for db, code in keys}
     except Exception:
-        raise AicomputeError(f"a dataset named in the validation references is missing from 'aicompute' ({', '.join(codes)})") from None
-    scores = score_table(nodes, indicators)
-    return {(r["id"], "bottom_up"): float(scores.loc[r["bottom_up"]["dataset"], r["indicator"]]) for r in refs if "dataset" in (r.get("bottom_up") or {})}
+        raise AicomputeError(f"a dataset named in the validation references is missing ({', '.join(code for _, code in keys)})") from None
+    scores = score_table(nodes, sorted({r["indicator"] for r in rows}))
+    out = {}
+    for r in rows:
+        spec = r["bottom_up"]
+        value = scores.loc[f"{spec.get('database', 'aicompute')}|{spec['dataset']}", r["indicator"]]
+        out[(r["id"], "bottom_up")] = float(value) * spec.get("scale", 1)
+    return out
 
 
 def _row(r: dict, ours: dict) -> dict:
