@@ -10,7 +10,7 @@ import pytest
 
 from bw_aicompute.assessment import assess
 from bw_aicompute.cli import main
-from bw_aicompute.ecoinvent import LINKED_PREFIX, load_mapping
+from bw_aicompute.ecoinvent import LINKED_PREFIX, VERSIONS, load_mapping
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 EI = "ecoinvent-3.10-cutoff"
@@ -25,7 +25,8 @@ STUB = [
     ("market for electricity, medium voltage", "electricity, medium voltage", "TW", "kilowatt hour", 0.600),
     ("market group for electricity, medium voltage", "electricity, medium voltage", "US", "kilowatt hour", 0.400),
     ("market group for electricity, medium voltage", "electricity, medium voltage", "GLO", "kilowatt hour", 0.500),
-    ("market for transport, freight, lorry, unspecified", "transport, freight, lorry, unspecified", "GLO", "ton kilometer", 0.15),
+    ("market group for transport, freight, lorry, unspecified", "transport, freight, lorry, unspecified", "GLO", "ton kilometer", 0.15),
+    ("market for aluminium, primary, ingot", "aluminium, primary, ingot", "RoW", "kilogram", 12.0),
     ("market for transport, freight, sea, container ship", "transport, freight, sea, container ship", "GLO", "ton kilometer", 0.01),
     ("market for transport, freight, aircraft, long haul", "transport, freight, aircraft, long haul", "GLO", "ton kilometer", 1.0),
     ("market for steel, low-alloyed", "steel, low-alloyed", "GLO", "kilogram", 2.0),
@@ -86,12 +87,20 @@ def score(db, code, indicator="climate"):
     return lca.score
 
 
-def test_mapping_files_exist_for_three_versions():
-    for version in ("3.9", "3.10", "3.11"):
+def test_mapping_files_exist_for_every_version():
+    from ecoinvent_names import activity_names
+
+    # the stub's identities are real 3.10 ones
+    assert {(n, p, loc) for n, p, loc, _, _ in STUB} <= activity_names("3.10")
+    assert VERSIONS == ("3.9", "3.10", "3.11", "3.12")
+    for version in VERSIONS:
         mappings, unmapped = load_mapping(version)
         backgrounds = {m["background"] for m in mappings}
         assert {f"electricity-grid-{c}" for c in ("FR", "US", "DE", "GLO", "TW")} <= backgrounds
         assert "transport-lorry" in backgrounds and "hbm-memory-gb" in unmapped
+        assert "NERC region" in unmapped["electricity-grid-US-TX"]
+        assert next(m for m in mappings if m["background"] == "aluminium-kg")["note"].startswith("RoW market")
+        assert {"electricity-grid-CA-QC", "electricity-grid-CA-NL", "metal-cobalt-primary"} <= backgrounds
 
 
 def test_link_ecoinvent_replaces_mapped_providers_and_changes_nothing_else(ready_dir, tmp_path, capsys):
@@ -159,3 +168,27 @@ def test_link_errors(ready_dir, capsys):
     bd.Database("my-ecoinvent").write({})
     assert main(["link-ecoinvent", "--database", "my-ecoinvent"]) == 2
     assert "cannot tell the ecoinvent version" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_mapped_activity_exists_in_its_release(version):
+    """Each mapped (name, reference product, location) is among the activities of its release,
+    derived from ecoinvent's public change reports (tests/ecoinvent_names.py)."""
+    from ecoinvent_names import activity_names
+
+    names = activity_names(version)
+    mappings, _ = load_mapping(version)
+    mapped = {(m["ecoinvent"]["name"], m["ecoinvent"]["reference product"], str(m["ecoinvent"]["location"])) for m in mappings}
+    assert len(mapped) >= 50
+    assert sorted(mapped - names) == []
+
+
+def test_derived_names_follow_the_change_reports():
+    """The derivation itself, on the renames the mapping files document."""
+    from ecoinvent_names import activity_names, renamed
+
+    lorry = ("market group for transport, freight, lorry, unspecified", "transport, freight, lorry, unspecified", "GLO")
+    assert lorry in activity_names("3.10") and lorry not in activity_names("3.11")
+    assert renamed("3.10", lorry) == ("market group for transport, freight, lorry, diesel, unspecified", "transport, freight, lorry, diesel, unspecified", "GLO")
+    assert ("market for aluminium, primary, ingot", "aluminium, primary, ingot", "GLO") not in activity_names("3.12")
+    assert ("market for tantalum, powder, capacitor-grade", "tantalum, powder, capacitor-grade", "GLO") not in activity_names("3.9")

@@ -33,6 +33,8 @@ def _force_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aicompute` and its subcommands."""
+    from .ecoinvent import VERSIONS
+
     parser = argparse.ArgumentParser(
         prog="aicompute",
         description="Open Brightway inventories and LCA of AI compute (GPUs, servers, datacenters, training).",
@@ -80,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
     p.add_argument("--database", required=True, metavar="NAME", help="the ecoinvent database in the project (e.g. ecoinvent-3.10-cutoff)")
-    p.add_argument("--version", choices=("3.9", "3.10", "3.11"), help="ecoinvent version (default: read from the database name)")
+    p.add_argument("--version", choices=VERSIONS, help="ecoinvent version (default: read from the database name)")
     p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
     _project_arg(p)
     _force_arg(p)

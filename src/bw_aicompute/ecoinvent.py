@@ -28,7 +28,7 @@ from .locking import refresh_registries, writer_lock
 from .ownership import OWNER_KEY, owner, refuse_foreign
 from .project import find_biosphere, flow_codes, flow_index
 
-VERSIONS = ("3.9", "3.10", "3.11")
+VERSIONS = ("3.9", "3.10", "3.11", "3.12")
 LINKED_PREFIX = "aicompute-linked-"
 
 
@@ -98,15 +98,24 @@ def load_mapping(version: str) -> tuple[list[dict], dict[str, str]]:
         raise AicomputeError(f"no mapping for ecoinvent {version}; mappings exist for {', '.join(VERSIONS)}")
     path = data_dir("inventories") / "ecoinvent" / f"mapping-{version}-cutoff.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = [
+        {"background": e["background"], "ecoinvent": e["ecoinvent"], "factor": float(e.get("factor", 1.0)), "note": e.get("note", "")}
+        for e in _expanded(doc["mappings"], path)
+    ]
+    unmapped = {e["background"]: e["reason"] for e in _expanded(doc.get("unmapped_for_each") or [], path)}
+    return out, {**unmapped, **dict(doc.get("unmapped") or {})}
+
+
+def _expanded(entries: list[dict], path) -> list[dict]:
+    """Entries of a mapping file, an entry with `for_each: TABLE` repeated for every row of that
+    inventory table."""
     known = tables()
     out = []
-    for entry in doc["mappings"]:
+    for entry in entries:
         rows = known[entry["for_each"]] if "for_each" in entry else [{}]
         body = {k: v for k, v in entry.items() if k != "for_each"}
-        for row in rows:
-            e = substitute(body, row, where_in(path, str(entry.get("background"))))
-            out.append({"background": e["background"], "ecoinvent": e["ecoinvent"], "factor": float(e.get("factor", 1.0))})
-    return out, dict(doc.get("unmapped") or {})
+        out += [substitute(body, row, where_in(path, str(entry.get("background")))) for row in rows]
+    return out
 
 
 def _ecoinvent_biosphere(bd, ei_db: str) -> str:
@@ -133,7 +142,7 @@ def _targets(ei_db: str, mappings: list[dict]) -> tuple[dict[str, tuple[tuple[st
         e = m["ecoinvent"]
         key = (e["name"], e["reference product"], str(e["location"]), e["unit"])
         if key in ei_index:
-            target[m["background"]] = ((ei_db, ei_index[key]), e, m["factor"])
+            target[m["background"]] = ((ei_db, ei_index[key]), {**e, "note": m.get("note", "")}, m["factor"])
         else:
             missing[m["background"]] = f"no activity {e['name']!r} [{e['location']}] ({e['reference product']}, {e['unit']}) in {ei_db}"
     return target, missing
@@ -177,7 +186,7 @@ class _Linker:
             if "formula" in e and factor != 1.0:
                 e["formula"] = f"({e['formula']}) * {factor!r}"
             new = {"new provider": spec["name"], "new reference product": spec["reference product"], "new location": spec["location"], "new database": self.ei_db, "factor": factor}
-            self.report.rows.append({**row, "status": "replaced", "original provider": original, **new})
+            self.report.rows.append({**row, "status": "replaced", "original provider": original, **new, **({"reason": spec["note"]} if spec.get("note") else {})})
         else:
             e["input"] = (src_db, src_code)
             reason = self.missing.get(src_code) or self.unmapped.get(src_code) or "not in the mapping file"
@@ -231,7 +240,7 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
     ei_db : str
         The ecoinvent database (e.g. `ecoinvent-3.10-cutoff`).
     version : str, optional
-        Its release (`3.9`, `3.10`, `3.11`); read from the name by default.
+        Its release (`3.9`, `3.10`, `3.11`, `3.12`); read from the name by default.
     foreground : str
         The database to copy (default `aicompute`).
 
