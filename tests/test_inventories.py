@@ -17,6 +17,7 @@ from bw2data.parameters import DatabaseParameter
 import bw_aicompute.inventory as inventory_mod
 import bw_aicompute.inventory.writer as install_mod
 from bw_aicompute import AicomputeError, setup_project
+from bw_aicompute.assessment import assess
 from bw_aicompute.cli import main
 from bw_aicompute.lca import multi_scores
 from bw_aicompute.ownership import OWNER_KEY
@@ -238,12 +239,15 @@ def test_every_dataset_balances_its_water(ready_dir):
 
 
 def test_every_exchange_carries_a_source(ready_dir):
-    for db in ("aicompute-background", "aicompute"):
+    """Every exchange has a source, repeated in its comment (what Activity Browser shows), also in
+    a campaign's database."""
+    campaign = assess(Path(__file__).parents[1] / "examples" / "moshi_like.yaml", indicators=["climate"]).database
+    for db in ("aicompute-background", "aicompute", campaign):
         for ds in bd.Database(db):
             assert ds.get("comment"), ds["code"]
             for exc in ds.exchanges():
                 if exc["type"] != "production":
-                    assert exc.get("source"), (ds["code"], exc.input["name"])
+                    assert exc.get("source") and exc["source"] in exc.get("comment", ""), (ds["code"], exc.input["name"])
 
 
 def test_parameter_changed_in_brightway_propagates(ready_dir):

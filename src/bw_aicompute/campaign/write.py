@@ -28,6 +28,7 @@ from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
 from ..inventory.formulas import with_values
 from ..inventory.templates import substitute
+from ..inventory.validate import comment_with_source
 from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
@@ -78,7 +79,8 @@ class _Writer:
             "unit": unit,
             "location": location,
             "comment": comment,
-            "exchanges": [{"input": key, "amount": 1.0, "type": "production", "unit": unit}] + exchanges,
+            "exchanges": [{"input": key, "amount": 1.0, "type": "production", "unit": unit}]
+            + [{**e, "comment": comment_with_source(e.get("comment"), e.get("source"))} for e in exchanges],
             **extra,
         }
         return key

@@ -170,10 +170,18 @@ def build_exchange(exc: Any, db: InventoryDatabase, bio: Biosphere, xw: Where) -
         raise xw.error(f"unit {exc['unit']!r} unknown; use one of {sorted(UNITS)}", field="unit")
     out: dict[str, Any] = {"unit": exc["unit"], "source": exc["source"], **_amount(exc, db, xw)}
     out.update(distributions.to_fields(exc.get("uncertainty"), out["amount"], xw))
-    if exc.get("comment"):
-        out["comment"] = " ".join(str(exc["comment"]).split())
+    out["comment"] = comment_with_source(" ".join(str(exc.get("comment") or "").split()), exc["source"])
     _link(exc, out, db, bio, xw)
     return out
+
+
+def comment_with_source(comment: str | None, source: str | None) -> str:
+    """An exchange's comment that also says its source (Activity Browser shows `comment`, not
+    `source`): the source alone where there is no comment; idempotent."""
+    comment, source = (comment or "").strip(), (source or "").strip()
+    if not source or source in comment:
+        return comment
+    return f"{comment} Source: {source}" if comment else source
 
 
 def check_water_balance(exchanges: list[dict], where: Where) -> None:
