@@ -146,6 +146,9 @@ def test_link_ecoinvent_replaces_mapped_providers_and_changes_nothing_else(ready
     assert all(r["reason"] for r in rows if r["status"] == "kept")
     assert any("no activity 'market for electricity, medium voltage' [KR]" in r["reason"] for r in rows)
     assert any("per kg" in r["reason"] for r in rows)  # memory per GB has no ecoinvent basis
+    # the stub's water flows have made-up codes: matched by name, and said so
+    water = [r for r in rows if r["exchange type"] == "biosphere" and r["status"] == "replaced"]
+    assert water and all(r["reason"].startswith("FALLBACK") for r in water)
 
 
 def test_campaign_against_linked_background(ready_dir, capsys):
@@ -192,3 +195,42 @@ def test_derived_names_follow_the_change_reports():
     assert renamed("3.10", lorry) == ("market group for transport, freight, lorry, diesel, unspecified", "transport, freight, lorry, diesel, unspecified", "GLO")
     assert ("market for aluminium, primary, ingot", "aluminium, primary, ingot", "GLO") not in activity_names("3.12")
     assert ("market for tantalum, powder, capacitor-grade", "tantalum, powder, capacitor-grade", "GLO") not in activity_names("3.9")
+
+
+def stub_biosphere_311():
+    """An ecoinvent-shaped biosphere named `ecoinvent-3.11-biosphere`: every flow of release 3.11
+    (name, categories, unit, UUID as code) from its public flow list (tests/data/ecoinvent)."""
+    import csv
+    import gzip
+    import io
+
+    raw = gzip.decompress((Path(__file__).parent / "data" / "ecoinvent" / "flows_biosphere_311.csv.gz").read_bytes()).decode()
+    data = {}
+    for name, comp, sub, unit, uuid in csv.reader(io.StringIO(raw)):
+        cats = (comp,) if sub in ("", "unspecified") else (comp, sub)
+        kind = "natural resource" if comp == "natural resource" else "emission"
+        data[("ecoinvent-3.11-biosphere", uuid)] = {"name": name, "categories": cats, "unit": unit, "type": kind, "exchanges": []}
+    bd.Database("ecoinvent-3.11-biosphere").write(data)
+    return data
+
+
+def test_flows_link_by_uuid_then_change_reports_then_name(ready_dir):
+    """Flows are matched by ecoinvent UUID first (a flow renamed with the same UUID, such as
+    `Coal, hard, unspecified` -> `Coal, hard` in 3.10, still links), then through the change
+    reports (a UUID replaced by another), and only then by name, categories and unit."""
+    from bw_aicompute.ecoinvent import _Linker, LinkReport, biosphere_replacements
+    from bw_aicompute.project import flow_codes, flow_index
+
+    flows = stub_biosphere_311()
+    report = LinkReport(database="x", ecoinvent="y", version="3.11")
+    linker = _Linker("aicompute", "x", "y", "ecoinvent-3.11-biosphere", {}, {}, {}, report,
+                     flow_index("ecoinvent-3.11-biosphere"), flow_codes("ecoinvent-3.11-biosphere"), biosphere_replacements("3.11"))
+    coal = next(f for f in bd.Database("biosphere3") if f["name"] == "Coal, hard, unspecified")
+    code, how = linker._flow_match(coal, coal["code"], (coal["name"], tuple(coal["categories"]), coal["unit"]))
+    assert how == "matched by UUID" and flows[("ecoinvent-3.11-biosphere", code)]["name"] == "Coal, hard"
+    ore = next(f for f in bd.Database("biosphere3") if f["name"] == "Gold, Au 1.0E-7%, in mixed ore")
+    code, how = linker._flow_match(ore, ore["code"], (ore["name"], tuple(ore["categories"]), ore["unit"]))
+    assert how.startswith("matched by UUID after the biosphere change report") and flows[("ecoinvent-3.11-biosphere", code)]["name"] == "Gold"
+    # every flow of the open inventories is in the 3.11 biosphere under its UUID
+    used = {e.input["code"] for db in ("aicompute", "aicompute-background") for ds in bd.Database(db) for e in ds.biosphere()}
+    assert used and used <= {code for _, code in flows}

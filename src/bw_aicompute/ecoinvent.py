@@ -88,8 +88,25 @@ class LinkReport:
 
 def detect_version(database: str) -> str | None:
     """The ecoinvent release named in a database name (`ecoinvent-3.10-cutoff` -> `3.10`), or None."""
-    m = re.search(r"3\.(9|10|11)(?:\.\d+)?(?!\d)", database)
+    m = re.search(r"3\.(9|10|11|12)(?:\.\d+)?(?!\d)", database)
     return f"3.{m.group(1)}" if m else None
+
+
+def biosphere_replacements(version: str) -> dict[str, tuple[str, str]]:
+    """Flow UUID of ecoinvent 3.9 (our biosphere) -> (its replacement's UUID in `version`, name),
+    chained through ecoinvent's biosphere change reports
+    (`inventories/ecoinvent/biosphere-replacements.csv`)."""
+    path = data_dir("inventories") / "ecoinvent" / "biosphere-replacements.csv"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    steps: dict[str, dict[str, tuple[str, str]]] = {}
+    for row in csv.DictReader(lines):
+        steps.setdefault(row["to"], {})[row["source uuid"]] = (row["target uuid"], row["target name"])
+    out: dict[str, tuple[str, str]] = {}
+    for release in VERSIONS[1 : VERSIONS.index(version) + 1]:
+        step = steps.get(release, {})
+        out = {old: step.get(new[0], new) for old, new in out.items()}
+        out.update({old: new for old, new in step.items() if old not in out})
+    return out
 
 
 def load_mapping(version: str) -> tuple[list[dict], dict[str, str]]:
@@ -163,16 +180,38 @@ class _Linker:
     report: LinkReport
     ei_flows: dict = field(default_factory=dict)
     ei_flow_code: dict = field(default_factory=dict)
+    replacements: dict = field(default_factory=dict)
+
+    def _flow_match(self, flow, code: str, key: tuple) -> tuple[str, str] | None:
+        """(ecoinvent flow code, how it was matched): by UUID (the flow's code), by UUID after
+        the biosphere change reports, or by (name, categories, unit) as the fallback."""
+        codes = self.ei_codes
+        if code in codes:
+            return code, "matched by UUID"
+        new = self.replacements.get(code)
+        if new and new[0] in codes:
+            return new[0], f"matched by UUID after the biosphere change report ({flow['name']} -> {new[1]})"
+        if key in self.ei_flows:
+            return self.ei_flow_code[self.ei_flows[key]], "FALLBACK: matched by name, categories and unit (the UUID is not in this biosphere)"
+        return None
+
+    @property
+    def ei_codes(self) -> set[str]:
+        if not hasattr(self, "_codes"):
+            self._codes = set(self.ei_flow_code.values())
+        return self._codes
 
     def biosphere(self, exc, e: dict, row: dict) -> None:
         flow, (src_db, src_code) = exc.input, exc["input"]
         key = (flow["name"], tuple(flow.get("categories") or ()), flow.get("unit"))
         original = f"{flow['name']} {list(key[1])}"
+        match = None if src_db == self.ei_bio else self._flow_match(flow, src_code, key)
         if src_db == self.ei_bio:
             e["input"] = (src_db, src_code)
-        elif key in self.ei_flows:
-            e["input"] = (self.ei_bio, self.ei_flow_code[self.ei_flows[key]])
-            self.report.rows.append({**row, "status": "replaced", "original provider": original, "new provider": flow["name"], "new location": "", "new database": self.ei_bio, "factor": 1.0})
+        elif match:
+            e["input"] = (self.ei_bio, match[0])
+            new = {"new provider": flow["name"], "new location": "", "new database": self.ei_bio, "factor": 1.0, "reason": match[1]}
+            self.report.rows.append({**row, "status": "replaced", "original provider": original, **new})
         else:
             e["input"] = (src_db, src_code)
             self.report.rows.append({**row, "status": "kept", "original provider": original, "reason": f"no flow with this name, categories and unit in {self.ei_bio}"})
@@ -262,7 +301,7 @@ def _link(bd, ei_db: str, version: str, foreground: str) -> LinkReport:
     target, missing = _targets(ei_db, mappings)
     ei_bio = _ecoinvent_biosphere(bd, ei_db)
     report = LinkReport(database=linked, ecoinvent=ei_db, version=version)
-    linker = _Linker(foreground, linked, ei_db, ei_bio, target, missing, unmapped, report, flow_index(ei_bio), flow_codes(ei_bio))
+    linker = _Linker(foreground, linked, ei_db, ei_bio, target, missing, unmapped, report, flow_index(ei_bio), flow_codes(ei_bio), biosphere_replacements(version))
     db = InventoryDatabase(linked)
     for ds in bd.Database(foreground):
         db.datasets[(linked, ds["code"])] = linker.dataset(ds)
