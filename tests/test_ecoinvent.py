@@ -218,13 +218,13 @@ def test_flows_link_by_uuid_then_change_reports_then_name(ready_dir):
     """Flows are matched by ecoinvent UUID first (a flow renamed with the same UUID, such as
     `Coal, hard, unspecified` -> `Coal, hard` in 3.10, still links), then through the change
     reports (a UUID replaced by another), and only then by name, categories and unit."""
-    from bw_aicompute.ecoinvent import _Linker, LinkReport, biosphere_replacements
-    from bw_aicompute.project import flow_codes, flow_index
+    from bw_aicompute.ecoinvent import _Linker, LinkReport
+    from bw_aicompute.project import flow_codes, flow_index, replacement_candidates
 
     flows = stub_biosphere_311()
     report = LinkReport(database="x", ecoinvent="y", version="3.11")
     linker = _Linker("aicompute", "x", "y", "ecoinvent-3.11-biosphere", {}, {}, {}, report,
-                     flow_index("ecoinvent-3.11-biosphere"), flow_codes("ecoinvent-3.11-biosphere"), biosphere_replacements("3.11"))
+                     flow_index("ecoinvent-3.11-biosphere"), flow_codes("ecoinvent-3.11-biosphere"), replacement_candidates())
     coal = next(f for f in bd.Database("biosphere3") if f["name"] == "Coal, hard, unspecified")
     code, how = linker._flow_match(coal, coal["code"], (coal["name"], tuple(coal["categories"]), coal["unit"]))
     assert how == "matched by UUID" and flows[("ecoinvent-3.11-biosphere", code)]["name"] == "Coal, hard"
@@ -234,3 +234,53 @@ def test_flows_link_by_uuid_then_change_reports_then_name(ready_dir):
     # every flow of the open inventories is in the 3.11 biosphere under its UUID
     used = {e.input["code"] for db in ("aicompute", "aicompute-background") for ds in bd.Database(db) for e in ds.biosphere()}
     assert used and used <= {code for _, code in flows}
+
+
+def stub_ecoinvent_311_like_the_open_background():
+    """`ecoinvent-3.11-cutoff` with the real 3.11 identities of the mapped activities, each
+    emitting exactly the aggregated inventory of the open dataset it replaces, on the flows of
+    `ecoinvent-3.11-biosphere` (same UUIDs): linked results can then differ only by lost factors."""
+    import bw2calc as bc
+    import numpy as np
+
+    mappings, _ = load_mapping("3.11")
+    background = {ds["code"]: ds for ds in bd.Database("aicompute-background")}
+    used = [m for m in mappings if m["background"] in background]
+    lca = bc.LCA({background[used[0]["background"]]: 1})
+    lca.lci()
+    data = {}
+    for i, m in enumerate(used):
+        lca.lci({background[m["background"]].id: 1})
+        totals = np.asarray(lca.inventory.sum(axis=1)).ravel()
+        key, e = ("ecoinvent-3.11-cutoff", f"stub{i}"), m["ecoinvent"]
+        excs = [{"input": key, "amount": 1.0, "type": "production"}]
+        for row in np.flatnonzero(totals):
+            flow = bd.get_node(id=lca.dicts.biosphere.reversed[row])
+            excs.append({"input": ("ecoinvent-3.11-biosphere", flow["code"]), "amount": float(totals[row]), "type": "biosphere"})
+        data[key] = {"name": e["name"], "reference product": e["reference product"], "location": str(e["location"]), "unit": e["unit"], "type": "process", "exchanges": excs}
+    bd.Database("ecoinvent-3.11-cutoff").write(data)
+
+
+def test_methods_follow_an_ecoinvent_biosphere_imported_after_setup(ready_dir, capsys):
+    """An ecoinvent biosphere imported after setup: linking makes our methods characterize its
+    flows too, so a campaign on the linked background scores as on the open one on every
+    indicator (no factor lost); a user's own method is never rewritten."""
+    from bw_aicompute.methods import indicators
+
+    user_method = bd.Method(("my method", "GWP"))
+    user_method.register(unit="kg")
+    user_method.write([(co2().id, 1.0)])
+    before = (user_method.load(), json.dumps(bd.methods[("my method", "GWP")], sort_keys=True, default=str))
+    stub_biosphere_311()
+    stub_ecoinvent_311_like_the_open_background()
+    assert main(["link-ecoinvent", "--database", "ecoinvent-3.11-cutoff"]) == 0
+    assert "methods updated to characterize the ecoinvent biosphere too" in capsys.readouterr().out
+    names = list(indicators())
+    example = EXAMPLES / "finetune_measured_ppa.yaml"
+    open_ = assess(example, indicators=names).totals.set_index("indicator")["value"]
+    linked = assess(example, indicators=names, background="ecoinvent").totals.set_index("indicator")["value"]
+    for name in names:
+        assert linked[name] == pytest.approx(open_[name], rel=1e-4), name
+    assert (user_method.load(), json.dumps(bd.methods[("my method", "GWP")], sort_keys=True, default=str)) == before
+    assert main(["status"]) == 0
+    assert "characterizes biosphere3, ecoinvent-3.11-biosphere" in capsys.readouterr().out

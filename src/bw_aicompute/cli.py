@@ -359,7 +359,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         if found:
             unit = bd.methods[found].get("unit", "")
             cfs = bd.methods[found].get("num_cfs", 0)
-            print(f"  {ind.name:<18} {' | '.join(found)}  [{unit}, {cfs} CFs]")
+            covers = ", ".join(bd.methods[found].get("covers") or []) or "?"
+            print(f"  {ind.name:<18} {' | '.join(found)}  [{unit}, {cfs} CFs; characterizes {covers}]")
         else:
             print(f"  {ind.name:<18} {' | '.join(ind.method)}  [NOT INSTALLED: run aicompute setup]")
     print(f"Methods installed in the project: {len(bd.methods)}")

@@ -26,7 +26,8 @@ from .inventory import InventoryDatabase, tables, write_database
 from .inventory.templates import substitute, where_in
 from .locking import refresh_registries, writer_lock
 from .ownership import OWNER_KEY, owner, refuse_foreign
-from .project import find_biosphere, flow_codes, flow_index
+from .project import find_biosphere, flow_codes, flow_index, replacement_candidates
+from .setup import SetupReport, install_methods
 
 VERSIONS = ("3.9", "3.10", "3.11", "3.12")
 LINKED_PREFIX = "aicompute-linked-"
@@ -39,6 +40,7 @@ class LinkReport:
     ecoinvent: str
     version: str
     rows: list[dict] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
 
     @property
     def replaced(self) -> list[dict]:
@@ -71,6 +73,9 @@ class LinkReport:
             lines.append("  kept (open proxy) and why:")
             for (orig, why), n in sorted(reasons.items()):
                 lines.append(f"    {orig}: {why} ({n} exchanges)")
+        if self.methods:
+            lines.append("  methods updated to characterize the ecoinvent biosphere too:")
+            lines += [f"    {m}" for m in self.methods]
         return "\n".join(lines)
 
     def to_csv(self, path: Path) -> None:
@@ -90,23 +95,6 @@ def detect_version(database: str) -> str | None:
     """The ecoinvent release named in a database name (`ecoinvent-3.10-cutoff` -> `3.10`), or None."""
     m = re.search(r"3\.(9|10|11|12)(?:\.\d+)?(?!\d)", database)
     return f"3.{m.group(1)}" if m else None
-
-
-def biosphere_replacements(version: str) -> dict[str, tuple[str, str]]:
-    """Flow UUID of ecoinvent 3.9 (our biosphere) -> (its replacement's UUID in `version`, name),
-    chained through ecoinvent's biosphere change reports
-    (`inventories/ecoinvent/biosphere-replacements.csv`)."""
-    path = data_dir("inventories") / "ecoinvent" / "biosphere-replacements.csv"
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    steps: dict[str, dict[str, tuple[str, str]]] = {}
-    for row in csv.DictReader(lines):
-        steps.setdefault(row["to"], {})[row["source uuid"]] = (row["target uuid"], row["target name"])
-    out: dict[str, tuple[str, str]] = {}
-    for release in VERSIONS[1 : VERSIONS.index(version) + 1]:
-        step = steps.get(release, {})
-        out = {old: step.get(new[0], new) for old, new in out.items()}
-        out.update({old: new for old, new in step.items() if old not in out})
-    return out
 
 
 def load_mapping(version: str) -> tuple[list[dict], dict[str, str]]:
@@ -188,8 +176,8 @@ class _Linker:
         codes = self.ei_codes
         if code in codes:
             return code, "matched by UUID"
-        new = self.replacements.get(code)
-        if new and new[0] in codes:
+        new = next(((uuid, name) for uuid, name in self.replacements.get(code, []) if uuid in codes), None)
+        if new:
             return new[0], f"matched by UUID after the biosphere change report ({flow['name']} -> {new[1]})"
         if key in self.ei_flows:
             return self.ei_flow_code[self.ei_flows[key]], "FALLBACK: matched by name, categories and unit (the UUID is not in this biosphere)"
@@ -292,7 +280,12 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
 
     with writer_lock(f"project {bd.projects.current!r}"):
         refresh_registries(bd)
-        return _link(bd, ei_db, _check(bd, ei_db, version, foreground), foreground)
+        version = _check(bd, ei_db, version, foreground)
+        methods = SetupReport(project=bd.projects.current, data_dir=Path(bd.projects.dir), project_created=False)
+        install_methods(bd, find_biosphere(bd), methods)
+        report = _link(bd, ei_db, version, foreground)
+        report.methods = [f"{i.name}: {i.detail}" for i in methods.items if i.action in ("installed", "updated")]
+        return report
 
 
 def _link(bd, ei_db: str, version: str, foreground: str) -> LinkReport:
@@ -301,7 +294,7 @@ def _link(bd, ei_db: str, version: str, foreground: str) -> LinkReport:
     target, missing = _targets(ei_db, mappings)
     ei_bio = _ecoinvent_biosphere(bd, ei_db)
     report = LinkReport(database=linked, ecoinvent=ei_db, version=version)
-    linker = _Linker(foreground, linked, ei_db, ei_bio, target, missing, unmapped, report, flow_index(ei_bio), flow_codes(ei_bio), biosphere_replacements(version))
+    linker = _Linker(foreground, linked, ei_db, ei_bio, target, missing, unmapped, report, flow_index(ei_bio), flow_codes(ei_bio), replacement_candidates())
     db = InventoryDatabase(linked)
     for ds in bd.Database(foreground):
         db.datasets[(linked, ds["code"])] = linker.dataset(ds)

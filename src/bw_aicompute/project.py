@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ._resources import data_dir
 from .errors import AicomputeError
 from .locking import writer_lock
 
@@ -67,3 +68,57 @@ def flow_codes(biosphere: str) -> dict[int, str]:
     from bw2data.backends import ActivityDataset as AD
 
     return dict(AD.select(AD.id, AD.code).where(AD.database == biosphere).tuples())
+
+
+def other_biospheres(bd, biosphere: str) -> list[str]:
+    """The project's other biosphere databases (an imported ecoinvent's
+    `ecoinvent-3.x-biosphere`...): every database whose name contains "biosphere"."""
+    return sorted(n for n in bd.databases if "biosphere" in n.lower() and n != biosphere)
+
+
+def biosphere_token(bd, name: str) -> str:
+    """What identifies the content of a biosphere we do not own: its name, size and last write."""
+    meta = bd.databases.get(name, {})
+    return f"{name}#{meta.get('number', '')}#{meta.get('modified', '')}"
+
+
+def replacement_candidates() -> dict[str, list[tuple[str, str]]]:
+    """Flow UUID of ecoinvent 3.9 -> [(UUID, name) of the flow that replaces it in each later
+    release, oldest first], chained through ecoinvent's biosphere change reports
+    (`inventories/ecoinvent/biosphere-replacements.csv`; renames that keep the UUID are not
+    there: a flow is matched by UUID first)."""
+    import csv
+
+    path = data_dir("inventories") / "ecoinvent" / "biosphere-replacements.csv"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    steps: dict[str, dict[str, tuple[str, str]]] = {}
+    for row in csv.DictReader(lines):
+        steps.setdefault(row["to"], {})[row["source uuid"]] = (row["target uuid"], row["target name"])
+    out: dict[str, list[tuple[str, str]]] = {}
+    for release in sorted(steps, key=lambda r: tuple(int(x) for x in r.split("."))):
+        step = steps[release]
+        for old, chain in out.items():
+            if chain[-1][0] in step:
+                chain.append(step[chain[-1][0]])
+        for old, new in step.items():
+            out.setdefault(old, [new])
+    return out
+
+
+def cover_flows(flows: list[tuple[int, float]], biosphere: str, other: str) -> list[tuple[int, float]]:
+    """Factors `flows` (flow id of `biosphere`, value) repeated on the flows of `other` that are
+    the same elementary flow: same UUID (code), else a replacement from the change reports,
+    else the same (name, categories, unit)."""
+    codes, index = flow_codes(biosphere), {v: k for k, v in flow_index(biosphere).items()}
+    other_codes = {code: id_ for id_, code in flow_codes(other).items()}
+    other_index, replaced = flow_index(other), replacement_candidates()
+    out, seen = [], set()
+    for id_, value in flows:
+        code = codes.get(id_)
+        chain = [code] + [uuid for uuid, _ in replaced.get(code, [])]
+        target = next((other_codes[c] for c in chain if c in other_codes), None)
+        target = target if target is not None else other_index.get(index.get(id_))
+        if target is not None and target not in seen:
+            seen.add(target)
+            out.append((target, value))
+    return out

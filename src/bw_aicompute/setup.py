@@ -40,7 +40,7 @@ from .methods import (
 from .locking import refresh_registries, writer_lock
 from .ownership import database_rows, method_rows, write_owned
 from .ownership import state as owned_state
-from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, brightway, find_biosphere, flow_index
+from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, biosphere_token, brightway, cover_flows, find_biosphere, flow_index, other_biospheres
 
 
 @dataclass
@@ -155,10 +155,29 @@ def _write_method(bd, name: MethodName, cfs: list, meta: dict, fp: str) -> None:
     write_owned(bd.methods, method, name, meta, fp, lambda: method.write(cfs), count=method_rows(bd, name), expected=len(cfs))
 
 
+def _coverage(bd, biosphere: str) -> tuple[list[str], str]:
+    """The other biospheres of the project (an imported ecoinvent's) that the methods must also
+    characterize, and a token of them for the methods' fingerprints."""
+    others = other_biospheres(bd, biosphere)
+    return others, "|".join(biosphere_token(bd, b) for b in others)
+
+
+def _covered(cfs: list, biosphere: str, others: list[str]) -> tuple[list, str]:
+    """`cfs` on `biosphere` plus the same factors on the same flows of each other biosphere, and
+    a note of what is covered."""
+    out, note = list(cfs), []
+    for other in others:
+        extra = cover_flows(cfs, biosphere, other)
+        out += extra
+        note.append(f"{len(extra)} on {other}")
+    return out, (", also " + ", ".join(note)) if note else ""
+
+
 def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:
     todo = {}
+    others, token = _coverage(bd, biosphere)
     for name in standard_method_names():
-        fp = standard_fingerprint(name, biosphere)
+        fp = fingerprint(standard_fingerprint(name, biosphere), token)
         state = owned_state(bd.methods, name, fp, method_rows(bd, name))
         if state == "current":
             report.add("method", name, "present")
@@ -189,16 +208,19 @@ def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:
             "unit": m["unit"],
             "description": m.get("description", ""),
             "filename": f"{m.get('filename', '')} via bw2io {bw2io_version()} lcia_39_ecoinvent.zip",
+            "covers": [biosphere, *others],
         }
-        _write_method(bd, name, cfs, meta, fp)
-        detail = f"{len(cfs)} CFs" + (f", {dropped} CFs on flows absent from {biosphere}" if dropped else "")
+        all_cfs, note = _covered(cfs, biosphere, others)
+        _write_method(bd, name, all_cfs, meta, fp)
+        detail = f"{len(cfs)} CFs" + (f", {dropped} CFs on flows absent from {biosphere}" if dropped else "") + note
         report.add("method", name, "installed" if state == "absent" else "updated", detail)
 
 
 def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
     index = None
+    others, token = _coverage(bd, biosphere)
     for method in custom_methods():
-        fp = custom_fingerprint(method, biosphere)
+        fp = fingerprint(custom_fingerprint(method, biosphere), token)
         state = owned_state(bd.methods, method.name, fp, method_rows(bd, method.name))
         if state == "current":
             report.add("method", method.name, "present")
@@ -216,13 +238,22 @@ def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
                     f"{method.path}: flow {fname!r} {list(cats)} ({unit}) not found in biosphere database {biosphere!r}"
                 )
             cfs.append((index[key], cf))
-        meta = {"unit": method.unit, "description": method.description, "filename": method.path.name}
-        _write_method(bd, method.name, cfs, meta, fp)
-        report.add("method", method.name, "installed" if state == "absent" else "updated", f"{len(cfs)} CFs, custom")
+        meta = {"unit": method.unit, "description": method.description, "filename": method.path.name, "covers": [biosphere, *others]}
+        all_cfs, note = _covered(cfs, biosphere, others)
+        _write_method(bd, method.name, all_cfs, meta, fp)
+        report.add("method", method.name, "installed" if state == "absent" else "updated", f"{len(cfs)} CFs, custom{note}")
 
 
 # ---------------------------------------------------------------------------------------------
 # entry point
+
+
+def install_methods(bd, biosphere: str, report: SetupReport) -> None:
+    """Install or update the LCIA methods of `methods/` on `biosphere`, each also characterizing
+    the same flows of every other biosphere of the project (an ecoinvent imported before or after
+    setup), so that results linked to ecoinvent lose no factor. Run under the writer lock."""
+    _setup_standard_methods(bd, biosphere, report)
+    _setup_custom_methods(bd, biosphere, report)
 
 
 def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> SetupReport:
@@ -263,8 +294,7 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> Setup
         report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
         biosphere = _setup_biosphere(bd, report)
         report.biosphere = biosphere
-        _setup_standard_methods(bd, biosphere, report)
-        _setup_custom_methods(bd, biosphere, report)
+        install_methods(bd, biosphere, report)
         install_inventories(bd, biosphere, report, reinstall=reinstall)
     report.seconds = time.perf_counter() - start
     return report
