@@ -97,7 +97,7 @@ def replacement_candidates() -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for release in sorted(steps, key=lambda r: tuple(int(x) for x in r.split("."))):
         step = steps[release]
-        for old, chain in out.items():
+        for chain in out.values():
             if chain[-1][0] in step:
                 chain.append(step[chain[-1][0]])
         for old, new in step.items():
