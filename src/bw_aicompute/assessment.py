@@ -74,6 +74,14 @@ class Assessment:
 
         atomic_write(output_path(path), lambda tmp: write_assessment(self, tmp))
 
+    def to_olca(self, path: str | Path) -> dict[str, int]:
+        """Write the campaign with its supply chain in bw_aicompute's databases (the campaign, its
+        foreground, the open background) as an openLCA JSON-LD package (see `bw_aicompute.olca`).
+        With an ecoinvent background, the ecoinvent providers are referenced, not exported."""
+        from .olca import export_olca
+
+        return export_olca(output_path(path), [self.database, self.model.foreground, "aicompute-background"])
+
     def plot(self, path: str | Path) -> None:
         """Write stacked bars by stage, one bar per phase, one panel per indicator (PNG)."""
         from .report import plot_assessment

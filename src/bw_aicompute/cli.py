@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method, parts joined by ' | ' (repeatable)")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
+    p.add_argument("--export-olca", metavar="OUT.zip", help="write the campaign and its supply chain as an openLCA JSON-LD package")
     p.add_argument("--plot", metavar="FILE.png", help="write stacked bars by stage, one bar per phase")
     p.add_argument("--iterations", type=int, default=0, metavar="N", help="Monte Carlo iterations (exchange and parameter distributions); default 0")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
@@ -105,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_record)
 
-    p = sub.add_parser("export-inventories", help="write the inventories as an Excel workbook in bw2io's format")
-    p.add_argument("out", metavar="OUT.xlsx")
+    p = sub.add_parser("export-inventories", help="write the inventories as an Excel workbook in bw2io's format, or an openLCA JSON-LD zip")
+    p.add_argument("out", metavar="OUT.xlsx|OUT.zip")
+    p.add_argument("--format", choices=("xlsx", "olca"), help="xlsx (bw2io workbook) or olca (openLCA JSON-LD zip); default: from the file's suffix")
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_export_inventories)
@@ -157,7 +159,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         raise AicomputeError("--sensitivity-plot needs --iterations (3 or more)")
     if args.iterations < 0 or args.processes < 1:
         raise AicomputeError("--iterations must be zero or more and --processes at least 1")
-    for out in (args.json, args.excel, args.plot, args.sensitivity_plot):
+    for out in (args.json, args.excel, args.plot, args.sensitivity_plot, args.export_olca):
         if out:
             output_path(out, inputs=[args.campaign], force=args.force)
     result = assess(
@@ -181,6 +183,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.plot:
         result.plot(args.plot)
         print(f"wrote {args.plot}")
+    if args.export_olca:
+        counts = result.to_olca(args.export_olca)
+        print(f"wrote {args.export_olca} (openLCA JSON-LD: {counts['processes']} processes)")
     if args.sensitivity_plot:
         result.plot_sensitivity(args.sensitivity_plot)
         print(f"wrote {args.sensitivity_plot}")
@@ -217,11 +222,19 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_export_inventories(args: argparse.Namespace) -> int:
-    """`aicompute export-inventories`: the inventories as a workbook in bw2io's layout."""
+    """`aicompute export-inventories`: the inventories as a workbook in bw2io's layout, or as an
+    openLCA JSON-LD package."""
     from .excel.inventories import export_inventories
 
+    fmt = args.format or ("olca" if args.out.lower().endswith(".zip") else "xlsx")
     out = output_path(args.out, force=args.force)
     open_project(args.project)
+    if fmt == "olca":
+        from .olca import export_olca
+
+        counts = export_olca(out, ["aicompute-background", "aicompute"])
+        print(f"wrote {out} (openLCA JSON-LD: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")")
+        return 0
     sheets = export_inventories(out)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
     return 0

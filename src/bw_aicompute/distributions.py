@@ -85,6 +85,22 @@ def to_spec(fields: dict) -> dict | None:
     return spec
 
 
+def as_olca(fields: dict, amount: float) -> dict | None:
+    """stats_arrays fields as the fields of an openLCA `Uncertainty` (olca-schema names), or
+    None where there is no distribution. Triangular's mode is the amount (`loc`)."""
+    kind = fields.get("uncertainty type")
+    if kind not in NAMES:
+        return None
+    if kind == 2:
+        return {"distribution_type": "LOG_NORMAL_DISTRIBUTION", "geom_mean": math.exp(float(fields["loc"])), "geom_sd": math.exp(float(fields["scale"]))}
+    if kind == 3:
+        return {"distribution_type": "NORMAL_DISTRIBUTION", "mean": float(fields.get("loc", amount)), "sd": float(fields["scale"])}
+    out = {"minimum": float(fields["minimum"]), "maximum": float(fields["maximum"])}
+    if kind == 4:
+        return {"distribution_type": "UNIFORM_DISTRIBUTION", **out}
+    return {"distribution_type": "TRIANGLE_DISTRIBUTION", "mode": float(fields.get("loc", amount)), **out}
+
+
 def describe(fields: dict) -> str:
     """A short text for stats_arrays fields: `uniform [3, 6]`, `lognormal (GSD 1.2)`, or ''."""
     name = NAMES.get(fields.get("uncertainty type", 0), "")
