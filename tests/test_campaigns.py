@@ -366,3 +366,22 @@ def test_readme_example_outputs_are_reproduced(ready_dir, capsys, example):
     printed = capsys.readouterr().out.rstrip().splitlines()
     expected = block.group(2).rstrip().splitlines()
     assert printed[: len(expected)] == expected
+
+
+def test_brightway_recalculates_a_campaign_without_changing_it(ready_dir):
+    """The campaign's formulas name parameters of `aicompute`; they are registered with the
+    campaign database, so Brightway's recalculation (what Activity Browser runs after an edit)
+    resolves them (without the copies it raises MissingName) and leaves every amount as written."""
+    from bw2data.backends import ExchangeDataset as ED
+    from bw2data.parameters import ActivityParameter, DatabaseParameter, Group
+
+    db = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).database
+    amounts = lambda: dict(ED.select(ED.id, ED.data).where(ED.output_database == db).tuples())  # noqa: E731
+    before = {k: v["amount"] for k, v in amounts().items()}
+    groups = [g.name for g in Group.select().where(Group.name.startswith(f"{db}::"))]
+    assert groups and DatabaseParameter.select().where(DatabaseParameter.database == db).count() > 0
+    Group.update(fresh=False).where(Group.name.in_(groups + [db])).execute()
+    bd.parameters.recalculate()
+    ActivityParameter.recalculate(groups[0])
+    after = {k: v["amount"] for k, v in amounts().items()}
+    assert after == pytest.approx(before, rel=1e-12)

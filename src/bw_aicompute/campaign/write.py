@@ -28,7 +28,8 @@ from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
 from ..inventory.formulas import with_values
 from ..inventory.templates import substitute
-from ..inventory.validate import comment_with_source
+from ..inventory.validate import InventoryDatabase, comment_with_source
+from ..inventory.writer import register_parameters
 from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
@@ -417,9 +418,25 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
         "functional_unit": fu[1],
         "phases": [pm.key[1] for pm in phases],
     }
-    write = lambda: bd.Database(w.db).write(w.data)  # noqa: E731
+    def write() -> None:
+        bd.Database(w.db).write(w.data)
+        _register_parameters(bd, w)
+
     write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
     return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=foreground)
+
+
+def _register_parameters(bd, w: _Writer) -> None:
+    """Make the campaign's formulas resolvable by Brightway (and Activity Browser): the foreground
+    parameters they name become parameters of the campaign database, copies of their values when
+    the campaign is written, and its formula exchanges are registered in activity groups, so
+    that `bw2data.parameters.recalculate()` runs and leaves every amount unchanged."""
+    used = set()
+    for data in w.data.values():
+        used |= {n for e in data["exchanges"] if "formula" in e for n in formula_names(e["formula"])}
+    note = f"copy of the parameter of {w.foreground!r} when the campaign was written (re-assess after changing it there)"
+    params = {n: {"amount": w.value(n), "_uncertainty": {}, "source": note} for n in sorted(used & w.parameters)}
+    register_parameters(bd, InventoryDatabase(w.db, datasets=w.data, parameters=params))
 
 
 def open_campaign(campaign: Campaign, foreground: str = "aicompute") -> CampaignModel:

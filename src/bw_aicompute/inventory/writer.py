@@ -54,6 +54,13 @@ def _parameterized_exchanges(db: InventoryDatabase, groups: dict[str, str]) -> l
     return [{"group": groups[code], "exchange": exc_id, "formula": data["formula"]} for exc_id, code, data in query if "formula" in data]
 
 
+def register_parameters(bd, db: InventoryDatabase) -> None:
+    """Register the parameters of `db` and its exchanges with formulas in Brightway (database
+    parameters, one activity group per activity with formulas), replacing what was registered
+    for it before; see `_write_parameters`."""
+    _write_parameters(bd, db)
+
+
 def _write_parameters(bd, db: InventoryDatabase) -> None:
     """Register database parameters and parameterized exchanges in bulk (bw2data's per-activity
     API takes seconds for a few hundred activities). Amounts are already evaluated, so groups
