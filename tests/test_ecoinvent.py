@@ -284,3 +284,12 @@ def test_methods_follow_an_ecoinvent_biosphere_imported_after_setup(ready_dir, c
     assert (user_method.load(), json.dumps(bd.methods[("my method", "GWP")], sort_keys=True, default=str)) == before
     assert main(["status"]) == 0
     assert "characterizes biosphere3, ecoinvent-3.11-biosphere" in capsys.readouterr().out
+
+
+def test_unknown_release_is_one_message_and_writes_nothing(ready_dir, capsys):
+    build_stub()
+    before = state_of_everything_else()
+    assert main(["link-ecoinvent", "--database", EI, "--version", "3.8"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "aicompute: error: no mapping for ecoinvent 3.8; mappings exist for 3.9, 3.10, 3.11, 3.12"
+    assert state_of_everything_else() == before and LINKED not in bd.databases

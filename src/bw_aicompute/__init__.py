@@ -12,6 +12,7 @@ The public API (everything a user needs from Python; the modules behind it are l
 - `read_log`: energy of a GPU power log;
 - `link_ecoinvent`: link the foreground to a licensed ecoinvent database;
 - `export_inventories`, `import_inventories`: the inventories as an Excel workbook;
+- `export_olca`: databases as an openLCA JSON-LD package;
 - `score_table`: scores of any datasets on any indicators;
 - `run_chunk`, `combine`: Monte Carlo chunks for Dask, Ray or a job scheduler;
 - `validate`: our results beside published studies (the validation report);
@@ -44,6 +45,7 @@ _API = {
     "LinkReport": "ecoinvent",
     "export_inventories": "excel.inventories",
     "import_inventories": "excel.inventories",
+    "export_olca": "olca",
     "score_table": "lca",
     "validate": "validation",
 }
@@ -61,6 +63,7 @@ __all__ = [
     "assess",
     "combine",
     "export_inventories",
+    "export_olca",
     "import_inventories",
     "link_ecoinvent",
     "read_campaign",
@@ -77,6 +80,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see 
     from .ecoinvent import LinkReport, link_ecoinvent
     from .excel.inventories import export_inventories, import_inventories
     from .lca import score_table
+    from .olca import export_olca
     from .setup import SetupReport, setup_project
     from .telemetry import TelemetrySummary, read_log
     from .uncertainty import MonteCarlo, combine, run_chunk

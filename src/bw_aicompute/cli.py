@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
     p.add_argument("--database", required=True, metavar="NAME", help="the ecoinvent database in the project (e.g. ecoinvent-3.10-cutoff)")
-    p.add_argument("--version", choices=VERSIONS, help="ecoinvent version (default: read from the database name)")
+    p.add_argument("--version", metavar="|".join(VERSIONS), help="ecoinvent release (default: read from the database name)")
     p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
     _project_arg(p)
     _force_arg(p)

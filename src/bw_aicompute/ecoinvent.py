@@ -254,6 +254,8 @@ def _check(bd, ei_db: str, version: str | None, foreground: str) -> str:
     version = version or detect_version(ei_db)
     if version is None:
         raise AicomputeError(f"cannot tell the ecoinvent version from the name {ei_db!r}; give --version ({', '.join(VERSIONS)})")
+    if version not in VERSIONS:
+        raise AicomputeError(f"no mapping for ecoinvent {version}; mappings exist for {', '.join(VERSIONS)}")
     refuse_foreign(bd.databases, LINKED_PREFIX + ei_db, "remove or rename it")
     return version
 
