@@ -115,12 +115,12 @@ def _preflight(project: str, methods: list | tuple, background: str, ecoinvent_d
     """Check the methods and the background before the project is created or written: a method
     must be installed or one that setup installs; `ecoinvent` needs a linked foreground."""
     from .methods import custom_methods, find_method, standard_method_names
-    from .project import brightway
+    from .project import brightway, use_project
 
     bd = brightway()
     exists = bool(project and project.strip()) and project in bd.projects
     if exists:
-        bd.projects.set_current(project)
+        use_project(bd, project)
     setup_installs = set(standard_method_names()) | {m.name for m in custom_methods()}
     for m in methods:
         m = tuple(m)

@@ -39,8 +39,15 @@ def open_project(name: str):
     bd = brightway()
     if name not in bd.projects:
         raise AicomputeError(f"project {name!r} does not exist; run: aicompute setup --project {name}")
-    bd.projects.set_current(name)
+    use_project(bd, name)
     return bd
+
+
+def use_project(bd, name: str) -> None:
+    """Make `name` the current project; nothing to do when it already is (bw2data's
+    `set_current` resets its SQLite connections and runs the garbage collector every time)."""
+    if bd.projects.current != name:
+        bd.projects.set_current(name)
 
 
 def find_biosphere(bd) -> str | None:

@@ -40,7 +40,7 @@ from .methods import (
 from .locking import refresh_registries, writer_lock
 from .ownership import database_rows, method_rows, write_owned
 from .ownership import state as owned_state
-from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, biosphere_token, brightway, cover_flows, find_biosphere, flow_index, other_biospheres
+from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, biosphere_token, brightway, cover_flows, find_biosphere, flow_index, other_biospheres, use_project
 
 
 @dataclass
@@ -289,7 +289,7 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> Setup
         raise AicomputeError("project name must not be empty")
     with writer_lock(f"project {name!r}"):
         created = name not in bd.projects
-        bd.projects.set_current(name)
+        use_project(bd, name)
         refresh_registries(bd)
         report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
         biosphere = _setup_biosphere(bd, report)
