@@ -271,6 +271,8 @@ def test_methods_follow_an_ecoinvent_biosphere_imported_after_setup(ready_dir, c
     user_method.register(unit="kg")
     user_method.write([(co2().id, 1.0)])
     before = (user_method.load(), json.dumps(bd.methods[("my method", "GWP")], sort_keys=True, default=str))
+    # a user's process database whose name says "biosphere" is not taken for one
+    bd.Database("my biosphere study").write({("my biosphere study", "a"): {"name": "a", "unit": "unit", "type": "process", "exchanges": []}})
     stub_biosphere_311()
     stub_ecoinvent_311_like_the_open_background()
     assert main(["link-ecoinvent", "--database", "ecoinvent-3.11-cutoff"]) == 0
@@ -283,7 +285,8 @@ def test_methods_follow_an_ecoinvent_biosphere_imported_after_setup(ready_dir, c
         assert linked[name] == pytest.approx(open_[name], rel=1e-4), name
     assert (user_method.load(), json.dumps(bd.methods[("my method", "GWP")], sort_keys=True, default=str)) == before
     assert main(["status"]) == 0
-    assert "characterizes biosphere3, ecoinvent-3.11-biosphere" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "characterizes biosphere3, ecoinvent-3.11-biosphere]" in out and "my biosphere study" not in out.split("Indicators:")[1]
 
 
 def test_unknown_release_is_one_message_and_writes_nothing(ready_dir, capsys):

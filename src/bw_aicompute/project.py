@@ -79,8 +79,13 @@ def flow_codes(biosphere: str) -> dict[int, str]:
 
 def other_biospheres(bd, biosphere: str) -> list[str]:
     """The project's other biosphere databases (an imported ecoinvent's
-    `ecoinvent-3.x-biosphere`...): every database whose name contains "biosphere"."""
-    return sorted(n for n in bd.databases if "biosphere" in n.lower() and n != biosphere)
+    `ecoinvent-3.x-biosphere`...): databases whose name contains "biosphere" and whose nodes
+    are elementary flows (not processes or products)."""
+    from bw2data.backends import ActivityDataset as AD
+
+    names = sorted(n for n in bd.databases if "biosphere" in n.lower() and n != biosphere)
+    technosphere = set(bd.labels.lci_node_types)
+    return [n for n in names if not AD.select().where(AD.database == n, AD.type.in_(technosphere)).exists()]
 
 
 def biosphere_token(bd, name: str) -> str:
