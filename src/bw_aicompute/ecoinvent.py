@@ -23,7 +23,7 @@ from . import distributions
 from ._resources import atomic_write, data_dir, fingerprint
 from .errors import AicomputeError
 from .inventory import InventoryDatabase, tables, write_database
-from .inventory.templates import substitute, where_in
+from .inventory.templates import expand
 from .locking import refresh_registries, writer_lock
 from .ownership import OWNER_KEY, owner, refuse_foreign
 from .project import find_biosphere, flow_codes, flow_index, replacement_candidates
@@ -93,7 +93,8 @@ class LinkReport:
 
 def detect_version(database: str) -> str | None:
     """The ecoinvent release named in a database name (`ecoinvent-3.10-cutoff` -> `3.10`), or None."""
-    m = re.search(r"3\.(9|10|11|12)(?:\.\d+)?(?!\d)", database)
+    minors = "|".join(v.split(".")[1] for v in VERSIONS)
+    m = re.search(rf"3\.({minors})(?:\.\d+)?(?!\d)", database)
     return f"3.{m.group(1)}" if m else None
 
 
@@ -105,22 +106,10 @@ def load_mapping(version: str) -> tuple[list[dict], dict[str, str]]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     out = [
         {"background": e["background"], "ecoinvent": e["ecoinvent"], "factor": float(e.get("factor", 1.0)), "note": e.get("note", "")}
-        for e in _expanded(doc["mappings"], path)
+        for e, _ in expand(doc["mappings"], tables(), path, "mapping")
     ]
-    unmapped = {e["background"]: e["reason"] for e in _expanded(doc.get("unmapped_for_each") or [], path)}
+    unmapped = {e["background"]: e["reason"] for e, _ in expand(doc.get("unmapped_for_each") or [], tables(), path, "mapping")}
     return out, {**unmapped, **dict(doc.get("unmapped") or {})}
-
-
-def _expanded(entries: list[dict], path) -> list[dict]:
-    """Entries of a mapping file, an entry with `for_each: TABLE` repeated for every row of that
-    inventory table."""
-    known = tables()
-    out = []
-    for entry in entries:
-        rows = known[entry["for_each"]] if "for_each" in entry else [{}]
-        body = {k: v for k, v in entry.items() if k != "for_each"}
-        out += [substitute(body, row, where_in(path, str(entry.get("background")))) for row in rows]
-    return out
 
 
 def _ecoinvent_biosphere(bd, ei_db: str) -> str:
@@ -169,6 +158,10 @@ class _Linker:
     ei_flows: dict = field(default_factory=dict)
     ei_flow_code: dict = field(default_factory=dict)
     replacements: dict = field(default_factory=dict)
+    ei_codes: set = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ei_codes = set(self.ei_flow_code.values())
 
     def _flow_match(self, flow, code: str, key: tuple) -> tuple[str, str] | None:
         """(ecoinvent flow code, how it was matched): by UUID (the flow's code), by UUID after
@@ -183,20 +176,13 @@ class _Linker:
             return self.ei_flow_code[self.ei_flows[key]], "FALLBACK: matched by name, categories and unit (the UUID is not in this biosphere)"
         return None
 
-    @property
-    def ei_codes(self) -> set[str]:
-        if not hasattr(self, "_codes"):
-            self._codes = set(self.ei_flow_code.values())
-        return self._codes
-
     def biosphere(self, exc, e: dict, row: dict) -> None:
         flow, (src_db, src_code) = exc.input, exc["input"]
         key = (flow["name"], tuple(flow.get("categories") or ()), flow.get("unit"))
         original = f"{flow['name']} {list(key[1])}"
-        match = None if src_db == self.ei_bio else self._flow_match(flow, src_code, key)
         if src_db == self.ei_bio:
             e["input"] = (src_db, src_code)
-        elif match:
+        elif match := self._flow_match(flow, src_code, key):
             e["input"] = (self.ei_bio, match[0])
             new = {"new provider": flow["name"], "new location": "", "new database": self.ei_bio, "factor": 1.0, "reason": match[1]}
             self.report.rows.append({**row, "status": "replaced", "original provider": original, **new})
