@@ -3,6 +3,7 @@ and the project's biosphere (which database, and its flows by name, categories a
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
@@ -94,6 +95,7 @@ def biosphere_token(bd, name: str) -> str:
     return f"{name}#{meta.get('number', '')}#{meta.get('modified', '')}"
 
 
+@functools.lru_cache(maxsize=1)
 def replacement_candidates() -> dict[str, list[tuple[str, str]]]:
     """Flow UUID of ecoinvent 3.9 -> [(UUID, name) of the flow that replaces it in each later
     release, oldest first], chained through ecoinvent's biosphere change reports
@@ -117,20 +119,17 @@ def replacement_candidates() -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def cover_flows(flows: list[tuple[int, float]], biosphere: str, other: str) -> list[tuple[int, float]]:
-    """Factors `flows` (flow id of `biosphere`, value) repeated on the flows of `other` that are
-    the same elementary flow: same UUID (code), else a replacement from the change reports,
-    else the same (name, categories, unit)."""
+def flow_correspondence(biosphere: str, other: str) -> dict[int, int]:
+    """Flow id of `biosphere` -> id of the same elementary flow in `other`: same UUID (code), else
+    a replacement from the change reports, else the same (name, categories, unit)."""
     codes, index = flow_codes(biosphere), {v: k for k, v in flow_index(biosphere).items()}
     other_codes = {code: id_ for id_, code in flow_codes(other).items()}
     other_index, replaced = flow_index(other), replacement_candidates()
-    out, seen = [], set()
-    for id_, value in flows:
-        code = codes.get(id_)
+    out = {}
+    for id_, code in codes.items():
         chain = [code] + [uuid for uuid, _ in replaced.get(code, [])]
         target = next((other_codes[c] for c in chain if c in other_codes), None)
         target = target if target is not None else other_index.get(index.get(id_))
-        if target is not None and target not in seen:
-            seen.add(target)
-            out.append((target, value))
+        if target is not None:
+            out[id_] = target
     return out

@@ -40,7 +40,7 @@ from .methods import (
 from .locking import refresh_registries, writer_lock
 from .ownership import database_rows, method_rows, write_owned
 from .ownership import state as owned_state
-from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, biosphere_token, brightway, cover_flows, find_biosphere, flow_index, other_biospheres, use_project
+from .project import DEFAULT_BIOSPHERE, DEFAULT_PROJECT, biosphere_token, brightway, find_biosphere, flow_correspondence, flow_index, other_biospheres, use_project
 
 
 @dataclass
@@ -155,29 +155,44 @@ def _write_method(bd, name: MethodName, cfs: list, meta: dict, fp: str) -> None:
     write_owned(bd.methods, method, name, meta, fp, lambda: method.write(cfs), count=method_rows(bd, name), expected=len(cfs))
 
 
-def _coverage(bd, biosphere: str) -> tuple[list[str], str]:
+@dataclass
+class _Coverage:
     """The other biospheres of the project (an imported ecoinvent's) that the methods must also
-    characterize, and a token of them for the methods' fingerprints."""
+    characterize, a token of them for the methods' fingerprints, and (read once, when a method
+    is written) the correspondence of their flows with those of the setup biosphere."""
+
+    biosphere: str
+    others: list[str]
+    token: str
+
+    @functools.cached_property
+    def maps(self) -> dict[str, dict[int, int]]:
+        return {other: flow_correspondence(self.biosphere, other) for other in self.others}
+
+    def covered(self, cfs: list) -> tuple[list, str]:
+        """`cfs` plus the same factors on the same flows of each other biosphere, and a note."""
+        out, note = list(cfs), []
+        for other, same in self.maps.items():
+            extra, seen = [], set()
+            for flow, value in cfs:
+                target = same.get(flow)
+                if target is not None and target not in seen:
+                    seen.add(target)
+                    extra.append((target, value))
+            out += extra
+            note.append(f"{len(extra)} on {other}")
+        return out, (", also " + ", ".join(note)) if note else ""
+
+
+def _coverage(bd, biosphere: str) -> _Coverage:
     others = other_biospheres(bd, biosphere)
-    return others, "|".join(biosphere_token(bd, b) for b in others)
+    return _Coverage(biosphere, others, "|".join(biosphere_token(bd, b) for b in others))
 
 
-def _covered(cfs: list, biosphere: str, others: list[str]) -> tuple[list, str]:
-    """`cfs` on `biosphere` plus the same factors on the same flows of each other biosphere, and
-    a note of what is covered."""
-    out, note = list(cfs), []
-    for other in others:
-        extra = cover_flows(cfs, biosphere, other)
-        out += extra
-        note.append(f"{len(extra)} on {other}")
-    return out, (", also " + ", ".join(note)) if note else ""
-
-
-def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:
+def _setup_standard_methods(bd, biosphere: str, report: SetupReport, coverage: _Coverage) -> None:
     todo = {}
-    others, token = _coverage(bd, biosphere)
     for name in standard_method_names():
-        fp = fingerprint(standard_fingerprint(name, biosphere), token)
+        fp = fingerprint(standard_fingerprint(name, biosphere), coverage.token)
         state = owned_state(bd.methods, name, fp, method_rows(bd, name))
         if state == "current":
             report.add("method", name, "present")
@@ -208,19 +223,18 @@ def _setup_standard_methods(bd, biosphere: str, report: SetupReport) -> None:
             "unit": m["unit"],
             "description": m.get("description", ""),
             "filename": f"{m.get('filename', '')} via bw2io {bw2io_version()} lcia_39_ecoinvent.zip",
-            "covers": [biosphere, *others],
+            "covers": [biosphere, *coverage.others],
         }
-        all_cfs, note = _covered(cfs, biosphere, others)
+        all_cfs, note = coverage.covered(cfs)
         _write_method(bd, name, all_cfs, meta, fp)
         detail = f"{len(cfs)} CFs" + (f", {dropped} CFs on flows absent from {biosphere}" if dropped else "") + note
         report.add("method", name, "installed" if state == "absent" else "updated", detail)
 
 
-def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
+def _setup_custom_methods(bd, biosphere: str, report: SetupReport, coverage: _Coverage) -> None:
     index = None
-    others, token = _coverage(bd, biosphere)
     for method in custom_methods():
-        fp = fingerprint(custom_fingerprint(method, biosphere), token)
+        fp = fingerprint(custom_fingerprint(method, biosphere), coverage.token)
         state = owned_state(bd.methods, method.name, fp, method_rows(bd, method.name))
         if state == "current":
             report.add("method", method.name, "present")
@@ -238,8 +252,8 @@ def _setup_custom_methods(bd, biosphere: str, report: SetupReport) -> None:
                     f"{method.path}: flow {fname!r} {list(cats)} ({unit}) not found in biosphere database {biosphere!r}"
                 )
             cfs.append((index[key], cf))
-        meta = {"unit": method.unit, "description": method.description, "filename": method.path.name, "covers": [biosphere, *others]}
-        all_cfs, note = _covered(cfs, biosphere, others)
+        meta = {"unit": method.unit, "description": method.description, "filename": method.path.name, "covers": [biosphere, *coverage.others]}
+        all_cfs, note = coverage.covered(cfs)
         _write_method(bd, method.name, all_cfs, meta, fp)
         report.add("method", method.name, "installed" if state == "absent" else "updated", f"{len(cfs)} CFs, custom{note}")
 
@@ -252,8 +266,9 @@ def install_methods(bd, biosphere: str, report: SetupReport) -> None:
     """Install or update the LCIA methods of `methods/` on `biosphere`, each also characterizing
     the same flows of every other biosphere of the project (an ecoinvent imported before or after
     setup), so that results linked to ecoinvent lose no factor. Run under the writer lock."""
-    _setup_standard_methods(bd, biosphere, report)
-    _setup_custom_methods(bd, biosphere, report)
+    coverage = _coverage(bd, biosphere)
+    _setup_standard_methods(bd, biosphere, report, coverage)
+    _setup_custom_methods(bd, biosphere, report, coverage)
 
 
 def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> SetupReport:
