@@ -62,7 +62,11 @@ def test_campaign_with_its_supply_chain(ready_dir, tmp_path, capsys):
     assert main(["assess", str(EXAMPLES / "finetune_measured_ppa.yaml"), "--export-olca", str(out)]) == 0
     reader = zipio.ZipReader(str(out))
     names = {reader.read_process(pid).name for pid in reader.ids_of(o.Process)}
+    params = [reader.read_parameter(pid) for pid in reader.ids_of(o.Parameter)]
     reader.close()
+    # one global parameter per name: the foreground's, with its uncertainty (not the campaign's copy)
+    assert len({p.name for p in params}) == len(params)
+    assert next(p for p in params if p.name == "gpu_load_factor").uncertainty is not None
     assert any(name.startswith("campaign") or "fine-tuning" in name for name in names)
     assert "market for electricity, grid mix" in names
     # a zip in a folder that does not exist: one message, exit 2, nothing written

@@ -80,7 +80,8 @@ class Assessment:
         With an ecoinvent background, the ecoinvent providers are referenced, not exported."""
         from .olca import export_olca
 
-        return export_olca(output_path(path), [self.database, self.model.foreground, "aicompute-background"])
+        # the foreground first: its parameters are the originals of the campaign's copies
+        return export_olca(output_path(path), [self.model.foreground, "aicompute-background", self.database])
 
     def plot(self, path: str | Path) -> None:
         """Write stacked bars by stage, one bar per phase, one panel per indicator (PNG)."""

@@ -113,25 +113,31 @@ class _Package:
         e.is_input = kind == "technosphere" or (elementary and (node.get("categories") or ("",))[0] == "natural resource")
         if kind == "technosphere":
             e.default_provider = o.Ref(id=_id("process", node["database"], node["code"]), name=node["name"], ref_type=o.RefType.Process)
-        unc = distributions.as_olca(dict(exc), float(exc["amount"]))
-        if unc:
-            e.uncertainty = o.Uncertainty(**{**unc, "distribution_type": o.UncertaintyType[unc["distribution_type"]]})
+        e.uncertainty = self.uncertainty(dict(exc), float(exc["amount"]))
+
+    def uncertainty(self, fields: dict, amount: float):
+        """The openLCA uncertainty of stats_arrays fields, or None."""
+        unc = distributions.as_olca(fields, amount)
+        return self.o.Uncertainty(**{**unc, "distribution_type": self.o.UncertaintyType[unc["distribution_type"]]}) if unc else None
 
     def parameters(self, database: str) -> None:
-        """The database parameters of `database` as global parameters."""
+        """The database parameters of `database` as global parameters; a name already exported
+        (from an earlier database) is kept as it is: openLCA's global names are unique."""
         from bw2data.parameters import DatabaseParameter
 
         o = self.o
+        exported = {e.name for e in self.entities.values() if isinstance(e, o.Parameter)}
         for p in DatabaseParameter.select().where(DatabaseParameter.database == database):
+            if p.name in exported:
+                continue
             par = o.Parameter(name=p.name, value=float(p.amount), parameter_scope=o.ParameterScope.GLOBAL_SCOPE)
             par.id = _id("parameter", database, p.name)
             par.description = " ".join(str(p.data.get(k, "")) for k in ("unit", "source") if p.data.get(k))
             par.is_input_parameter = not p.formula
             if p.formula:
                 par.formula = olca_formula(p.formula)
-            unc = distributions.as_olca(p.data, float(p.amount))
-            if unc and not p.formula:
-                par.uncertainty = o.Uncertainty(**{**unc, "distribution_type": o.UncertaintyType[unc["distribution_type"]]})
+            if not p.formula:
+                par.uncertainty = self.uncertainty(p.data, float(p.amount))
             self.add(par)
 
 
@@ -144,7 +150,8 @@ def export_olca(path: Path, databases: list[str]) -> dict[str, int]:
         The zip to write (replaced atomically).
     databases : list of str
         Brightway databases whose activities become processes (their suppliers in other
-        databases must be listed too for the providers to resolve in openLCA).
+        databases must be listed too for the providers to resolve in openLCA); where two
+        define a parameter of the same name, the first one's is exported.
 
     Returns
     -------
