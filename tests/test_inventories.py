@@ -265,18 +265,18 @@ def test_parameter_changed_in_brightway_propagates(ready_dir):
 
 
 def test_failed_inventory_install_is_completed_by_rerun(bw_dir, monkeypatch):
-    real = install_mod._write_parameters
+    real = install_mod.register_parameters
 
     def failing(bd_, db):
         if db.name == "aicompute":
             raise OSError("killed (injected)")
         return real(bd_, db)
 
-    monkeypatch.setattr(install_mod, "_write_parameters", failing)
+    monkeypatch.setattr(install_mod, "register_parameters", failing)
     with pytest.raises(OSError):
         setup_project("inv")
     assert bd.databases["aicompute"][OWNER_KEY]["state"] == "installing"
-    monkeypatch.setattr(install_mod, "_write_parameters", real)
+    monkeypatch.setattr(install_mod, "register_parameters", real)
     report = setup_project("inv")
     assert ("database", "aicompute", "updated") in {(i.kind, i.name, i.action) for i in report.items}
     assert bd.databases["aicompute"][OWNER_KEY]["state"] == "complete"

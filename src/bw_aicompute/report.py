@@ -105,10 +105,10 @@ def format_uncertainty(a: Assessment) -> list[str]:
     return lines
 
 
-
 def _short(text: str, width: int) -> str:
     """`text` cut to `width` characters in the middle, so that the end (a location) stays."""
     return text if len(text) <= width else text[: width - 14] + "..." + text[-11:]
+
 
 def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
     """Horizontal bars of the Spearman rank correlations of the top inputs, per indicator."""

@@ -55,13 +55,6 @@ def _parameterized_exchanges(db: InventoryDatabase, groups: dict[str, str]) -> l
 
 
 def register_parameters(bd, db: InventoryDatabase) -> None:
-    """Register the parameters of `db` and its exchanges with formulas in Brightway (database
-    parameters, one activity group per activity with formulas), replacing what was registered
-    for it before; see `_write_parameters`."""
-    _write_parameters(bd, db)
-
-
-def _write_parameters(bd, db: InventoryDatabase) -> None:
     """Register database parameters and parameterized exchanges in bulk (bw2data's per-activity
     API takes seconds for a few hundred activities). Amounts are already evaluated, so groups
     are written fresh; `bw2data.parameters.recalculate()` after a user's change updates them."""
@@ -168,6 +161,6 @@ def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
 
     def write() -> None:
         bd.Database(db.name).write(db.datasets)
-        _write_parameters(bd, db)
+        register_parameters(bd, db)
 
     write_owned(bd.databases, bd.Database(db.name), db.name, meta, db.fingerprint, write, count=database_rows(db.name), expected=len(db.datasets), **mark)
