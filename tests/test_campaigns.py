@@ -379,6 +379,7 @@ def test_brightway_recalculates_a_campaign_without_changing_it(ready_dir):
     amounts = lambda: dict(ED.select(ED.id, ED.data).where(ED.output_database == db).tuples())  # noqa: E731
     before = {k: v["amount"] for k, v in amounts().items()}
     groups = [g.name for g in Group.select().where(Group.name.startswith(f"{db}::"))]
+    assert groups == [f"{db}::exchanges"]
     assert groups and DatabaseParameter.select().where(DatabaseParameter.database == db).count() > 0
     Group.update(fresh=False).where(Group.name.in_(groups + [db])).execute()
     bd.parameters.recalculate()

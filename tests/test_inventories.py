@@ -250,6 +250,23 @@ def test_every_exchange_carries_a_source(ready_dir):
                     assert exc.get("source") and exc["source"] in exc.get("comment", ""), (ds["code"], exc.input["name"])
 
 
+def test_parameterized_exchanges_are_one_group_per_database(ready_dir):
+    """One activity parameter group per database holds its parameterized exchanges (no
+    `__dummy_` groups cluttering Activity Browser's Parameters page); an activity regrouped the
+    way Activity Browser does after an edit takes only its own exchanges out of it."""
+    from bw2data.parameters import ActivityParameter, Group, ParameterizedExchange
+
+    groups = {g.name for g in Group.select()} - {"project", *bd.databases}
+    assert groups == {"aicompute::exchanges"}  # the background has no formulas
+    assert not ActivityParameter.select().where(ActivityParameter.name.startswith("__dummy")).count()
+    count = ParameterizedExchange.select().where(ParameterizedExchange.group == "aicompute::exchanges").count()
+    assert count > 1000 and ActivityParameter.get(group="aicompute::exchanges").amount == count
+    hour = node("gpu-hour-h100_sxm_80gb-FR")
+    bd.parameters.add_exchanges_to_group(str(hour.id), hour)  # Activity Browser's regrouping
+    moved = ParameterizedExchange.select().where(ParameterizedExchange.group == str(hour.id)).count()
+    assert moved and ParameterizedExchange.select().where(ParameterizedExchange.group == "aicompute::exchanges").count() == count - moved
+
+
 def test_parameter_changed_in_brightway_propagates(ready_dir):
     before = score("gpu-hour-h100_sxm_80gb-FR")
     p = DatabaseParameter.get(database="aicompute", name="gpu_load_factor")

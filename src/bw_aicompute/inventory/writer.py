@@ -47,37 +47,53 @@ def _parameter_rows(db: InventoryDatabase) -> list[dict]:
     return rows
 
 
-def _parameterized_exchanges(db: InventoryDatabase, groups: dict[str, str]) -> list[dict]:
+def _parameterized_exchanges(db: InventoryDatabase) -> list[tuple[int, str]]:
+    """(exchange id, formula) of every exchange of `db` that has a formula."""
     from bw2data.backends import ExchangeDataset as ED
 
-    query = ED.select(ED.id, ED.output_code, ED.data).where(ED.output_database == db.name, ED.output_code.in_(list(groups))).tuples()
-    return [{"group": groups[code], "exchange": exc_id, "formula": data["formula"]} for exc_id, code, data in query if "formula" in data]
+    query = ED.select(ED.id, ED.data).where(ED.output_database == db.name).order_by(ED.id).tuples()
+    return [(exc_id, data["formula"]) for exc_id, data in query if "formula" in data]
+
+
+def exchange_group(db_name: str) -> str:
+    """The activity parameter group that holds every parameterized exchange of `db_name`."""
+    return f"{db_name}::exchanges"
 
 
 def register_parameters(bd, db: InventoryDatabase) -> None:
     """Register database parameters and parameterized exchanges in bulk (bw2data's per-activity
     API takes seconds for a few hundred activities). Amounts are already evaluated, so groups
-    are written fresh; `bw2data.parameters.recalculate()` after a user's change updates them."""
+    are written fresh; `bw2data.parameters.recalculate()` after a user's change updates them.
+
+    All parameterized exchanges of a database are in one group, `exchange_group(db.name)`,
+    which depends on the database's parameters. bw2data finds a group's database through one
+    of its activity parameters, so the group holds one: `parameterized_exchanges`, the number
+    of exchanges in the group, attached to no activity (code = the group's name) so that an
+    edit of an activity in Activity Browser, which regroups that activity's exchanges, cannot
+    remove the others'. bw2data's `add_exchanges_to_group` would instead make one group per
+    activity with a `__dummy_<uuid>__` parameter each (429 groups for `aicompute`).
+    """
     ActivityParameter, DatabaseParameter, Group, GroupDependency, ParameterizedExchange, parameters = _parameter_tables()
     _clear_parameters(db.name)
     rows = _parameter_rows(db)
-    formula_codes = {code for (_, code), ds in db.datasets.items() if any("formula" in e for e in ds["exchanges"])}
+    group = exchange_group(db.name)
     with parameters.db.atomic():
         if rows:
             DatabaseParameter.insert_many(rows).execute()
         Group.insert(name=db.name, fresh=True, order=[]).execute()
-        if not formula_codes:
+        pexc = _parameterized_exchanges(db)
+        if not pexc:
             return
-        groups = {code: f"{db.name}::{code}" for code in sorted(formula_codes)}
-        Group.insert_many([{"name": g, "fresh": True, "order": []} for g in groups.values()]).execute()
-        GroupDependency.insert_many([{"group": g, "depends": db.name} for g in groups.values()]).execute()
-        # bw2data's add_exchanges_to_group marks a group with a dummy activity parameter
-        ActivityParameter.insert_many(
-            [{"group": g, "database": db.name, "code": code, "name": f"__dummy_{i}__", "amount": 0, "data": {}} for i, (code, g) in enumerate(groups.items())]
-        ).execute()
-        pexc = _parameterized_exchanges(db, groups)
-        for i in range(0, len(pexc), 500):
-            ParameterizedExchange.insert_many(pexc[i : i + 500]).execute()
+        Group.insert(name=group, fresh=True, order=[]).execute()
+        GroupDependency.insert(group=group, depends=db.name).execute()
+        comment = (
+            "Number of parameterized exchanges in this group (all of the database's). bw2data finds "
+            "a group's database through an activity parameter; this one is attached to no activity."
+        )
+        ActivityParameter.insert(group=group, database=db.name, code=group, name="parameterized_exchanges", amount=len(pexc), data={"comment": comment}).execute()
+        rows = [{"group": group, "exchange": exc_id, "formula": formula} for exc_id, formula in pexc]
+        for i in range(0, len(rows), 500):
+            ParameterizedExchange.insert_many(rows[i : i + 500]).execute()
 
 
 def imported_from(meta: dict) -> str | None:
