@@ -1,21 +1,34 @@
-"""Benchmark: Monte Carlo of the moshi_like campaign on three indicators.
+"""Benchmark: Monte Carlo and deterministic solves of campaigns, against the fair baseline.
 
-Ours: `bw_aicompute.uncertainty.run` (bw2calc's resampled matrices + sampled parameters and
-recomputed formulas, one LU per iteration for the campaign and its 45 phase x stage shares, three
-indicators). Naive: a new bw2calc LCA per iteration (use_distributions=True; exchange
-distributions only, no parameters, totals only), lci + lcia on three methods.
+The fair baseline is what a skilled Brightway user writes with the same libraries:
+`bw2calc.LCA(demand, method, use_distributions=True)`, `lci()`, `lcia()`, then `next(lca)` per
+iteration and the three indicators' characterization matrices applied to its inventory (totals
+only: no parameter distributions, no phase x stage shares, no sensitivity inputs). The tool does
+all of those. Tool and baseline alternate in the same process, `--repeat` times each; min and
+median are printed.
 
-Run: python bench/montecarlo.py [--iterations 1000] [--naive 100]    (target: 1000 in < 10 s)
+1. `moshi_like` (9 phases), 1,000 iterations, 3 indicators, in-process (the tool's time includes
+   loading the matrices and the formulas: `uncertainty.run`).
+2. The same as whole processes: `aicompute assess ... --iterations 1000` against the baseline as
+   a script (`python bench/montecarlo.py --baseline-script`), with peak memory.
+3. Campaigns of 100 and 1,000 phases (moshi_like's phases repeated): iterations per second of
+   tool and baseline; deterministic assess of 1,000 phases (validate, write, solve) against one
+   bw2calc MultiLCA of the total and the phase x stage demands (how the tool solved it before).
+
+Run: python bench/montecarlo.py [--repeat 3] [--quick]    (uses a temporary Brightway data directory)
 """
 
 import argparse
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-os.environ["BRIGHTWAY2_DIR"] = tempfile.mkdtemp(prefix="bench_mc_")
+os.environ.setdefault("BRIGHTWAY2_DIR", tempfile.mkdtemp(prefix="bench_mc_"))
 os.environ.setdefault("BRIGHTWAY_NO_STRUCTLOG", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 warnings.simplefilter("ignore")
@@ -24,48 +37,158 @@ import logging  # noqa: E402
 
 logging.getLogger("brightway-stdout-feedback").addFilter(lambda r: r.levelno >= logging.ERROR)
 
-import bw2calc as bc  # noqa: E402
-import bw2data as bd  # noqa: E402
+import yaml  # noqa: E402
 
-from bw_aicompute import uncertainty  # noqa: E402
-from bw_aicompute.assessment import assess  # noqa: E402
-from bw_aicompute.lca import method_for  # noqa: E402
-
-EXAMPLE = Path(__file__).parents[1] / "examples" / "moshi_like.yaml"
+ROOT = Path(__file__).parents[1]
+EXAMPLE = ROOT / "examples" / "moshi_like.yaml"
 INDICATORS = ["climate", "water", "adp_minerals"]
+
+
+def baseline(fu_id: int, methods: list, iterations: int) -> float:
+    """The fair baseline: one bw2calc LCA with distributions, `next(lca)` per iteration."""
+    import bw2calc as bc
+
+    t = time.perf_counter()
+    lca = bc.LCA({fu_id: 1.0}, methods[0], use_distributions=True, seed_override=42)
+    lca.lci()
+    lca.lcia()
+    chars = []
+    for m in methods:
+        lca.switch_method(m)
+        chars.append(lca.characterization_matrix.copy())
+    scores = []
+    for i in range(iterations):
+        if i:
+            next(lca)
+        scores.append([float((c @ lca.inventory).sum()) for c in chars])
+    return time.perf_counter() - t
+
+
+def campaign_file(phases: int, folder: Path) -> Path:
+    """moshi_like with its phases repeated to `phases` phases."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    base = data["phases"]
+    data["phases"] = [{**base[i % len(base)], "name": f"{base[i % len(base)]['name']} {i}"} for i in range(phases)]
+    data["campaign"]["name"] = f"moshi-like-{phases}"
+    path = folder / f"moshi_like_{phases}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def alternate(label: str, tool, base, repeat: int) -> None:
+    ts, bs = [], []
+    for _ in range(repeat):
+        ts.append(tool())
+        bs.append(base())
+    print(f"{label}: tool min {min(ts):.2f} s, median {statistics.median(ts):.2f} s | baseline min {min(bs):.2f} s, median {statistics.median(bs):.2f} s | baseline / tool (min) {min(bs) / min(ts):.1f}x")
+
+
+def timed(f) -> float:
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def in_process(path: Path, iterations: int, repeat: int, label: str) -> None:
+    import bw2data as bd
+
+    from bw_aicompute import uncertainty
+    from bw_aicompute.assessment import assess
+    from bw_aicompute.lca import method_for
+
+    a = assess(path, indicators=INDICATORS)
+    resolved = [method_for(i) for i in INDICATORS]
+    fu = bd.get_node(database=a.model.key[0], code=a.model.key[1]).id
+    alternate(label, lambda: timed(lambda: uncertainty.run(a.model, resolved, iterations, seed=42)), lambda: baseline(fu, [m for _, m in resolved], iterations), repeat)
+
+
+_PEAK = "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+
+
+def process(args: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MiB) of a whole process."""
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _PEAK, *args], check=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - t, int(out.split()[-1]) / 1024
+
+
+def whole_processes(repeat: int) -> None:
+    tool = [sys.executable, "-m", "bw_aicompute", "assess", str(EXAMPLE), "--iterations", "1000", "--seed", "42"]
+    base = [sys.executable, __file__, "--baseline-script"]
+    process(tool)  # warm the file cache
+    ts, bs = [], []
+    for _ in range(repeat):
+        ts.append(process(tool))
+        bs.append(process(base))
+    t, b = [w for w, _ in ts], [w for w, _ in bs]
+    print(
+        f"whole process, 1000 iterations of moshi_like: tool min {min(t):.2f} s, median {statistics.median(t):.2f} s, peak {max(m for _, m in ts):.0f} MiB"
+        f" | baseline script min {min(b):.2f} s, median {statistics.median(b):.2f} s, peak {max(m for _, m in bs):.0f} MiB"
+    )
+
+
+def deterministic(path: Path, repeat: int) -> None:
+    from bw_aicompute.assessment import assess
+    from bw_aicompute.lca import method_for, multi_scores
+
+    a = assess(path, indicators=INDICATORS)
+    methods = [method_for(i)[1] for i in INDICATORS]
+
+    def base() -> None:  # each assess rewrites the campaign: its node ids change
+        multi_scores(_old_demands(a.model, methods[0]), methods)
+
+    alternate(
+        f"deterministic, {len(a.model.phases)} phases (tool: validate + write + solve; baseline: the phase x stage demands and one MultiLCA of them)",
+        lambda: timed(lambda: assess(path, indicators=INDICATORS)),
+        lambda: timed(base),
+        repeat,
+    )
+
+
+def _old_demands(model, method) -> dict:
+    """The total and the phase x stage demands, as the tool gave them to a MultiLCA before."""
+    import bw2calc as bc
+    import bw2data as bd
+
+    from bw_aicompute.attribution import StageAttribution, stage_demands
+
+    fu = bd.get_node(database=model.key[0], code=model.key[1])
+    lca = bc.LCA({fu.id: 1.0}, method)
+    lca.lci()
+    row_to_id = {r: i for i, r in lca.dicts.product.items()}
+    phase_ids = [bd.get_node(database=pm.key[0], code=pm.key[1]).id for pm in model.phases]
+    demands = {"total": {fu.id: 1.0}}
+    for i, stage, demand in stage_demands(StageAttribution.for_lca(lca, phase_ids), lca.technosphere_matrix, len(phase_ids)):
+        demands[f"{i}|{stage}"] = {row_to_id[r]: a for r, a in demand.items()}
+    return demands
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--iterations", type=int, default=1000)
-    parser.add_argument("--naive", type=int, default=100, help="iterations of the naive loop (it/s is what counts)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="skip the whole-process and 1,000-phase runs")
+    parser.add_argument("--baseline-script", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    a = assess(EXAMPLE, indicators=INDICATORS)
-    resolved = [method_for(i) for i in INDICATORS]
+    if args.baseline_script:  # the baseline as a user's script: project open, 1,000 iterations
+        import bw2data as bd
 
-    t = time.perf_counter()
-    mc = uncertainty.run(a.model, resolved, args.iterations, seed=42)
-    ours = time.perf_counter() - t
-    print(f"ours:  {args.iterations} iterations x 3 indicators (totals, 9 phases x 5 stages, sensitivity inputs) in {ours:.2f} s = {args.iterations / ours:.0f} it/s (target: 1000 in < 10 s)")
+        from bw_aicompute.lca import method_for
 
-    t = time.perf_counter()
-    cli_like = assess(EXAMPLE, indicators=INDICATORS, iterations=args.iterations, seed=42)
-    print(f"whole assess(..., iterations={args.iterations}) incl. validation, writing and the deterministic solve: {time.perf_counter() - t:.2f} s")
-    assert (cli_like.uncertainty.totals == mc.totals).all()
+        bd.projects.set_current("aicompute")
+        node = bd.get_node(database="aicompute-campaign-moshi-like", code="campaign")
+        baseline(node.id, [method_for(i)[1] for i in INDICATORS], 1000)
+        return
+    from bw_aicompute import setup_project
 
-    fu = bd.get_node(database=a.model.key[0], code=a.model.key[1])
-    methods = [m for _, m in resolved]
-    t = time.perf_counter()
-    for i in range(args.naive):
-        lca = bc.LCA({fu: 1}, methods[0], use_distributions=True, seed_override=i + 1)
-        lca.lci()
-        lca.lcia()
-        for m in methods[1:]:
-            lca.switch_method(m)
-            lca.lcia()
-    naive = time.perf_counter() - t
-    print(f"naive: {args.naive} iterations x 3 indicators (new LCA per iteration, totals only) in {naive:.2f} s = {args.naive / naive:.0f} it/s")
-    print(f"ratio (ours / naive, iterations per second): {(args.iterations / ours) / (args.naive / naive):.1f} x")
+    setup_project()
+    folder = Path(tempfile.mkdtemp(prefix="bench_mc_campaigns_"))
+    in_process(EXAMPLE, 1000, args.repeat, "1000 iterations of moshi_like, 3 indicators, in-process")
+    if not args.quick:
+        whole_processes(args.repeat)
+    in_process(campaign_file(100, folder), 100, args.repeat, "100 iterations, 100-phase campaign")
+    if not args.quick:
+        in_process(campaign_file(1000, folder), 1000, args.repeat, "1000 iterations, 1000-phase campaign")
+        deterministic(campaign_file(1000, folder), args.repeat)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ LAYERS = [
     {"_version", "errors", "_resources", "distributions", "attribution"},
     {"locking", "ownership", "project", "methods", "telemetry"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
-    {"setup", "lca", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories", "olca"},
+    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories", "olca"},
     {"catalog", "uncertainty", "report", "excel.results"},
     {"assessment"},
     {"validation"},

@@ -83,17 +83,85 @@ def test_fixed_inputs_have_no_spread(ready_dir):
     assert mc.totals[:, 0] == pytest.approx(np.full(20, 50_532.4), rel=1e-4)
 
 
-def test_chunks_split_over_processes(ready_dir):
-    a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])  # written once, before the chunks
-    resolved = [method_for("climate")]
-    parts = [uncertainty.run(a.model, resolved, 15, seed=5, chunk=k, chunks=2) for k in range(2)]
-    assert not np.allclose(parts[0].totals, parts[1].totals)  # independent streams
+def test_same_numbers_whatever_the_processes(ready_dir):
+    """Chunks do not follow the workers: 1 or 2 processes give the same numbers; method tuples
+    (no indicator) reach the workers."""
     import bw2data as bd
 
-    parallel = uncertainty.run_parallel(bd.projects.current, str(EXAMPLES / "moshi_like.yaml"), ["climate"], 30, seed=5, processes=2)
-    sequential = uncertainty.combine(parts)
-    assert parallel.iterations == 30 and parallel.chunks == [(0, 2), (1, 2)]
-    assert np.array_equal(parallel.totals, sequential.totals)
+    method = method_for("climate")[1]
+    one = assess(EXAMPLES / "moshi_like.yaml", indicators=[], methods=[method], iterations=uncertainty.CHUNK + 20, seed=5)
+    two = assess(EXAMPLES / "moshi_like.yaml", indicators=[], methods=[method], iterations=uncertainty.CHUNK + 20, seed=5, processes=2)
+    assert one.uncertainty.chunks == two.uncertainty.chunks == [(0, 2), (1, 2)]
+    assert np.array_equal(one.uncertainty.totals, two.uncertainty.totals)
+    assert np.array_equal(one.uncertainty.breakdown, two.uncertainty.breakdown)
+    assert not np.allclose(one.uncertainty.totals[:20], one.uncertainty.totals[uncertainty.CHUNK :])  # independent streams
+    parts = uncertainty.run_chunks(bd.projects.current, str(EXAMPLES / "moshi_like.yaml"), [(" | ".join(method), method)], uncertainty.CHUNK + 20, 5, [1])
+    assert np.array_equal(parts[0].totals, one.uncertainty.totals[uncertainty.CHUNK :])
+
+
+def _reference(plan, samples):
+    """The previous implementation, kept as the reference: per iteration, the whole matrices,
+    one LU and one right-hand side per phase x stage share plus the total."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    from bw_aicompute.attribution import clean_roundoff, stage_demands
+
+    system, tech, bio = plan.system, samples.tech, samples.bio
+    n_it = tech.values.shape[1]
+    totals = np.zeros((n_it, system.C.shape[0]))
+    breakdown = np.zeros((n_it, len(plan.rows), system.C.shape[0]))
+    index = {row: k for k, row in enumerate(plan.rows)}
+    names = list(dict.fromkeys(phase for phase, _ in plan.rows))
+    fu_row = system.product_row[system.fu]
+    for i in range(n_it):
+        A = (system.A + sp.csc_matrix((tech.values[:, i], (tech.rows, tech.cols)), shape=system.A.shape)).tocsc()
+        B = system.B + sp.csc_matrix((bio.values[:, i], (bio.rows, bio.cols)), shape=system.B.shape)
+        demands = stage_demands(system.attribution, A, len(system.phases))
+        rhs = np.zeros((A.shape[0], 1 + len(demands)))
+        rhs[fu_row, 0] = 1.0
+        for k, (_, _, demand) in enumerate(demands):
+            for r, a in demand.items():
+                rhs[r, k + 1] += a
+        s = system.C @ (B @ splu(A).solve(rhs))
+        totals[i] = s[:, 0]
+        for k, (p, stage, _) in enumerate(demands):
+            breakdown[i, index[(names[p], stage)]] += clean_roundoff(s[:, k + 1], s[:, 0])
+    return totals, breakdown
+
+
+@pytest.mark.parametrize("dense_max", [400, 0])  # batched dense core, sparse LU per iteration
+def test_same_results_as_the_reference_on_the_same_samples(ready_dir, monkeypatch, dense_max):
+    from bw_aicompute import solver
+
+    monkeypatch.setattr(solver, "DENSE_MAX", dense_max)
+    a = assess(EXAMPLES / "moshi_like.yaml")
+    plan = uncertainty.prepare(a.model, [method_for(i) for i in ("climate", "water", "adp_minerals")])
+    samples = uncertainty.draw(plan, 12, np.random.default_rng(3))
+    assert samples.tech.values.shape[0] > 10 and samples.bio.values.shape[0] > 10
+    totals, breakdown = uncertainty.scores(plan, samples)
+    ref_totals, ref_breakdown = _reference(plan, samples)
+    assert totals == pytest.approx(ref_totals, rel=1e-9)
+    assert breakdown == pytest.approx(ref_breakdown, rel=1e-9, abs=1e-9 * np.abs(ref_totals).max())
+    assert not np.allclose(totals[0], totals[1])
+
+
+def test_ranks_and_noise():
+    """Average ranks as scipy's rankdata; an input unrelated to the total is dropped as noise."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, size=(50, 3)).astype(float)
+    assert np.array_equal(uncertainty.ranks(x), rankdata(x, axis=0))
+    n = 2000
+    driver, noise = rng.normal(size=n), rng.normal(size=n)
+    mc = uncertainty.MonteCarlo(
+        labels=["climate"], units=["kg"], iterations=n, seed=0, totals=(driver + 0.3 * rng.normal(size=n))[:, None], rows=[], breakdown=np.zeros((n, 0, 1)),
+        input_names=["driver", "noise"], inputs=np.column_stack([driver, noise]),
+    )
+    sens = mc.sensitivity()
+    assert list(sens["input"]) == ["driver"] and sens["variance_share"].iloc[0] == 1.0
+    assert uncertainty.noise_threshold(n) == pytest.approx(1.96 / np.sqrt(n - 1))
 
 
 def test_cli_uncertainty_outputs(ready_dir, tmp_path, capsys):

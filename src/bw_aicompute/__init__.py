@@ -14,7 +14,7 @@ The public API (everything a user needs from Python; the modules behind it are l
 - `export_inventories`, `import_inventories`: the inventories as an Excel workbook;
 - `export_olca`: databases as an openLCA JSON-LD package;
 - `score_table`: scores of any datasets on any indicators;
-- `run_chunk`, `combine`: Monte Carlo chunks for Dask, Ray or a job scheduler;
+- `run_chunks`, `combine`: Monte Carlo chunks for Dask, Ray or a job scheduler;
 - `validate`: our results beside published studies (the validation report);
 - `AicomputeError`, `InputError`: problems stated for the user.
 
@@ -37,7 +37,7 @@ _API = {
     "assess": "assessment",
     "Assessment": "assessment",
     "MonteCarlo": "uncertainty",
-    "run_chunk": "uncertainty",
+    "run_chunks": "uncertainty",
     "combine": "uncertainty",
     "read_log": "telemetry",
     "TelemetrySummary": "telemetry",
@@ -68,7 +68,7 @@ __all__ = [
     "link_ecoinvent",
     "read_campaign",
     "read_log",
-    "run_chunk",
+    "run_chunks",
     "score_table",
     "setup_project",
     "validate",
@@ -83,7 +83,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see 
     from .olca import export_olca
     from .setup import SetupReport, setup_project
     from .telemetry import TelemetrySummary, read_log
-    from .uncertainty import MonteCarlo, combine, run_chunk
+    from .uncertainty import MonteCarlo, combine, run_chunks
     from .validation import validate
 
 

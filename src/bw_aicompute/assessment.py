@@ -9,13 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from ._resources import atomic_write, output_path, write_json
-from .attribution import StageAttribution, clean_roundoff, stage_demands
+from . import solver
 from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_campaign
 from .ecoinvent import foreground_for
 from .errors import AicomputeError
-from .lca import method_for, multi_scores
+from .lca import method_for, node_ids, static_matrices
 from .locking import writer_lock
 from .setup import setup_project
+from .solver import Deltas, build_system
 from .uncertainty import MonteCarlo, run, run_parallel
 
 DEFAULT_INDICATORS = ("climate", "water", "adp_minerals")
@@ -155,6 +156,7 @@ def assess(
     iterations: int = 0,
     seed: int = 0,
     processes: int = 1,
+    progress: bool = False,
 ) -> Assessment:
     """Validate, write and solve a campaign in a Brightway project (set up first if needed).
 
@@ -171,12 +173,13 @@ def assess(
     background : {'open', 'ecoinvent'}
         Assess against the open background, or the foreground linked to ecoinvent by
         `link_ecoinvent` (`ecoinvent_database` chooses among several).
-    iterations : int
-        Monte Carlo iterations over exchange and parameter distributions (0: none).
-    seed : int
-        Random seed: the same seed gives the same numbers.
+    iterations, seed : int
+        Monte Carlo iterations over exchange and parameter distributions (0: none); the same
+        seed gives the same numbers, whatever runs the chunks of iterations:
     processes : int
-        Worker processes the iterations are split over.
+        worker processes (spawned);
+    progress : bool
+        with a progress bar (tqdm, on stderr) over the chunks.
 
     Returns
     -------
@@ -190,8 +193,7 @@ def assess(
     reproduces Luccioni, Viguier and Ligozat (2023), JMLR 24(253), Table 3.
     """
     _check_options(iterations, processes, background)
-    if not isinstance(campaign, Campaign):
-        campaign = read_campaign(campaign)  # validated before anything is written
+    campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)  # validated before anything is written
     if iterations and processes > 1 and campaign.path is None:
         raise AicomputeError("several processes need a campaign file")
     _preflight(project, methods, background, ecoinvent_database)
@@ -202,38 +204,15 @@ def assess(
             raise AicomputeError("no indicator or method to assess")
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
     result = solve(model, resolved)
-    if iterations:
-        result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes)
+    result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes, progress) if iterations else None
     return result
 
 
-def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int) -> MonteCarlo:
+def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool) -> MonteCarlo:
     """Monte Carlo of a written campaign, in this process or split over worker processes."""
     if processes == 1:
-        return run(model, resolved, iterations, seed)
-    labels = [lab for lab, _ in resolved]
-    path = str(model.campaign.path)
-    return run_parallel(project, path, labels, iterations, seed, processes, background, methods=[m for _, m in resolved])
-
-
-def _demands(model: CampaignModel, method: tuple) -> dict[str, dict[int, float]]:
-    """The demands of the MultiLCA: `total`, and `<phase index>|<stage>` per share."""
-    import warnings
-
-    import bw2calc as bc
-    import bw2data as bd
-
-    fu = bd.get_node(database=model.key[0], code=model.key[1])
-    phase_ids = [bd.get_node(database=pm.key[0], code=pm.key[1]).id for pm in model.phases]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lca = bc.LCA({fu.id: 1.0}, method)
-        lca.lci()
-    row_to_id = {r: i for i, r in lca.dicts.product.items()}
-    demands = {"total": {fu.id: 1.0}}
-    for i, stage, demand in stage_demands(StageAttribution.for_lca(lca, phase_ids), lca.technosphere_matrix, len(phase_ids)):
-        demands[f"{i}|{stage}"] = {row_to_id[r]: a for r, a in demand.items()}
-    return demands
+        return run(model, resolved, iterations, seed, progress=progress)
+    return run_parallel(project, str(model.campaign.path), resolved, iterations, seed, processes, background)
 
 
 def phase_table(model: CampaignModel) -> pd.DataFrame:
@@ -248,18 +227,25 @@ def phase_table(model: CampaignModel) -> pd.DataFrame:
 
 
 def solve(model: CampaignModel, resolved: Resolved) -> Assessment:
-    """Solve a written campaign on the resolved methods ((label, method) pairs)."""
+    """Solve a written campaign on the resolved methods ((label, method) pairs): the total and
+    every phase x stage share with one transposed system (`bw_aicompute.solver`)."""
     import bw2data as bd
 
     methods = list(dict.fromkeys(m for _, m in resolved))
-    scores = multi_scores(_demands(model, methods[0]), methods)
+    ids = node_ids([model.key, *(pm.key for pm in model.phases)])
+    lca, characterization = static_matrices(ids[model.key], methods)
+    system = build_system(lca, characterization, ids[model.key], [ids[pm.key] for pm in model.phases])
+    totals_, shares = solver.solve(system, Deltas.none(1), Deltas.none(1))
+    column = {m: k for k, m in enumerate(methods)}
+    share = {(i, stage): part[0] for i, stage, part in shares}
     units = {m: bd.methods[m].get("unit", "") for m in methods}
-    totals = pd.DataFrame([{"indicator": label, "value": scores[(m, "total")], "unit": units[m], "method": m} for label, m in resolved])
+    totals = pd.DataFrame([{"indicator": label, "value": float(totals_[0, column[m]]), "unit": units[m], "method": m} for label, m in resolved])
     rows = []
     for i, pm in enumerate(model.phases):
         for stage in STAGES:
+            part = share.get((i, stage))
             for label, m in resolved:
-                value = clean_roundoff(scores.get((m, f"{i}|{stage}"), 0.0), scores[(m, "total")])
-                rows.append({"phase": pm.phase.name, "stage": stage, "indicator": label, "value": float(value), "unit": units[m]})
+                value = 0.0 if part is None else float(part[column[m]])
+                rows.append({"phase": pm.phase.name, "stage": stage, "indicator": label, "value": value, "unit": units[m]})
     breakdown = pd.DataFrame(rows)
     return Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)

@@ -5,7 +5,9 @@ the inventories); a tagged node's tagged inputs are moved to their own stage (th
 a datacenter operation, tagged "on-site water", goes to "electricity"). The stage demands of a
 phase add up to the phase, so the breakdown adds up to the total exactly. One place builds the
 demands and cleans the solver's round-off, for the deterministic result and the Monte Carlo
-alike.
+alike: with `deltas` (changes of matrix entries, one value per iteration) the amounts are arrays
+over the iterations, built in one traversal for all of them. Which entries are inputs (negative
+amounts) is read from the static matrix.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from .errors import AicomputeError
 ROUNDOFF = 1e-9
 MAX_DEPTH = 50
 
-Demand = dict[int, float]  # product row (or node id) -> amount
+Demand = dict[int, float | np.ndarray]  # product row (or node id) -> amount (per iteration)
+Deltas = Mapping[tuple[int, int], np.ndarray]  # (row, column) -> change per iteration
 
 
 def node_stages(ids: Iterable[int]) -> dict[int, str]:
@@ -63,55 +66,60 @@ class StageAttribution:
         stages = {act[i]: s for i, s in node_stages(act.keys()).items() if i in act}
         return cls(product_of_column, stages, [act[i] for i in phase_ids])
 
-    def demands(self, A) -> list[dict[str, Demand]]:
-        """Per phase: stage -> {product row: amount}, for the technosphere matrix `A`."""
-        A = A.tocsc()
+    def demands(self, A, deltas: Deltas | None = None) -> list[dict[str, Demand]]:
+        """Per phase: stage -> {product row: amount}, for the technosphere matrix `A` (plus
+        `deltas`: amounts are then arrays over the iterations)."""
+        self._A, self._deltas = A.tocsc(), deltas or {}
         out_all = []
         for p in self.phase_cols:
             out: dict[str, Demand] = {}
-            for r, a in self._inputs(A, p):
-                self._attribute(A, self.row_to_col[r], a, out, 0)
+            for r, a in self._inputs(p):
+                self._attribute(self.row_to_col[r], a, out, 0)
             out_all.append(out)
         return out_all
 
-    def _inputs(self, A, j: int) -> list[tuple[int, float]]:
-        """(row, amount) of the inputs of column `j` (positive amounts), per unit produced, and
-        the production."""
+    def _inputs(self, j: int) -> list[tuple[int, float | np.ndarray]]:
+        """(row, amount) of the inputs of column `j` (negative entries of the static matrix),
+        per unit produced."""
+        A, deltas = self._A, self._deltas
         lo, hi = A.indptr[j], A.indptr[j + 1]
         rows, vals = A.indices[lo:hi], A.data[lo:hi]
         own = self.prod_row[j]
-        production = float(vals[rows == own].sum()) or 1.0
-        return [(int(r), -float(a) / production) for r, a in zip(rows, vals) if r != own and a < 0]
+        value = {int(r): float(a) + deltas.get((int(r), j), 0.0) for r, a in zip(rows, vals)}
+        production = value.get(own, 0.0)
+        production = production if np.all(production != 0) else 1.0  # no production: per unit
+        return [(int(r), -value[int(r)] / production) for r, a in zip(rows, vals) if r != own and a < 0]
 
-    def _attribute(self, A, j: int, amount: float, out: dict[str, Demand], depth: int) -> None:
+    def _attribute(self, j: int, amount: float | np.ndarray, out: dict[str, Demand], depth: int) -> None:
         if depth > MAX_DEPTH:
             raise AicomputeError("stage attribution: the campaign's supply chain is too deep or cyclic")
         own, s = self.prod_row[j], self.stage.get(j)
         if s:
             _add(out.setdefault(s, {}), own, amount)
-        for r, per_unit in self._inputs(A, j):
+        for r, per_unit in self._inputs(j):
             k = self.row_to_col[r]
             amt = amount * per_unit
             if s and self.stage.get(k):  # a tagged input of a tagged node: to its own stage
                 _add(out[s], r, -amt)
-                self._attribute(A, k, amt, out, depth + 1)
+                self._attribute(k, amt, out, depth + 1)
             elif s == "on-site water":  # the facility's untagged electricity provider
                 _add(out[s], r, -amt)
                 _add(out.setdefault("electricity", {}), r, amt)
             elif not s:
-                self._attribute(A, k, amt, out, depth + 1)
+                self._attribute(k, amt, out, depth + 1)
 
 
-def _add(d: Demand, key: int, amount: float) -> None:
+def _add(d: Demand, key: int, amount: float | np.ndarray) -> None:
     d[key] = d.get(key, 0.0) + amount
 
 
-def stage_demands(attribution: StageAttribution, A, n_phases: int) -> list[tuple[int, str, Demand]]:
-    """(phase index, stage, demand by product row) of every non-empty phase x stage share."""
+def stage_demands(attribution: StageAttribution, A, n_phases: int, deltas: Deltas | None = None) -> list[tuple[int, str, Demand]]:
+    """(phase index, stage, demand by product row) of every non-empty phase x stage share
+    (amounts per iteration with `deltas`, see `StageAttribution.demands`)."""
     out = []
-    for i, per_stage in enumerate(attribution.demands(A)[:n_phases]):
+    for i, per_stage in enumerate(attribution.demands(A, deltas)[:n_phases]):
         for stage, demand in per_stage.items():
-            demand = {r: a for r, a in demand.items() if a != 0}
+            demand = {r: a for r, a in demand.items() if np.any(a != 0)}
             if demand:
                 out.append((i, stage, demand))
     return out

@@ -141,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interactive() -> bool:
+    """Whether progress bars are shown: stderr is a terminal."""
+    return sys.stderr.isatty()
+
+
 def cmd_assess(args: argparse.Namespace) -> int:
     """`aicompute assess`: validate, write and solve a campaign file; print and write the results."""
     from .assessment import DEFAULT_INDICATORS, assess
@@ -172,6 +177,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         iterations=args.iterations,
         seed=args.seed,
         processes=args.processes,
+        progress=_interactive() and not args.json,
     )
     print(result.summary())
     if args.json:

@@ -68,3 +68,54 @@ def score_table(nodes: dict[str, object], indicators: list[str | MethodName]) ->
     df = pd.DataFrame({label: [scores[(m, name)] for name in nodes] for label, m in resolved}, index=list(nodes))
     df.attrs["units"] = {label: bd.methods[m].get("unit", "") for label, m in resolved}
     return df
+
+
+def node_ids(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(database, code) -> node id, one query per database and 500 codes."""
+    from bw2data.backends import ActivityDataset as AD
+
+    out: dict[tuple[str, str], int] = {}
+    for db in sorted({k[0] for k in keys}):
+        codes = sorted({k[1] for k in keys if k[0] == db})
+        for i in range(0, len(codes), 500):
+            out.update({(db, code): id_ for id_, code in AD.select(AD.id, AD.code).where(AD.database == db, AD.code.in_(codes[i : i + 500])).tuples()})
+    missing = [k for k in keys if k not in out]
+    if missing:
+        raise AicomputeError(f"no dataset {missing[0]} in project {_current()!r}")
+    return out
+
+
+def node_keys(ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
+    """Node id -> (database, code, name, location), 500 ids per query."""
+    from bw2data.backends import ActivityDataset as AD
+
+    out = {}
+    ids = sorted(set(ids))
+    for i in range(0, len(ids), 500):
+        query = AD.select(AD.id, AD.database, AD.code, AD.name, AD.location).where(AD.id.in_(ids[i : i + 500]))
+        out.update({id_: (db, code, name, location) for id_, db, code, name, location in query.tuples()})
+    return out
+
+
+def _current() -> str:
+    import bw2data as bd
+
+    return bd.projects.current
+
+
+def static_matrices(fu_id: int, methods: list[MethodName]):
+    """A bw2calc LCA of one unit of node `fu_id` with its matrices loaded (static amounts, no
+    solve) and the characterization factors of `methods` as rows of one array (methods x
+    biosphere flows, in the order of `lca.dicts.biosphere`)."""
+    import bw2calc as bc
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "All values in characterization matrix are zero" etc.
+        lca = bc.LCA({fu_id: 1.0}, methods[0])
+        lca.load_lci_data()
+        chars = []
+        for m in methods:
+            lca.switch_method(m)
+            chars.append(np.asarray(lca.characterization_matrix.diagonal()).ravel())
+    return lca, np.vstack(chars)

@@ -1,38 +1,41 @@
 """Monte Carlo over exchange distributions and parameter distributions, with global sensitivity.
 
 bw2calc's Monte Carlo samples the distributions of exchanges (and characterization factors) but
-not those of parameters: formula-driven exchanges keep their static values. Here, each iteration
+not those of parameters: formula-driven exchanges keep their static values. Here, for a chunk of
+iterations at once,
 
-1. takes bw2calc's sampled technosphere and biosphere matrices (exchange distributions: grid
-   intensity, HBM per GB, fab gases, DRAM and SSD per GB...);
-2. samples every uncertain parameter of the foreground (PUE, WUE, lifetime, utilisation, load
-   factor, node overhead, fab water share, switch ASIC area...), re-evaluates the parameters
-   that are formulas of them (effective die areas...) and every formula of an exchange (in the
-   foreground and in the campaign), and puts the new amounts into the matrices;
-3. solves the campaign and each (phase, life-cycle stage) share of it with one LU
-   factorisation, on every indicator.
+1. the uncertain exchanges of the campaign's supply chain are drawn (`bw_aicompute.sampling`:
+   grid intensity, HBM per GB, fab gases, DRAM and SSD per GB...);
+2. every uncertain parameter of the foreground is sampled (PUE, WUE, lifetime, utilisation, load
+   factor, node overhead, fab water share, switch ASIC area...), the parameters that are formulas
+   of them re-evaluated, then the formulas of the exchanges of the supply chain;
+3. the campaign and each (phase, life-cycle stage) share of it are solved on every indicator
+   with one transposed system per iteration (`bw_aicompute.solver`).
 
-Iterations can be split into chunks with independent seeds (`numpy.random.SeedSequence.spawn`)
-and run in separate processes (`run_chunk`), then combined (`combine`).
+Characterization factors keep their static values. Iterations are split into chunks of `CHUNK`
+with independent random streams (`numpy.random.SeedSequence.spawn`), whatever runs them: this
+process (`run`), worker processes (`run_parallel`) or a Dask cluster (`run_chunks` on each
+worker); `combine` joins them in chunk order, so the numbers depend on the seed only.
 """
-
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import distributions
-from .attribution import StageAttribution, clean_roundoff, stage_demands
 from .campaign import STAGES, CampaignModel, open_campaign, read_campaign
 from .ecoinvent import foreground_for
 from .errors import AicomputeError
-from .inventory.formulas import FormulaEvaluator, evaluate_parameters, formula_names
-from .lca import method_for
+from .inventory.formulas import formula_names
+from .lca import node_ids, node_keys, static_matrices
+from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges
+from .solver import Deltas, System, build_system, solve
 
 PERCENTILES = (2.5, 25.0, 50.0, 75.0, 97.5)
+#: Iterations per chunk: the unit of random streams and of work sent to processes or Dask.
+CHUNK = 250
 _KEYS = ("p2_5", "p25", "p50", "p75", "p97_5")
 
 
@@ -98,27 +101,28 @@ class MonteCarlo:
 
     def sensitivity(self, top: int = 10) -> pd.DataFrame:
         """Spearman rank correlation of each sampled input with each indicator's total, and its
-        share of the explained variance (rho^2 normalised), largest first."""
-        from scipy.stats import rankdata
+        share of the explained variance (rho^2 normalised over the kept inputs), largest first.
 
+        Inputs whose |rho| is below `noise_threshold(iterations)` are dropped: their correlation
+        is indistinguishable from zero at the 95 % level."""
+        columns = ["indicator", "input", "spearman", "variance_share"]
         if self.iterations < 3 or not self.input_names:
-            return pd.DataFrame(columns=["indicator", "input", "spearman", "variance_share"])
+            return pd.DataFrame(columns=columns)
         varying = self.inputs.std(axis=0) > 0
         names = [n for n, v in zip(self.input_names, varying) if v]
-        X = rankdata(self.inputs[:, varying], axis=0)
-        X = (X - X.mean(axis=0)) / X.std(axis=0)
+        X = _standard(ranks(self.inputs[:, varying]))
+        threshold = noise_threshold(self.iterations)
         out = []
         for j, lab in enumerate(self.labels):
-            y = rankdata(self.totals[:, j])
+            y = ranks(self.totals[:, j : j + 1])[:, 0]
             if y.std() == 0:
                 continue
-            y = (y - y.mean()) / y.std()
-            rho = X.T @ y / len(y)
-            r2 = rho**2
-            order = np.argsort(-np.abs(rho))[:top]
-            for k in order:
-                out.append({"indicator": lab, "input": names[k], "spearman": float(rho[k]), "variance_share": float(r2[k] / r2.sum()) if r2.sum() else 0.0})
-        return pd.DataFrame(out)
+            rho = X.T @ _standard(y) / len(y)
+            kept = np.flatnonzero(np.abs(rho) >= threshold)
+            r2 = float((rho[kept] ** 2).sum())
+            for k in kept[np.argsort(-np.abs(rho[kept]))][:top]:
+                out.append({"indicator": lab, "input": names[k], "spearman": float(rho[k]), "variance_share": float(rho[k] ** 2 / r2)})
+        return pd.DataFrame(out, columns=columns)
 
     def to_dict(self) -> dict:
         """The results as the `uncertainty` object of the JSON output."""
@@ -132,205 +136,135 @@ class MonteCarlo:
         }
 
 
-def _sample_parameters(foreground: str, n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray | float], list[str]]:
-    """Static values of every parameter of `foreground`, sampled arrays for the uncertain ones
-    and for the formulas that depend on them (evaluated in dependency order)."""
-    from bw2data.parameters import DatabaseParameter
-
-    values: dict[str, np.ndarray | float] = {}
-    sampled, formulas = [], {}
-    for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground):
-        if p.formula:
-            formulas[p.name] = p.formula
-            values[p.name] = p.amount
-            continue
-        draws = distributions.sample(p.data or {}, p.amount, n, rng)
-        values[p.name] = p.amount if draws is None else draws
-        if draws is not None:
-            sampled.append(p.name)
-    evaluate_parameters(values, formulas, foreground)
-    return values, sampled
+def ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks (1..n) of each column of `x`, ties given their average rank (what Spearman's rho
+    uses; scipy.stats.rankdata's 'average')."""
+    out = np.empty(x.shape)
+    for k in range(x.shape[1]):
+        _, inverse, counts = np.unique(x[:, k], return_inverse=True, return_counts=True)
+        out[:, k] = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
+    return out
 
 
-def _node_index(databases: set[str]) -> dict[tuple[str, str], tuple[int, str, str]]:
-    """(database, code) -> (id, name, location) of every node of `databases`, in one query."""
-    from bw2data.backends import ActivityDataset as AD
-
-    query = AD.select(AD.id, AD.database, AD.code, AD.name, AD.location).where(AD.database.in_(sorted(databases)))
-    return {(db, code): (id_, name, location) for id_, db, code, name, location in query.tuples()}
+def _standard(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=0)) / x.std(axis=0)
 
 
-def _solver(model: CampaignModel, methods: list[tuple], seed: int):
-    """A bw2calc LCA of the campaign with distributions, after `lci()`, and the
-    characterization factors of every method as rows of one array (methods x flows)."""
-    import bw2calc as bc
-    import bw2data as bd
-
-    fu = bd.get_node(database=model.key[0], code=model.key[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lca = bc.LCA({fu.id: 1.0}, methods[0], use_distributions=True, seed_override=seed)
-        lca.lci()
-        chars = []
-        for m in methods:
-            lca.switch_method(m)
-            chars.append(np.asarray(lca.characterization_matrix.diagonal()).ravel())
-        lca.switch_method(methods[0])
-    return lca, fu.id, np.vstack(chars)
-
-
-def supply_chain(lca, fu_id: int) -> set[int]:
-    """Node ids of the activities reachable from `fu_id` through the technosphere matrix."""
-    act, prod = lca.dicts.activity, lca.dicts.product
-    A = lca.technosphere_matrix.tocsc()
-    row_to_col = {r: act[i] for i, r in prod.items() if i in act}
-    seen, stack = {act[fu_id]}, [act[fu_id]]
-    while stack:
-        j = stack.pop()
-        for r in A.indices[A.indptr[j] : A.indptr[j + 1]]:
-            k = row_to_col.get(r)
-            if k is not None and k not in seen:
-                seen.add(k)
-                stack.append(k)
-    col_to_id = {c: i for i, c in act.items()}
-    return {col_to_id[c] for c in seen}
+def noise_threshold(iterations: int) -> float:
+    """|rho| below which a Spearman correlation over `iterations` is noise: 1.96 / sqrt(n - 1),
+    the two-sided 95 % bound of rho between independent variables (its null distribution is
+    close to normal with variance 1 / (n - 1); Kendall and Stuart, *The Advanced Theory of
+    Statistics*, vol. 2, 31.19)."""
+    return 1.96 / float(np.sqrt(max(iterations - 1, 1)))
 
 
 @dataclass
-class _Deltas:
-    """Changes of matrix entries per iteration: rows, columns and (entries x iterations)."""
+class Plan:
+    """What every chunk of iterations reuses: the campaign's matrices, the formulas and
+    parameters that reach its supply chain, and the recorded inputs."""
 
-    rows: list[int] = field(default_factory=list)
-    cols: list[int] = field(default_factory=list)
-    delta: list[np.ndarray] = field(default_factory=list)
-
-    def array(self, iterations: int) -> np.ndarray:
-        return np.array(self.delta).reshape(len(self.rows), iterations)
-
-
-def _formula_deltas(model: CampaignModel, lca, values: dict, nodes: dict, active: set[int], iterations: int) -> tuple[_Deltas, _Deltas, set[str]]:
-    """Re-evaluate every exchange formula of the foreground and the campaign with the sampled
-    parameters: technosphere and biosphere changes, and the names used in the supply chain."""
-    from bw2data.backends import ExchangeDataset as ED
-
-    prod, act, bio = lca.dicts.product, lca.dicts.activity, lca.dicts.biosphere
-    evaluate = FormulaEvaluator(values)
-    used: set[str] = set()
-    tech, biosphere = _Deltas(), _Deltas()
-    for database in (model.foreground, model.database):
-        query = ED.select(ED.input_database, ED.input_code, ED.output_code, ED.type, ED.data).where(ED.output_database == database)
-        for in_db, in_code, out_code, kind, data in query.tuples():
-            formula = data.get("formula")
-            out_id, in_id = nodes.get((database, out_code), (None,))[0], nodes.get((in_db, in_code), (None,))[0]
-            if not formula or act.get(out_id) is None or in_id is None:
-                continue
-            if out_id in active:
-                used |= formula_names(formula)
-            delta = np.broadcast_to(np.asarray(evaluate(formula), dtype=float), (iterations,)) - float(data["amount"])
-            if not np.any(delta):
-                continue
-            if kind == "technosphere" and in_id in prod:
-                tech.rows.append(prod[in_id]), tech.cols.append(act[out_id]), tech.delta.append(-delta)
-            elif kind == "biosphere" and in_id in bio:
-                biosphere.rows.append(bio[in_id]), biosphere.cols.append(act[out_id]), biosphere.delta.append(delta)
-    return tech, biosphere, used
+    system: System
+    lca: Any
+    active: np.ndarray  # bool per technosphere column: the supply chain
+    exchanges: list[FormulaExchange]
+    parameters: ParameterModel
+    recorded: list[str]  # sampled parameters that reach the supply chain
+    ours: np.ndarray  # bool per column: activities of bw_aicompute's databases
+    watch_names: list[str]  # uncertain biosphere exchanges of `ours`, in draw order
+    rows: list[tuple[str, str]]  # (phase, stage)
+    labels: list[str]
+    units: list[str]
 
 
-def _reaching(foreground: str, used: set[str]) -> set[str]:
-    """`used` and the parameters their parameter formulas depend on, transitively."""
-    from bw2data.parameters import DatabaseParameter
-
-    formulas = {p.name: p.formula for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground) if p.formula}
-    used, frontier = set(used), set(used)
-    while frontier:
-        name = frontier.pop()
-        for dep in formula_names(formulas.get(name, "")) - used:
-            used.add(dep)
-            frontier.add(dep)
-    return used
+def _watch_names(lca, ours: np.ndarray, active: np.ndarray) -> list[str]:
+    """Names of the uncertain biosphere exchanges of bw_aicompute's activities, in draw order:
+    'flow of activity [location]'."""
+    draws = draw_exchanges(lca.biosphere_mm, active & ours, 1, np.random.default_rng(0))
+    col_id = {c: i for i, c in lca.dicts.activity.items()}
+    row_id = {r: i for i, r in lca.dicts.biosphere.items()}
+    names = node_keys([col_id[c] for c in draws.cols.tolist()] + [row_id[r] for r in draws.rows.tolist()])
+    return [f"{names[row_id[r]][2]} of {names[col_id[c]][2]} [{names[col_id[c]][3]}]" for r, c in zip(draws.rows.tolist(), draws.cols.tolist())]
 
 
-def _watched(model: CampaignModel, lca, nodes: dict, active: set[int]) -> tuple[list[tuple[int, int]], list[str]]:
-    """Uncertain biosphere exchanges of the supply chain, recorded as sensitivity inputs:
-    (biosphere row, column) and their names."""
-    from bw2data.backends import ExchangeDataset as ED
-
-    act, bio = lca.dicts.activity, lca.dicts.biosphere
-    names_of = {v[0]: (v[1], v[2]) for v in nodes.values()}
-    watch, names = [], []
-    dbs = [model.database, model.foreground, "aicompute-background"]
-    query = ED.select(ED.input_database, ED.input_code, ED.output_database, ED.output_code, ED.type, ED.data).where(ED.output_database.in_(dbs))
-    for in_db, in_code, out_db, out_code, kind, data in query.tuples():
-        if data.get("uncertainty type", 0) < 2 or kind != "biosphere":
-            continue
-        out_id, in_id = nodes.get((out_db, out_code), (None,))[0], nodes.get((in_db, in_code), (None,))[0]
-        if out_id in active and in_id in bio:
-            watch.append((bio[in_id], act[out_id]))
-            out_name, out_location = names_of[out_id]
-            names.append(f"{names_of[in_id][0]} of {out_name} [{out_location}]")
-    return watch, names
-
-
-@dataclass
-class _Problem:
-    """What every iteration solves: the matrices' changes, the phase x stage rows, and the
-    characterization factors."""
-
-    attribution: StageAttribution
-    characterization: np.ndarray
-    tech: np.ndarray
-    tech_at: tuple[list[int], list[int]]
-    bio: np.ndarray
-    bio_at: tuple[list[int], list[int]]
-    rows_index: dict[tuple[str, str], int]
-    phase_names: list[str]
-    fu_row: int
-
-
-def _iteration(lca, problem: _Problem, i: int) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
-    """Scores of the total and of every phase x stage share for iteration `i` (matrices of
-    bw2calc's current sample, plus the formula changes)."""
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import splu
-
-    A, B = lca.technosphere_matrix, lca.biosphere_matrix
-    if problem.tech_at[0]:
-        A = A + sp.csr_matrix((problem.tech[:, i], problem.tech_at), shape=A.shape)
-    if problem.bio_at[0]:
-        B = B + sp.csr_matrix((problem.bio[:, i], problem.bio_at), shape=B.shape)
-    A = A.tocsc()
-    n = A.shape[0]
-    cols, slots = [np.zeros(n)], []
-    cols[0][problem.fu_row] = 1.0
-    for phase, stage, demand in stage_demands(problem.attribution, A, len(problem.phase_names)):
-        vec = np.zeros(n)
-        for r, a in demand.items():
-            vec[r] += a
-        cols.append(vec)
-        slots.append(problem.rows_index[(problem.phase_names[phase], stage)])
-    scores = problem.characterization @ (B @ splu(A).solve(np.column_stack(cols)))  # (methods, 1 + slots)
-    return scores[:, 0], [(slot, scores[:, k + 1]) for k, slot in enumerate(slots)]
-
-
-def _problem(model: CampaignModel, lca, fu_id: int, characterization: np.ndarray, tech: _Deltas, bio: _Deltas, iterations: int) -> _Problem:
+def prepare(model: CampaignModel, resolved: list[tuple[str, tuple]]) -> Plan:
+    """Load the matrices of a written campaign once for any number of chunks of iterations."""
     import bw2data as bd
 
-    phase_ids = [bd.get_node(database=pm.key[0], code=pm.key[1]).id for pm in model.phases]
-    rows_index = {(pm.phase.name, stage): k for k, (pm, stage) in enumerate((pm, s) for pm in model.phases for s in STAGES)}
-    return _Problem(
-        attribution=StageAttribution.for_lca(lca, phase_ids),
-        characterization=characterization,
-        tech=tech.array(iterations),
-        tech_at=(tech.rows, tech.cols),
-        bio=bio.array(iterations),
-        bio_at=(bio.rows, bio.cols),
-        rows_index=rows_index,
-        phase_names=[pm.phase.name for pm in model.phases],
-        fu_row=lca.dicts.product[fu_id],
+    methods = [m for _, m in resolved]
+    ids = node_ids([model.key, *(pm.key for pm in model.phases)])
+    lca, characterization = static_matrices(ids[model.key], methods)
+    system = build_system(lca, characterization, ids[model.key], [ids[pm.key] for pm in model.phases])
+    n = system.A.shape[1]
+    active = np.zeros(n, dtype=bool)
+    active[[*system.core.tolist(), *system.top]] = True
+    col_id = {c: i for i, c in lca.dicts.activity.items()}
+    keys = node_keys([col_id[c] for c in np.flatnonzero(active).tolist()])
+    ours_dbs = {model.database, model.foreground, "aicompute-background"}
+    ours = np.zeros(n, dtype=bool)
+    ours[[lca.dicts.activity[i] for i, k in keys.items() if k[0] in ours_dbs]] = True
+    in_chain = {(k[0], k[1]): i for i, k in keys.items() if k[0] in (model.foreground, model.database)}
+    exchanges = formula_exchanges(lca, [model.foreground, model.database], in_chain)
+    parameters = ParameterModel.of(model.foreground)
+    reaching = parameters.reaching(set().union(*(formula_names(e.formula) for e in exchanges)))
+    rows = [(pm.phase.name, stage) for pm in model.phases for stage in STAGES]
+    return Plan(
+        system, lca, active, exchanges, parameters, [p for p in parameters.fields if p in reaching], ours, _watch_names(lca, ours, active), rows,
+        labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods],
     )
 
 
-def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int, seed: int = 0, chunk: int = 0, chunks: int = 1) -> MonteCarlo:
+@dataclass
+class Samples:
+    """One chunk's changes of the matrices and the recorded inputs (iterations, inputs)."""
+
+    tech: Deltas
+    bio: Deltas
+    inputs: np.ndarray
+
+
+def draw(plan: Plan, iterations: int, rng: np.random.Generator) -> Samples:
+    """Draw `iterations` samples of the exchange and parameter distributions."""
+    tech = draw_exchanges(plan.lca.technosphere_mm, plan.active, iterations, rng)
+    bio = draw_exchanges(plan.lca.biosphere_mm, plan.active, iterations, rng)
+    values = plan.parameters.sample(iterations, rng)
+    f_tech, f_bio = formula_deltas(plan.exchanges, values, iterations)
+    watched = bio.values[plan.ours[bio.cols]]
+    inputs = np.column_stack([*(np.broadcast_to(values[p], (iterations,)) for p in plan.recorded), *watched]) if plan.recorded or len(watched) else np.zeros((iterations, 0))
+    return Samples(Deltas.join([tech.deltas(), f_tech]), Deltas.join([bio.deltas(), f_bio]), inputs)
+
+
+def scores(plan: Plan, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
+    """(iterations, indicators) totals and (iterations, rows, indicators) phase x stage shares."""
+    totals, shares = solve(plan.system, samples.tech, samples.bio)
+    breakdown = np.zeros((totals.shape[0], len(plan.rows), totals.shape[1]))
+    index = {row: k for k, row in enumerate(plan.rows)}
+    names = list(dict.fromkeys(phase for phase, _ in plan.rows))
+    for i, stage, part in shares:
+        breakdown[:, index[(names[i], stage)], :] += part
+    return totals, breakdown
+
+
+def chunk_sizes(iterations: int) -> list[int]:
+    """The chunks `iterations` are split into: `CHUNK` each and the rest; they do not depend on
+    the number of workers, so neither do the numbers."""
+    if iterations < 1:
+        raise AicomputeError("iterations must be at least 1")
+    return [CHUNK] * (iterations // CHUNK) + ([iterations % CHUNK] if iterations % CHUNK else [])
+
+
+def run_chunk(plan: Plan, seed: int, chunk: int, chunks: int, iterations: int) -> MonteCarlo:
+    """Chunk `chunk` of `chunks` (`iterations` of them), with the random stream spawned for it
+    from `seed` (`numpy.random.SeedSequence.spawn`)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(chunks)[chunk])
+    samples = draw(plan, iterations, rng)
+    totals, breakdown = scores(plan, samples)
+    return MonteCarlo(
+        labels=plan.labels, units=plan.units, iterations=iterations, seed=seed, totals=totals, rows=plan.rows, breakdown=breakdown,
+        input_names=[f"parameter {p}" for p in plan.recorded] + plan.watch_names, inputs=samples.inputs, chunks=[(chunk, chunks)],
+    )
+
+
+def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int, seed: int = 0, only: list[int] | None = None, progress: bool = False) -> MonteCarlo:
     """Monte Carlo iterations of a written campaign.
 
     Parameters
@@ -340,42 +274,29 @@ def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int
     resolved : list of (label, method)
         The indicators.
     iterations : int
-        Iterations of this chunk.
-    seed, chunk, chunks : int
-        Chunk `chunk` of `chunks`: the seeds of the chunks are independent streams spawned from
-        `seed` (`numpy.random.SeedSequence.spawn`).
+        Iterations in all; they are split into chunks of `CHUNK` (`chunk_sizes`), each with
+        its own random stream spawned from `seed`.
+    seed : int
+        The same seed gives the same numbers.
+    only : list of int, optional
+        Run these chunks only (the others run elsewhere; `combine` joins them).
+    progress : bool
+        Show a progress bar (tqdm) over the chunks.
     """
-    import bw2data as bd
+    sizes = chunk_sizes(iterations)
+    plan = prepare(model, resolved)
+    todo = range(len(sizes)) if only is None else only
+    parts = [run_chunk(plan, seed, k, len(sizes), sizes[k]) for k in _progress(todo, progress, "Monte Carlo chunks")]
+    return combine(parts)
 
-    if iterations < 1:
-        raise AicomputeError("iterations must be at least 1")
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(chunks)[chunk])
-    methods = [m for _, m in resolved]
-    lca, fu_id, characterization = _solver(model, methods, int(rng.integers(1, 2**31 - 1)))
-    values, sampled = _sample_parameters(model.foreground, iterations, rng)
-    nodes = _node_index(set(bd.databases))
-    active = supply_chain(lca, fu_id)
-    tech, bio, used = _formula_deltas(model, lca, values, nodes, active, iterations)
-    sampled = [name for name in sampled if name in _reaching(model.foreground, used)]
-    watch, watch_names = _watched(model, lca, nodes, active)
-    problem = _problem(model, lca, fu_id, characterization, tech, bio, iterations)
-    totals = np.zeros((iterations, len(methods)))
-    breakdown = np.zeros((iterations, len(problem.rows_index), len(methods)))
-    inputs = np.zeros((iterations, len(sampled) + len(watch)))
-    for i in range(iterations):
-        if i:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                next(lca)
-        totals[i], parts = _iteration(lca, problem, i)
-        for slot, part in parts:
-            breakdown[i, slot] += clean_roundoff(part, totals[i])
-        inputs[i, : len(sampled)] = [values[name][i] for name in sampled]
-        if watch:
-            inputs[i, len(sampled) :] = np.asarray(lca.biosphere_matrix.tocsr()[[r for r, _ in watch], [c for _, c in watch]]).ravel()
-    units = [bd.methods[m].get("unit", "") for m in methods]
-    input_names = [f"parameter {s}" for s in sampled] + watch_names
-    return MonteCarlo(labels=[lab for lab, _ in resolved], units=units, iterations=iterations, seed=seed, totals=totals, rows=list(problem.rows_index), breakdown=breakdown, input_names=input_names, inputs=inputs, chunks=[(chunk, chunks)])
+
+def _progress(items, show: bool, what: str):
+    """`items`, with a tqdm progress bar on stderr if `show`."""
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="chunk", leave=False)
 
 
 def combine(parts: list[MonteCarlo]) -> MonteCarlo:
@@ -411,21 +332,21 @@ def combine(parts: list[MonteCarlo]) -> MonteCarlo:
     )
 
 
-def run_chunk(
+def run_chunks(
     project: str,
     campaign_path: str,
-    indicators: list[str],
+    resolved: list[tuple[str, tuple]],
     iterations: int,
     seed: int,
-    chunk: int,
-    chunks: int,
+    chunks: list[int],
     background: str = "open",
     data_dir: str | None = None,
-) -> MonteCarlo:
-    """One chunk of a Monte Carlo run, in any process (multiprocessing, Dask, Ray...).
+) -> list[MonteCarlo]:
+    """Some chunks of a Monte Carlo run, in any process (multiprocessing, Dask, Ray...).
 
-    Opens the project and runs its share of the iterations on the campaign, which must have been
-    written already (by `assess` or `write_campaign`, once, before the chunks are dispatched).
+    Opens the project and runs chunks `chunks` of the iterations (`chunk_sizes(iterations)`)
+    on the campaign, which must have been written already (by `assess` or `write_campaign`,
+    once, before the chunks are dispatched).
 
     Parameters
     ----------
@@ -433,12 +354,12 @@ def run_chunk(
         The Brightway project.
     campaign_path : str
         The campaign file (read again here; it must be the file that was written).
-    indicators : list of str
-        Indicator names.
-    iterations : int
-        Iterations of this chunk.
-    seed, chunk, chunks : int
-        Chunk `chunk` of `chunks`, with the random stream spawned for it from `seed`.
+    resolved : list of (label, method tuple)
+        The indicators.
+    iterations, seed : int
+        Of the whole run.
+    chunks : list of int
+        Which chunks to run.
     background : {'open', 'ecoinvent'}
         The foreground the campaign was written against.
     data_dir : str, optional
@@ -446,8 +367,8 @@ def run_chunk(
 
     Returns
     -------
-    MonteCarlo
-        The chunk's results; join chunks with `combine`.
+    list of MonteCarlo
+        One per chunk, in the order of `chunks`; join them with `combine`.
     """
     from pathlib import Path
 
@@ -457,24 +378,23 @@ def run_chunk(
         bd.projects.change_base_directories(Path(data_dir), project_name=project)
     bd.projects.set_current(project)
     model = open_campaign(read_campaign(campaign_path), foreground_for(background))
-    return run(model, [method_for(i) for i in indicators], iterations, seed, chunk, chunks)
+    sizes = chunk_sizes(iterations)
+    plan = prepare(model, [(label, tuple(m)) for label, m in resolved])
+    return [run_chunk(plan, seed, k, len(sizes), sizes[k]) for k in chunks]
 
 
-def run_parallel(project: str, campaign_path: str, indicators: list[str], iterations: int, seed: int, processes: int, background: str = "open", methods=None) -> MonteCarlo:
-    """Split `iterations` into `processes` chunks with independent seeds, run them in worker
-    processes (spawned, each opening the project) and combine them in chunk order."""
+def run_parallel(project: str, campaign_path: str, resolved: list[tuple[str, tuple]], iterations: int, seed: int, processes: int, background: str = "open") -> MonteCarlo:
+    """Run the chunks of `iterations` in `processes` worker processes (spawned, each opening the
+    project) and combine them in chunk order: the same numbers as in one process."""
     import concurrent.futures
     import multiprocessing
 
     import bw2data as bd
 
-    sizes = [iterations // processes + (1 if k < iterations % processes else 0) for k in range(processes)]
+    n = len(chunk_sizes(iterations))
+    groups = [list(range(k, n, processes)) for k in range(min(processes, n))]
     ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(run_chunk, project, campaign_path, indicators, n, seed, k, processes, background, str(bd.projects._base_data_dir))
-            for k, n in enumerate(sizes)
-            if n
-        ]
-        parts = [f.result() for f in futures]
-    return combine(parts)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=len(groups), mp_context=ctx) as pool:
+        futures = [pool.submit(run_chunks, project, campaign_path, resolved, iterations, seed, g, background, str(bd.projects._base_data_dir)) for g in groups]
+        parts = [part for f in futures for part in f.result()]
+    return combine(sorted(parts, key=lambda p: p.chunks[0][0]))

@@ -1,0 +1,177 @@
+"""Monte Carlo samples of a campaign's matrices, all iterations at once.
+
+Two sources of variation, both restricted to the campaign's supply chain:
+
+- exchange distributions: the uncertain entries of the technosphere and biosphere datapackages
+  bw2calc loaded (grid intensity, HBM per GB, fab gases...), drawn with stats_arrays (Mutel,
+  https://stats-arrays.readthedocs.io; what bw2calc's `use_distributions=True` draws from, one
+  iteration at a time) for all iterations in one call per datapackage;
+- parameter distributions: every uncertain parameter of the foreground (PUE, WUE, lifetime,
+  utilisation, load factor...) is sampled, the parameters that are formulas of them are
+  re-evaluated, then the formulas of the exchanges of the supply chain; the difference from the
+  written amount changes the matrix entry.
+
+An exchange with both a distribution and a formula gets both changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import distributions
+from .inventory.formulas import FormulaEvaluator, evaluate_parameters, formula_names
+from .solver import Deltas
+
+
+@dataclass
+class Draws:
+    """Sampled values of uncertain matrix entries.
+
+    Attributes
+    ----------
+    rows, cols : ndarray of int
+        Matrix indices.
+    values : ndarray
+        (entries, iterations) sampled matrix values (with the matrix's sign).
+    static : ndarray
+        (entries,) the static values.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    static: np.ndarray
+
+    def deltas(self) -> Deltas:
+        """The changes from the static matrix."""
+        return Deltas(self.rows, self.cols, self.values - self.static[:, None])
+
+
+def draw_exchanges(mm, active: np.ndarray, iterations: int, rng: np.random.Generator) -> Draws:
+    """Draw the uncertain entries of a bw2calc mapped matrix in `active` columns.
+
+    Parameters
+    ----------
+    mm : matrix_utils.MappedMatrix
+        `lca.technosphere_mm` or `lca.biosphere_mm`.
+    active : ndarray of bool
+        Which columns to draw.
+    iterations : int
+    rng : numpy Generator
+        Seeds one stats_arrays generator per datapackage resource.
+    """
+    from stats_arrays import MCRandomNumberGenerator
+
+    parts = []
+    for g in mm.groups:
+        if g.empty or not g.vector or not g.has_distributions:
+            continue
+        params = g.apply_masks(g.get_resource_by_suffix("distributions"))
+        static = np.asarray(g.apply_masks(g.get_resource_by_suffix("data")), dtype=float)
+        keep = (params["uncertainty_type"] > 1) & active[g.col_masked]
+        if not keep.any():
+            continue
+        gen = MCRandomNumberGenerator(params[keep], seed=int(rng.integers(1, 2**31 - 1)))
+        values = np.reshape(gen.generate(samples=iterations), (int(keep.sum()), iterations))
+        sign = np.where(g.flip[keep], -1.0, 1.0) if g.has_flip else np.ones(int(keep.sum()))
+        scale = g.rescale[keep] if g.has_rescale else 1.0
+        parts.append(Draws(g.row_masked[keep], g.col_masked[keep], values * (sign * scale)[:, None], static[keep] * sign * scale))
+    if not parts:
+        return Draws(np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros((0, iterations)), np.zeros(0))
+    return Draws(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("rows", "cols", "values", "static")))
+
+
+@dataclass
+class ParameterModel:
+    """The parameters of a foreground database: static values, distributions, formulas."""
+
+    amounts: dict[str, float]
+    fields: dict[str, dict]  # name -> stats_arrays fields of the uncertain ones
+    formulas: dict[str, str]
+    database: str
+
+    @classmethod
+    def of(cls, database: str) -> "ParameterModel":
+        """Read the parameters of `database` (one query)."""
+        from bw2data.parameters import DatabaseParameter
+
+        amounts, fields, formulas = {}, {}, {}
+        for p in DatabaseParameter.select().where(DatabaseParameter.database == database).order_by(DatabaseParameter.name):
+            amounts[p.name] = p.amount
+            if p.formula:
+                formulas[p.name] = p.formula
+            elif (p.data or {}).get("uncertainty type", 0) > 1:
+                fields[p.name] = p.data
+        return cls(amounts, fields, formulas, database)
+
+    def sample(self, iterations: int, rng: np.random.Generator) -> dict[str, np.ndarray | float]:
+        """Values of every parameter: arrays for the uncertain ones and the formulas of them."""
+        values: dict[str, np.ndarray | float] = dict(self.amounts)
+        for name, fields in self.fields.items():
+            draws = distributions.sample(fields, self.amounts[name], iterations, rng)
+            if draws is not None:
+                values[name] = draws
+        return evaluate_parameters(values, self.formulas, self.database)
+
+    def reaching(self, used: set[str]) -> set[str]:
+        """`used` and the parameters their formulas depend on, transitively."""
+        used, frontier = set(used), set(used)
+        while frontier:
+            for dep in formula_names(self.formulas.get(frontier.pop(), "")) - used:
+                used.add(dep)
+                frontier.add(dep)
+        return used
+
+
+@dataclass
+class FormulaExchange:
+    """An exchange with a formula in the supply chain: its matrix entry and written amount."""
+
+    formula: str
+    row: int
+    col: int
+    technosphere: bool
+    amount: float
+
+
+def formula_deltas(exchanges: list[FormulaExchange], values: dict, iterations: int) -> tuple[Deltas, Deltas]:
+    """Technosphere and biosphere changes of the formula exchanges for sampled `values`."""
+    evaluate = FormulaEvaluator(values)
+    out = {True: ([], [], []), False: ([], [], [])}
+    for e in exchanges:
+        delta = np.broadcast_to(np.asarray(evaluate(e.formula), dtype=float), (iterations,)) - e.amount
+        if np.any(delta):
+            rows, cols, vals = out[e.technosphere]
+            rows.append(e.row), cols.append(e.col), vals.append(-delta if e.technosphere else delta)
+    tech, bio = (Deltas(np.array(r, dtype=int), np.array(c, dtype=int), np.reshape(np.array(v), (len(r), iterations))) for r, c, v in (out[True], out[False]))
+    return tech, bio
+
+
+def formula_exchanges(lca, databases: list[str], active_ids: dict[tuple[str, str], int]) -> list[FormulaExchange]:
+    """The exchanges with formulas whose activity is in the supply chain (`active_ids`: key ->
+    node id of its activities), in `databases`."""
+    from bw2data.backends import ActivityDataset as AD
+    from bw2data.backends import ExchangeDataset as ED
+
+    prod, act, bio = lca.dicts.product, lca.dicts.activity, lca.dicts.biosphere
+    rows = []
+    for database in databases:
+        codes = [code for db, code in active_ids if db == database]
+        for i in range(0, len(codes), 500):
+            query = ED.select(ED.input_database, ED.input_code, ED.output_code, ED.type, ED.data).where(ED.output_database == database, ED.output_code.in_(codes[i : i + 500]))
+            rows += [(database, *r) for r in query.tuples() if r[4].get("formula") and r[3] in ("technosphere", "biosphere")]
+    inputs: dict[tuple[str, str], int] = {}
+    for db in {r[1] for r in rows}:
+        codes = sorted({r[2] for r in rows if r[1] == db})
+        for i in range(0, len(codes), 500):
+            inputs.update({(db, code): id_ for id_, code in AD.select(AD.id, AD.code).where(AD.database == db, AD.code.in_(codes[i : i + 500])).tuples()})
+    out = []
+    for database, in_db, in_code, out_code, kind, data in rows:
+        in_id, col = inputs.get((in_db, in_code)), act[active_ids[(database, out_code)]]
+        if kind == "technosphere" and in_id in prod:
+            out.append(FormulaExchange(data["formula"], prod[in_id], col, True, float(data["amount"])))
+        elif kind == "biosphere" and in_id in bio:
+            out.append(FormulaExchange(data["formula"], bio[in_id], col, False, float(data["amount"])))
+    return out

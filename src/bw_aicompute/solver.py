@@ -1,0 +1,253 @@
+"""Solving a campaign: its total and every phase x life-cycle stage share, on every indicator,
+for one set of matrices or many Monte Carlo iterations at once, with one transposed system.
+
+With a technosphere matrix A (products x activities), a biosphere matrix B and characterization
+factors C (indicators x flows), the score of any demand d is lambda . d, where lambda solves the
+transposed system A^T lambda = (C B)^T: one solve with one right-hand side per indicator gives the
+scores of all demands (Heijungs and Suh 2002, *The Computational Structure of Life Cycle
+Assessment*, Kluwer, section 8.2; the "adjoint" form). The campaign and its phases sit on top of
+the supply chain (nothing below consumes them), so the system is solved on the supply chain
+below them (the "core": a few dozen activities for the open inventories) and lambda of each phase
+and of the campaign follows by back-substitution; a share is a dot product of lambda with its
+stage demand (`bw_aicompute.attribution`). The cost per iteration does not grow with the number
+of phases.
+
+The core is solved as one batched dense system per block of iterations when it is small
+(`DENSE_MAX` activities), else with a sparse LU per iteration (one LU for all iterations when its
+matrix does not vary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .attribution import StageAttribution, clean_roundoff, stage_demands
+
+#: Largest core solved as a dense batched system.
+DENSE_MAX = 400
+#: Floats per block of the batched dense system (64 MiB).
+BLOCK_FLOATS = 2**23
+
+
+@dataclass
+class Deltas:
+    """Changes of matrix entries, one value per iteration.
+
+    Attributes
+    ----------
+    rows, cols : ndarray of int
+        Matrix indices of the entries (duplicates add up).
+    values : ndarray
+        (entries, iterations) changes, in the matrix's sign convention.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def none(cls, iterations: int) -> "Deltas":
+        """No change, for `iterations` iterations."""
+        return cls(np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros((0, iterations)))
+
+    @classmethod
+    def join(cls, parts: list["Deltas"]) -> "Deltas":
+        """All changes of `parts` (of the same iterations)."""
+        return cls(np.concatenate([p.rows for p in parts]), np.concatenate([p.cols for p in parts]), np.vstack([p.values for p in parts]))
+
+    def by_entry(self) -> dict[tuple[int, int], np.ndarray]:
+        """(row, column) -> summed change per iteration."""
+        out: dict[tuple[int, int], np.ndarray] = {}
+        for r, c, v in zip(self.rows.tolist(), self.cols.tolist(), self.values):
+            out[(r, c)] = out[(r, c)] + v if (r, c) in out else v
+        return out
+
+
+@dataclass
+class System:
+    """The static matrices of a campaign's LCA and how its supply chain is split.
+
+    Attributes
+    ----------
+    A, B : scipy.sparse.csc_matrix
+        Technosphere and biosphere matrices (bw2calc's, static amounts).
+    C : ndarray
+        (indicators, biosphere flows) characterization factors.
+    fu : int
+        Column of the campaign activity.
+    phases : list of int
+        Columns of the phases, in order.
+    core : ndarray of int
+        Columns of the supply chain solved as a system (the rest is back-substituted).
+    top : list of int
+        Columns back-substituted, each after the columns it consumes.
+    attribution : StageAttribution
+        Splits each phase into life-cycle stages.
+    """
+
+    A: object
+    B: object
+    C: np.ndarray
+    fu: int
+    phases: list[int]
+    core: np.ndarray
+    top: list[int]
+    attribution: StageAttribution
+
+    @property
+    def product_row(self) -> dict[int, int]:
+        """Column -> its product row."""
+        return self.attribution.prod_row
+
+
+def supply_chain(A, product_of_column: dict[int, int], start: int) -> set[int]:
+    """Columns of the activities reachable from column `start` through the technosphere `A`."""
+    A = A.tocsc()
+    row_to_col = {r: c for c, r in product_of_column.items()}
+    seen, stack = {start}, [start]
+    while stack:
+        j = stack.pop()
+        for r in A.indices[A.indptr[j] : A.indptr[j + 1]]:
+            k = row_to_col.get(int(r))
+            if k is not None and k not in seen:
+                seen.add(k)
+                stack.append(k)
+    return seen
+
+
+def build_system(lca, characterization: np.ndarray, fu_id: int, phase_ids: list[int]) -> System:
+    """The `System` of a bw2calc LCA whose matrices are loaded (`load_lci_data`).
+
+    Parameters
+    ----------
+    lca : bw2calc.LCA
+        The LCA of the campaign activity.
+    characterization : ndarray
+        (indicators, biosphere flows) factors, in the order of `lca.dicts.biosphere`.
+    fu_id, phase_ids : int, list of int
+        Node ids of the campaign activity and of its phases.
+    """
+    act = lca.dicts.activity
+    attribution = StageAttribution.for_lca(lca, phase_ids)
+    A = lca.technosphere_matrix.tocsc()
+    fu, phases = act[fu_id], [act[i] for i in phase_ids]
+    active = supply_chain(A, attribution.prod_row, fu)
+    top = [*dict.fromkeys(p for p in phases if p != fu), fu]
+    core = sorted(active - set(top))
+    top_rows = {attribution.prod_row[c] for c in top}
+    sub = A[:, core]
+    if top_rows & set(sub.indices.tolist()):  # the supply chain consumes a phase: no top
+        core, top = sorted(active), []
+    return System(A=A, B=lca.biosphere_matrix.tocsc(), C=characterization, fu=fu, phases=phases, core=np.array(core, dtype=int), top=top, attribution=attribution)
+
+
+def _core_rhs(system: System, bio: dict[tuple[int, int], np.ndarray], cols: np.ndarray, iterations: int) -> np.ndarray:
+    """(iterations, len(cols), indicators): C B restricted to `cols`, with the biosphere changes."""
+    H = np.asarray(system.C @ system.B[:, cols].toarray())  # (indicators, cols)
+    out = np.broadcast_to(H.T, (iterations, *H.T.shape)).copy()
+    where = {c: k for k, c in enumerate(cols.tolist())}
+    for (f, c), v in bio.items():
+        if c in where:
+            out[:, where[c], :] += np.outer(v, system.C[:, f])
+    return out
+
+
+def _core_dense(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
+    """lambda of the core, (iterations, core, indicators), by batched dense solves of A^T."""
+    core = system.core
+    rows = np.array([system.product_row[c] for c in core.tolist()], dtype=int)
+    M = system.A[rows][:, core].toarray().T  # transposed: M[col, row]
+    ri, ci = {r: k for k, r in enumerate(rows.tolist())}, {c: k for k, c in enumerate(core.tolist())}
+    changes = [(ci[c], ri[r], v) for (r, c), v in tech.items() if r in ri and c in ci]
+    n, iterations = len(core), rhs.shape[0]
+    out = np.empty_like(rhs)
+    block = max(1, BLOCK_FLOATS // (n * n))
+    for lo in range(0, iterations, block):
+        hi = min(iterations, lo + block)
+        Mb = np.broadcast_to(M, (hi - lo, n, n)).copy()
+        for c, r, v in changes:
+            Mb[:, c, r] += v[lo:hi]
+        out[lo:hi] = np.linalg.solve(Mb, rhs[lo:hi])
+    return out
+
+
+def _core_sparse(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
+    """lambda of the core with a sparse LU of A^T (one per iteration if A varies)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    core = system.core
+    rows = np.array([system.product_row[c] for c in core.tolist()], dtype=int)
+    M = system.A[rows][:, core].T.tocsc()
+    ri, ci = {r: k for k, r in enumerate(rows.tolist())}, {c: k for k, c in enumerate(core.tolist())}
+    changes = [(ci[c], ri[r], v) for (r, c), v in tech.items() if r in ri and c in ci]
+    iterations, n, m = rhs.shape
+    if not changes:
+        x = splu(M).solve(rhs.transpose(1, 0, 2).reshape(n, iterations * m))
+        return x.reshape(n, iterations, m).transpose(1, 0, 2)
+    at = ([c for c, _, _ in changes], [r for _, r, _ in changes])
+    values = np.array([v for _, _, v in changes])
+    out = np.empty_like(rhs)
+    for i in range(iterations):
+        out[i] = splu((M + sp.csc_matrix((values[:, i], at), shape=M.shape)).tocsc()).solve(rhs[i])
+    return out
+
+
+def _entries(system: System, j: int, tech: dict, iterations: int) -> list[tuple[int, np.ndarray]]:
+    """(row, value per iteration) of the entries of column `j`."""
+    A = system.A
+    lo, hi = A.indptr[j], A.indptr[j + 1]
+    return [(int(r), np.full(iterations, float(a)) + tech.get((int(r), j), 0.0)) for r, a in zip(A.indices[lo:hi], A.data[lo:hi])]
+
+
+def lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
+    """Product row -> lambda, (iterations, indicators), for the core and the top columns."""
+    iterations = tech.values.shape[1]
+    t, b = tech.by_entry(), bio.by_entry()
+    rhs = _core_rhs(system, b, system.core, iterations)
+    solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
+    x = solve(system, t, rhs)
+    lam = {system.product_row[c]: x[:, k, :] for k, c in enumerate(system.core.tolist())}
+    top = np.array(system.top, dtype=int)
+    h = _core_rhs(system, b, top, iterations) if len(top) else None
+    for k, j in enumerate(system.top):
+        own = system.product_row[j]
+        value = h[:, k, :].copy()
+        production = np.ones(iterations)
+        for r, a in _entries(system, j, t, iterations):
+            if r == own:
+                production = a
+            else:
+                value -= lam[r] * a[:, None]
+        lam[own] = value / production[:, None]
+    return lam
+
+
+def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[tuple[int, str, np.ndarray]]]:
+    """Scores of the campaign and of every phase x stage share.
+
+    Parameters
+    ----------
+    system : System
+        The campaign's matrices (`build_system`).
+    tech, bio : Deltas
+        Changes of technosphere and biosphere entries per iteration (`Deltas.none(1)` for the
+        static matrices).
+
+    Returns
+    -------
+    totals : ndarray
+        (iterations, indicators) scores, in the units of the methods.
+    shares : list of (phase index, stage, ndarray)
+        The non-empty phase x stage shares, (iterations, indicators) each; they add up to the
+        totals (round-off below `attribution.ROUNDOFF` of the total set to zero).
+    """
+    lam = lambdas(system, tech, bio)
+    totals = lam[system.product_row[system.fu]]
+    shares = []
+    for i, stage, demand in stage_demands(system.attribution, system.A, len(system.phases), tech.by_entry()):
+        part = sum(lam[r] * np.reshape(a, (-1, 1)) for r, a in demand.items())
+        shares.append((i, stage, clean_roundoff(part, totals)))
+    return totals, shares
