@@ -21,8 +21,8 @@ LAYERS = [
     {"locking", "ownership", "project", "methods", "telemetry"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
     {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories", "olca"},
-    {"catalog", "uncertainty", "report", "excel.results"},
-    {"assessment"},
+    {"catalog", "uncertainty", "cluster", "report", "excel.results"},
+    {"assessment", "sweep"},
     {"validation"},
     {"cli", "__main__", "__init__"},
 ]

@@ -113,7 +113,7 @@ class Assessment:
         atomic_write(output_path(path), lambda tmp: plot_sensitivity(self, tmp))
 
 
-def _preflight(project: str, methods: list | tuple, background: str, ecoinvent_database: str | None) -> None:
+def preflight(project: str, methods: list | tuple, background: str, ecoinvent_database: str | None) -> None:
     """Check the methods and the background before the project is created or written: a method
     must be installed or one that setup installs; `ecoinvent` needs a linked foreground."""
     from .methods import custom_methods, find_method, standard_method_names
@@ -146,6 +146,22 @@ def _check_options(iterations: int, processes: int, background: str) -> None:
         raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
 
 
+def _campaign(campaign: Campaign | str | Path, needs_file: bool) -> Campaign:
+    """The validated campaign (read before anything is written); workers read its file."""
+    campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)
+    if needs_file and campaign.path is None:
+        raise AicomputeError("several processes or a Dask cluster need a campaign file")
+    return campaign
+
+
+def resolve_all(indicators: list[str] | tuple[str, ...], methods: list | tuple) -> Resolved:
+    """(label, installed method) of the indicators, then of the method tuples; at least one."""
+    resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
+    if not resolved:
+        raise AicomputeError("no indicator or method to assess")
+    return resolved
+
+
 def assess(
     campaign: Campaign | str | Path,
     indicators: list[str] | tuple[str, ...] = DEFAULT_INDICATORS,
@@ -157,6 +173,7 @@ def assess(
     seed: int = 0,
     processes: int = 1,
     progress: bool = False,
+    dask: str | None = None,
 ) -> Assessment:
     """Validate, write and solve a campaign in a Brightway project (set up first if needed).
 
@@ -179,7 +196,9 @@ def assess(
     processes : int
         worker processes (spawned);
     progress : bool
-        with a progress bar (tqdm, on stderr) over the chunks.
+        with a progress bar (tqdm, on stderr) over the chunks;
+    dask : str, optional
+        on a Dask cluster: a scheduler address or `local` (`bw_aicompute.cluster`).
 
     Returns
     -------
@@ -193,26 +212,28 @@ def assess(
     reproduces Luccioni, Viguier and Ligozat (2023), JMLR 24(253), Table 3.
     """
     _check_options(iterations, processes, background)
-    campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)  # validated before anything is written
-    if iterations and processes > 1 and campaign.path is None:
-        raise AicomputeError("several processes need a campaign file")
-    _preflight(project, methods, background, ecoinvent_database)
+    campaign = _campaign(campaign, bool(iterations and (processes > 1 or dask)))
+    preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project)
-        resolved = [method_for(i) for i in indicators] + [method_for(tuple(m)) for m in methods]
-        if not resolved:
-            raise AicomputeError("no indicator or method to assess")
+        resolved = resolve_all(indicators, methods)
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
     result = solve(model, resolved)
-    result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes, progress) if iterations else None
+    result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes, progress, dask) if iterations else None
     return result
 
 
-def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool) -> MonteCarlo:
-    """Monte Carlo of a written campaign, in this process or split over worker processes."""
+def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool, dask: str | None) -> MonteCarlo:
+    """Monte Carlo of a written campaign: in this process, split over worker processes, or on a
+    Dask cluster."""
+    path = str(model.campaign.path)
+    if dask:
+        from .cluster import monte_carlo_on_cluster
+
+        return monte_carlo_on_cluster(dask, project, path, resolved, iterations, seed, background)
     if processes == 1:
         return run(model, resolved, iterations, seed, progress=progress)
-    return run_parallel(project, str(model.campaign.path), resolved, iterations, seed, processes, background)
+    return run_parallel(project, path, resolved, iterations, seed, processes, background)
 
 
 def phase_table(model: CampaignModel) -> pd.DataFrame:

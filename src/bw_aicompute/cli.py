@@ -74,12 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=0, metavar="N", help="Monte Carlo iterations (exchange and parameter distributions); default 0")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
+    p.add_argument("--dask", metavar="ADDRESS", help="run the Monte Carlo chunks on a Dask cluster (scheduler address, or 'local'; needs the [dask] extra)")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
     p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
     p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_assess)
+
+    _sweep_parser(sub)
 
     p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
     p.add_argument("--database", required=True, metavar="NAME", help="the ecoinvent database in the project (e.g. ecoinvent-3.10-cutoff)")
@@ -141,6 +144,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sweep_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="assess variants of campaigns (GPU model, country, PUE...) in one database and one solve")
+    p.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="campaign files (.yaml, .xlsx) or folders of them")
+    p.add_argument("--vary", action="append", default=[], metavar="FIELD=V1,V2", help="a field of the campaign file and its values (repeatable; every combination is a variant), e.g. site.country=FR,US,DE or phases.*.hours=100,200")
+    p.add_argument("--indicator", action="append", metavar="NAME", help="indicator name (repeatable; default: climate, water, adp_minerals)")
+    p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method (repeatable)")
+    p.add_argument("--name", help="name of the sweep (default: the campaign's; needed for several files)")
+    p.add_argument("--json", metavar="FILE", help="write the table as JSON")
+    p.add_argument("--excel", metavar="FILE", help="write the table as an Excel workbook")
+    p.add_argument("--dask", metavar="ADDRESS", help="solve batches of variants on a Dask cluster (scheduler address, or 'local')")
+    p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
+    p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
+    _project_arg(p)
+    _force_arg(p)
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """`aicompute sweep`: assess every variant; print the table and write it."""
+    from .assessment import DEFAULT_INDICATORS
+    from .methods import resolve_indicator
+    from .sweep import parse_vary, sweep
+
+    variations = [parse_vary(v) for v in args.vary]
+    indicators = args.indicator or ([] if args.method else list(DEFAULT_INDICATORS))
+    for name in indicators:
+        resolve_indicator(name)
+    for out in (args.json, args.excel):
+        if out:
+            output_path(out, inputs=args.campaigns, force=args.force)
+    methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
+    result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask)
+    print(result.summary())
+    for out, write in ((args.json, result.to_json), (args.excel, result.to_excel)):
+        if out:
+            write(out)
+            print(f"wrote {out}")
+    return 0
+
+
 def _interactive() -> bool:
     """Whether progress bars are shown: stderr is a terminal."""
     return sys.stderr.isatty()
@@ -178,6 +221,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         seed=args.seed,
         processes=args.processes,
         progress=_interactive() and not args.json,
+        dask=args.dask,
     )
     print(result.summary())
     if args.json:

@@ -119,3 +119,11 @@ def static_matrices(fu_id: int, methods: list[MethodName]):
             lca.switch_method(m)
             chars.append(np.asarray(lca.characterization_matrix.diagonal()).ravel())
     return lca, np.vstack(chars)
+
+
+def score_keys(keys: list[tuple[str, str]], methods: list[MethodName]) -> list[list[float]]:
+    """Scores (one list per key, one score per method, in the methods' units) of one unit of
+    each activity `keys`, in one bw2calc MultiLCA, in the current project."""
+    ids = node_ids(keys)
+    scores = multi_scores({str(k): {ids[key]: 1.0} for k, key in enumerate(keys)}, methods)
+    return [[scores[(tuple(m), str(k))] for m in methods] for k in range(len(keys))]

@@ -145,8 +145,8 @@ def build_system(lca, characterization: np.ndarray, fu_id: int, phase_ids: list[
 
 def _core_rhs(system: System, bio: dict[tuple[int, int], np.ndarray], cols: np.ndarray, iterations: int) -> np.ndarray:
     """(iterations, len(cols), indicators): C B restricted to `cols`, with the biosphere changes."""
-    H = np.asarray(system.C @ system.B[:, cols].toarray())  # (indicators, cols)
-    out = np.broadcast_to(H.T, (iterations, *H.T.shape)).copy()
+    H = np.asarray(system.B[:, cols].T @ system.C.T)  # (cols, indicators); B stays sparse
+    out = np.broadcast_to(H, (iterations, *H.shape)).copy()
     where = {c: k for k, c in enumerate(cols.tolist())}
     for (f, c), v in bio.items():
         if c in where:

@@ -63,6 +63,7 @@ class _Writer:
     codes: dict
     data: dict[tuple[str, str], dict] = field(default_factory=dict)
     linked: dict[str, tuple[tuple[str, str], float]] | None = None
+    prefix: str = ""  # of the codes, when several campaigns share a database (a sweep)
 
     @property
     def source(self) -> str:
@@ -73,7 +74,7 @@ class _Writer:
         return float(self.evaluate(formula))
 
     def add(self, code: str, name: str, unit: str, exchanges: list[dict], comment: str, location: str = "GLO", **extra) -> tuple[str, str]:
-        key = (self.db, code)
+        key = (self.db, self.prefix + code)
         self.data[key] = {
             "name": name,
             "reference product": name.split(",")[0],
@@ -126,10 +127,16 @@ def _linked_providers(foreground: str) -> dict[str, tuple[tuple[str, str], float
     return out
 
 
-def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Path | None) -> _Writer:
-    from bw2data.parameters import DatabaseParameter
+def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Path | None, like: _Writer | None = None) -> _Writer:
+    """A writer of `campaign`; `like`: a writer of the same project whose parameters and flow
+    index are reused (a sweep writes many campaigns)."""
+    if like is None:
+        from bw2data.parameters import DatabaseParameter
 
-    params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground)}
+        params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground)}
+        flows, codes = flow_index(biosphere), flow_codes(biosphere)
+    else:
+        params, flows, codes = like.evaluate.symbols, like.flows, like.codes
     return _Writer(
         campaign=campaign,
         db=campaign.database_for(foreground),
@@ -138,8 +145,8 @@ def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Pa
         inventories=inventories,
         evaluate=FormulaEvaluator(params),
         parameters=set(params),
-        flows=flow_index(biosphere),
-        codes=flow_codes(biosphere),
+        flows=flows,
+        codes=codes,
     )
 
 
@@ -379,6 +386,31 @@ def _phases(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[
     return models
 
 
+def compose(w: _Writer) -> CampaignModel:
+    """Add the datasets of `w.campaign` to `w.data`: the datacenter operation, the GPU time of
+    each GPU model, one dataset per phase and the campaign (codes prefixed by `w.prefix`)."""
+    campaign, inventories = w.campaign, w.inventories
+    dcop = datacenter_operation(w)
+    gpu_rows = {row["gpu"]: row for row in tables(inventories)["all_gpus"]}
+    time_keys = {slug: gpu_time(w, gpu_rows[slug]) for slug in sorted({p.gpu for p in campaign.phases})}
+    phases = _phases(w, gpu_rows, time_keys, dcop)
+    fu = w.add(FUNCTIONAL_UNIT, f"campaign, {campaign.name}", "unit", [w.exchange(pm.key, "technosphere", "1.0", "unit", "phase of the campaign") for pm in phases], campaign.description or f"Training campaign {campaign.name!r}")
+    return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=w.foreground)
+
+
+def _write(w: _Writer, meta: dict) -> None:
+    """Write `w.data` as the database `w.db`, owned by bw_aicompute, with its parameters."""
+    import bw2data as bd
+
+    meta = {"depends": sorted({e["input"][0] for d in w.data.values() for e in d["exchanges"]} - {w.db}), **meta}
+
+    def write() -> None:
+        bd.Database(w.db).write(w.data)
+        _register_parameters(bd, w)
+
+    write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
+
+
 def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute", inventories: Path | None = None) -> CampaignModel:
     """Write a campaign into the current project, replacing its database only.
 
@@ -405,25 +437,44 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
 
     w = _writer(campaign, biosphere, foreground, inventories)
     refuse_foreign(bd.databases, w.db, "rename the campaign")
-    dcop = datacenter_operation(w)
-    gpu_rows = {row["gpu"]: row for row in tables(inventories)["all_gpus"]}
-    time_keys = {slug: gpu_time(w, gpu_rows[slug]) for slug in sorted({p.gpu for p in campaign.phases})}
-    phases = _phases(w, gpu_rows, time_keys, dcop)
-    fu = w.add(FUNCTIONAL_UNIT, f"campaign, {campaign.name}", "unit", [w.exchange(pm.key, "technosphere", "1.0", "unit", "phase of the campaign") for pm in phases], campaign.description or f"Training campaign {campaign.name!r}")
-    meta = {
-        "format": "bw_aicompute campaign",
-        "depends": sorted({e["input"][0] for d in w.data.values() for e in d["exchanges"]} - {w.db}),
-        "campaign": campaign.name,
-        "campaign_file": str(campaign.path) if campaign.path else "",
-        "functional_unit": fu[1],
-        "phases": [pm.key[1] for pm in phases],
-    }
-    def write() -> None:
-        bd.Database(w.db).write(w.data)
-        _register_parameters(bd, w)
+    model = compose(w)
+    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(campaign.path) if campaign.path else ""}
+    _write(w, {**meta, "functional_unit": model.key[1], "phases": [pm.key[1] for pm in model.phases]})
+    return model
 
-    write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
-    return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=foreground)
+
+def write_campaigns(campaigns: list[Campaign], database: str, biosphere: str, foreground: str = "aicompute") -> list[CampaignModel]:
+    """Write several campaigns (the variants of a sweep) into ONE database, replacing it only;
+    the codes of campaign k start with `v<k>-`.
+
+    Parameters
+    ----------
+    campaigns : list of Campaign
+        Validated campaigns.
+    database : str
+        The database (`aicompute-sweep-<name>`).
+    biosphere, foreground : str
+        As for `write_campaign`.
+
+    Returns
+    -------
+    list of CampaignModel
+        One per campaign, in order.
+    """
+    import bw2data as bd
+
+    refuse_foreign(bd.databases, database, "rename the sweep")
+    first = None
+    models = []
+    for k, campaign in enumerate(campaigns):
+        w = _writer(campaign, biosphere, foreground, None, like=first)
+        w.db, w.prefix = database, f"v{k}-"
+        if first is not None:
+            w.data, w.linked = first.data, first.linked
+        first = first or w
+        models.append(compose(w))
+    _write(first, {"format": "bw_aicompute sweep", "campaigns": [c.name for c in campaigns], "functional_units": [m.key[1] for m in models]})
+    return models
 
 
 def _register_parameters(bd, w: _Writer) -> None:

@@ -1,0 +1,85 @@
+"""Sweeps: variants written into one database and solved together give what assessing each
+variant's file alone gives; bad variations fail before anything is written; Dask runs give the
+local numbers."""
+
+import json
+from pathlib import Path
+
+import bw2data as bd
+import numpy as np
+import openpyxl
+import pytest
+import yaml
+
+from bw_aicompute.assessment import assess
+from bw_aicompute.cli import main
+from bw_aicompute.sweep import parse_vary, sweep
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def test_variants_equal_their_files_assessed_alone(ready_dir, tmp_path):
+    s = sweep([EXAMPLES / "moshi_like.yaml"], ["hardware.gpu=H100 SXM 80GB,B200", "site.country=FR,US"], indicators=["climate", "water"])
+    assert len(s.table) == 4 and list(s.table["site.country"]) == ["FR", "US", "FR", "US"]
+    doc = yaml.safe_load((EXAMPLES / "moshi_like.yaml").read_text())
+    doc["hardware"]["gpu"], doc["site"]["country"] = "B200", "US"
+    alone = tmp_path / "b200_us.yaml"
+    alone.write_text(yaml.safe_dump(doc))
+    expected = assess(alone, indicators=["climate", "water"]).totals.set_index("indicator")["value"]
+    row = s.table.iloc[3]
+    assert row["climate"] == pytest.approx(expected["climate"], rel=1e-6)
+    assert row["water"] == pytest.approx(expected["water"], rel=1e-6)
+    assert row["climate"] > 3 * s.table.iloc[2]["climate"]  # the US grid against the French
+    ours = [d for d in bd.databases if d.startswith(("aicompute-sweep-", "aicompute-campaign-"))]
+    assert sorted(ours) == ["aicompute-campaign-moshi-like", "aicompute-sweep-moshi-like"]  # the file alone; all variants
+    codes = {a["code"].split("-")[0] for a in bd.Database("aicompute-sweep-moshi-like")}
+    assert codes == {"v0", "v1", "v2", "v3"}
+
+
+def test_every_phase_and_a_folder(ready_dir, tmp_path):
+    for name, hours in (("a", 100), ("b", 200)):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({
+            "campaign": {"name": f"campaign {name}"}, "site": {"country": "FR"}, "hardware": {"gpu": "H100 SXM 80GB"},
+            "phases": [{"name": "p1", "kind": "pretraining", "gpus": 8, "hours": hours}, {"name": "p2", "kind": "evaluation", "gpus": 8, "hours": hours}],
+        }))
+    s = sweep([tmp_path], ["phases.*.hours=10,20"], indicators=["climate"], name="two files")
+    assert list(s.table["campaign"]) == ["campaign a", "campaign a", "campaign b", "campaign b"]
+    assert list(s.table["gpu_hours"]) == pytest.approx([160, 320, 160, 320])
+    assert s.table["climate"].iloc[1] == pytest.approx(2 * s.table["climate"].iloc[0], rel=1e-6)
+    with pytest.raises(Exception, match="--name"):
+        sweep([tmp_path], indicators=["climate"])
+
+
+def test_cli_outputs_and_bad_input(ready_dir, tmp_path, capsys):
+    out_json, out_xlsx = tmp_path / "s.json", tmp_path / "s.xlsx"
+    assert main(["sweep", str(EXAMPLES / "bloom.yaml"), "--vary", "site.pue=1.1,1.3", "--indicator", "climate", "--json", str(out_json), "--excel", str(out_xlsx)]) == 0
+    out = capsys.readouterr().out
+    assert "Sweep: BLOOM" in out and "2 variants" in out
+    data = json.loads(out_json.read_text())
+    assert [v["site.pue"] for v in data["variants"]] == [1.1, 1.3] and data["units"]["climate"] == "kg CO2-Eq"
+    assert data["variants"][1]["climate"] > data["variants"][0]["climate"]
+    wb = openpyxl.load_workbook(out_xlsx, read_only=True)
+    assert wb.sheetnames == ["Sweep", "Units"]
+    before = set(bd.databases)
+    for vary, message in (("site.country", "FIELD=VALUE1,VALUE2"), ("hardware.gpu=Z100", "variant hardware.gpu=Z100"), ("phases.9.hours=1", "not an index")):
+        assert main(["sweep", str(EXAMPLES / "bloom.yaml"), "--vary", vary]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert set(bd.databases) == before
+    assert parse_vary("site.pue=1.1, 1.2").values == [1.1, 1.2]
+
+
+def test_dask_local_cluster_gives_the_local_numbers(ready_dir):
+    """A distributed.LocalCluster of 2 worker processes: same Monte Carlo as in-process for the
+    same seed, same sweep scores."""
+    pytest.importorskip("distributed")
+    from bw_aicompute import uncertainty
+
+    n = uncertainty.CHUNK + 10
+    local = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], iterations=n, seed=3)
+    remote = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], iterations=n, seed=3, dask="local")
+    assert remote.uncertainty.chunks == [(0, 2), (1, 2)]
+    assert np.array_equal(local.uncertainty.totals, remote.uncertainty.totals)
+    s_local = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"])
+    s_remote = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"], dask="local")
+    assert list(s_remote.table["climate"]) == pytest.approx(list(s_local.table["climate"]), rel=1e-12)
