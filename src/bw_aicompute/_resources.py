@@ -130,3 +130,11 @@ def fingerprint(*parts: bytes | str) -> str:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def progress(items: Iterable | None = None, show: bool = False, desc: str = "", total: int | None = None, unit: str = "it"):
+    """A tqdm progress bar on stderr over `items` (or to `update()` by hand), drawn only if
+    `show`: the CLI shows one when stderr is a terminal, not with `--quiet` or `--json`."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit=unit, disable=not show, leave=False)

@@ -215,7 +215,7 @@ def assess(
     campaign = _campaign(campaign, bool(iterations and (processes > 1 or dask)))
     preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
-        report = setup_project(project)
+        report = setup_project(project, progress=progress)
         resolved = resolve_all(indicators, methods)
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
     result = solve(model, resolved)

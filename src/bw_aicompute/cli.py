@@ -175,7 +175,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if out:
             output_path(out, inputs=args.campaigns, force=args.force)
     methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
-    result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask)
+    result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask, progress=_interactive() and not args.json)
     print(result.summary())
     for out, write in ((args.json, result.to_json), (args.excel, result.to_excel)):
         if out:
@@ -306,7 +306,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
     if args.report:
         output_path(args.report, force=args.force)
     open_project(args.project)
-    report = link_ecoinvent(args.database, version=args.version)
+    report = link_ecoinvent(args.database, version=args.version, progress=_interactive())
     print(report.summary())
     if args.report:
         report.to_csv(Path(args.report))
@@ -396,7 +396,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     """`aicompute setup`: create or complete the project."""
     from .setup import setup_project
 
-    report = setup_project(args.project, reinstall=args.reinstall)
+    report = setup_project(args.project, reinstall=args.reinstall, progress=_interactive() and not args.quiet)
     if not args.quiet:
         print(report.summary())
     return 0

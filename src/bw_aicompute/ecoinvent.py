@@ -21,6 +21,7 @@ import yaml
 
 from . import distributions
 from ._resources import atomic_write, data_dir, fingerprint
+from ._resources import progress as progress_bar
 from .errors import AicomputeError
 from .inventory import InventoryDatabase, tables, write_database
 from .inventory.templates import expand
@@ -246,7 +247,7 @@ def _check(bd, ei_db: str, version: str | None, foreground: str) -> str:
     return version
 
 
-def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "aicompute") -> LinkReport:
+def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "aicompute", progress: bool = False) -> LinkReport:
     """Write `aicompute-linked-<ei_db>`, a copy of the foreground linked to a licensed ecoinvent
     database of the current project.
 
@@ -258,6 +259,8 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
         Its release (`3.9`, `3.10`, `3.11`, `3.12`); read from the name by default.
     foreground : str
         The database to copy (default `aicompute`).
+    progress : bool
+        Show a progress bar (tqdm, on stderr) over the datasets copied.
 
     Returns
     -------
@@ -271,12 +274,12 @@ def link_ecoinvent(ei_db: str, version: str | None = None, foreground: str = "ai
         version = _check(bd, ei_db, version, foreground)
         methods = SetupReport(project=bd.projects.current, data_dir=Path(bd.projects.dir), project_created=False)
         install_methods(bd, find_biosphere(bd), methods)
-        report = _link(bd, ei_db, version, foreground)
+        report = _link(bd, ei_db, version, foreground, progress)
         report.methods = [f"{i.name}: {i.detail}" for i in methods.items if i.action in ("installed", "updated")]
         return report
 
 
-def _link(bd, ei_db: str, version: str, foreground: str) -> LinkReport:
+def _link(bd, ei_db: str, version: str, foreground: str, progress: bool = False) -> LinkReport:
     mappings, unmapped = load_mapping(version)
     linked = LINKED_PREFIX + ei_db
     target, missing = _targets(ei_db, mappings)
@@ -284,7 +287,7 @@ def _link(bd, ei_db: str, version: str, foreground: str) -> LinkReport:
     report = LinkReport(database=linked, ecoinvent=ei_db, version=version)
     linker = _Linker(foreground, linked, ei_db, ei_bio, target, missing, unmapped, report, flow_index(ei_bio), flow_codes(ei_bio), replacement_candidates())
     db = InventoryDatabase(linked)
-    for ds in bd.Database(foreground):
+    for ds in progress_bar(bd.Database(foreground), progress, "linking", total=len(bd.Database(foreground)), unit="dataset"):
         db.datasets[(linked, ds["code"])] = linker.dataset(ds)
     db.depends = {e["input"][0] for ds in db.datasets.values() for e in ds["exchanges"]} - {linked}
     _copy_parameters(foreground, db)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._resources import fingerprint
+from ._resources import progress as progress_bar
 from .errors import AicomputeError
 from .inventory import install as install_inventories
 from .methods import (
@@ -271,7 +272,7 @@ def install_methods(bd, biosphere: str, report: SetupReport) -> None:
     _setup_custom_methods(bd, biosphere, report, coverage)
 
 
-def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> SetupReport:
+def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False, progress: bool = False) -> SetupReport:
     """Create or complete a Brightway project for bw_aicompute, offline.
 
     Installs, where missing or out of date: a biosphere database (ecoinvent 3.9 elementary flows
@@ -287,6 +288,8 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> Setup
     reinstall : bool
         Restore the shipped inventories over databases imported from a workbook
         (`aicompute import-inventories`), which are otherwise kept.
+    progress : bool
+        Show a progress bar (tqdm, on stderr) over the three steps.
 
     Returns
     -------
@@ -307,9 +310,12 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False) -> Setup
         use_project(bd, name)
         refresh_registries(bd)
         report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
-        biosphere = _setup_biosphere(bd, report)
-        report.biosphere = biosphere
-        install_methods(bd, biosphere, report)
-        install_inventories(bd, biosphere, report, reinstall=reinstall)
+        with progress_bar(show=progress, desc="setup", total=3, unit="step") as bar:
+            report.biosphere = biosphere = _setup_biosphere(bd, report)
+            bar.update()
+            install_methods(bd, biosphere, report)
+            bar.update()
+            install_inventories(bd, biosphere, report, reinstall=reinstall)
+            bar.update()
     report.seconds = time.perf_counter() - start
     return report

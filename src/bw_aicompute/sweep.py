@@ -181,6 +181,7 @@ def sweep(
     ecoinvent_database: str | None = None,
     name: str | None = None,
     dask: str | None = None,
+    progress: bool = False,
 ) -> Sweep:
     """Assess every variant of campaigns, written into one database, solved together.
 
@@ -198,6 +199,8 @@ def sweep(
     dask : str, optional
         Solve batches of variants on a Dask cluster: a scheduler address, or `local` for a
         `distributed.LocalCluster` (see `bw_aicompute.cluster`).
+    progress : bool
+        Show progress bars (tqdm, on stderr): setup, the variants composed.
 
     Returns
     -------
@@ -214,11 +217,11 @@ def sweep(
     sweep_name, database = sweep_database(campaigns, name)
     preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
-        report = setup_project(project)
+        report = setup_project(project, progress=progress)
         resolved = resolve_all(indicators, methods)
         foreground = foreground_for(background, ecoinvent_database)
         database += "" if foreground == "aicompute" else "--" + foreground.removeprefix("aicompute-linked-")
-        models = _write(chosen, database, report.biosphere, foreground)
+        models = _write(chosen, database, report.biosphere, foreground, progress)
     scores = _solve([m.key for m in models], [m for _, m in resolved], project, dask)
     rows = [{**varied, "gpu_hours": sum(p.gpu_hours for p in m.phases), "it_energy_kwh": sum(p.it_energy_kwh for p in m.phases), **dict(zip([lab for lab, _ in resolved], s))} for (varied, _), m, s in zip(chosen, models, scores)]
     units = {lab: _unit(m) for lab, m in resolved}
@@ -231,7 +234,7 @@ def _unit(method: tuple) -> str:
     return bd.methods[method].get("unit", "")
 
 
-def _write(chosen: list[tuple[dict, Campaign]], database: str, biosphere: str, foreground: str):
+def _write(chosen: list[tuple[dict, Campaign]], database: str, biosphere: str, foreground: str, progress: bool = False):
     """Write the variants (named after what varied) into `database`."""
     import dataclasses
 
@@ -241,7 +244,7 @@ def _write(chosen: list[tuple[dict, Campaign]], database: str, biosphere: str, f
     for varied, campaign in chosen:
         label = ", ".join(f"{k}={v}" for k, v in varied.items() if k != "campaign")
         named.append(dataclasses.replace(campaign, name=f"{campaign.name} [{label}]" if label else campaign.name))
-    return write_campaigns(named, database, biosphere, foreground)
+    return write_campaigns(named, database, biosphere, foreground, progress)
 
 
 def _solve(keys: list[tuple[str, str]], methods: list[tuple], project: str, dask: str | None) -> list[list[float]]:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._resources import progress as progress_bar
 from .campaign import STAGES, CampaignModel, open_campaign, read_campaign
 from .ecoinvent import foreground_for
 from .errors import AicomputeError
@@ -286,17 +287,8 @@ def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int
     sizes = chunk_sizes(iterations)
     plan = prepare(model, resolved)
     todo = range(len(sizes)) if only is None else only
-    parts = [run_chunk(plan, seed, k, len(sizes), sizes[k]) for k in _progress(todo, progress, "Monte Carlo chunks")]
+    parts = [run_chunk(plan, seed, k, len(sizes), sizes[k]) for k in progress_bar(todo, progress, "Monte Carlo", unit="chunk")]
     return combine(parts)
-
-
-def _progress(items, show: bool, what: str):
-    """`items`, with a tqdm progress bar on stderr if `show`."""
-    if not show:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=what, unit="chunk", leave=False)
 
 
 def combine(parts: list[MonteCarlo]) -> MonteCarlo:

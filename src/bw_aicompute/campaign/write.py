@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._resources import progress as progress_bar
 from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
 from ..inventory.formulas import with_values
@@ -443,7 +444,7 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     return model
 
 
-def write_campaigns(campaigns: list[Campaign], database: str, biosphere: str, foreground: str = "aicompute") -> list[CampaignModel]:
+def write_campaigns(campaigns: list[Campaign], database: str, biosphere: str, foreground: str = "aicompute", progress: bool = False) -> list[CampaignModel]:
     """Write several campaigns (the variants of a sweep) into ONE database, replacing it only;
     the codes of campaign k start with `v<k>-`.
 
@@ -455,6 +456,8 @@ def write_campaigns(campaigns: list[Campaign], database: str, biosphere: str, fo
         The database (`aicompute-sweep-<name>`).
     biosphere, foreground : str
         As for `write_campaign`.
+    progress : bool
+        Show a progress bar (tqdm, on stderr) over the campaigns.
 
     Returns
     -------
@@ -466,7 +469,7 @@ def write_campaigns(campaigns: list[Campaign], database: str, biosphere: str, fo
     refuse_foreign(bd.databases, database, "rename the sweep")
     first = None
     models = []
-    for k, campaign in enumerate(campaigns):
+    for k, campaign in enumerate(progress_bar(campaigns, progress, "variants", unit="variant")):
         w = _writer(campaign, biosphere, foreground, None, like=first)
         w.db, w.prefix = database, f"v{k}-"
         if first is not None:
