@@ -81,6 +81,44 @@ def main() -> None:
     print(f"100 campaigns x 3 indicators, one MultiLCA:   {t_multi:.2f} s")
     print(f"100 campaigns x 3 indicators, 100 LCAs:       {t_single:.2f} s")
     print(f"ratio (100 LCAs / one MultiLCA):              {t_single / t_multi:.1f} x  (largest relative difference {worst:.1e})")
+    sweep_100(report.biosphere, methods)
+
+
+def sweep_100(biosphere: str, methods: list) -> None:
+    """100 variants of moshi_like (hours of every phase varied): `sweep` (validate, one
+    database, one MultiLCA) against writing 100 campaign databases (node-hours x 1.001^i) and
+    one MultiLCA of them (how variants were assessed before), alternated, 3 runs each."""
+    import statistics
+
+    from bw_aicompute.sweeps import Variation, sweep
+
+    hours = [round(1000 * 1.001**i, 3) for i in range(100)]
+
+    def tool() -> float:
+        t = time.perf_counter()
+        sweep([EXAMPLES / "moshi_like.yaml"], [Variation("phases.*.hours", hours)], indicators=INDICATORS)
+        return time.perf_counter() - t
+
+    def separate() -> float:
+        t = time.perf_counter()
+        base = read_campaign(EXAMPLES / "moshi_like.yaml")
+        node_hours = [p.node_hours for p in base.phases]
+        keys = []
+        for i in range(len(hours)):
+            base.name = f"moshi-like hours {i:03d}"
+            for p, nh in zip(base.phases, node_hours):
+                p.node_hours = nh * 1.001**i
+            keys.append(write_campaign(base, biosphere).key)
+        nodes = [bd.get_node(database=k[0], code=k[1]) for k in keys]
+        multi_scores({str(i): {n.id: 1.0} for i, n in enumerate(nodes)}, methods)
+        return time.perf_counter() - t
+
+    ts, bs = [], []
+    for _ in range(3):
+        ts.append(tool())
+        bs.append(separate())
+    print(f"sweep of 100 variants (one database, one MultiLCA): min {min(ts):.2f} s, median {statistics.median(ts):.2f} s")
+    print(f"100 campaign databases + one MultiLCA:              min {min(bs):.2f} s, median {statistics.median(bs):.2f} s  ({min(bs) / min(ts):.1f}x)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import yaml
 
 from bw_aicompute.assessment import assess
 from bw_aicompute.cli import main
-from bw_aicompute.sweep import parse_vary, sweep
+from bw_aicompute.sweeps import parse_vary, sweep
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 

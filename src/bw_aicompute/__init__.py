@@ -14,6 +14,7 @@ The public API (everything a user needs from Python; the modules behind it are l
 - `export_inventories`, `import_inventories`: the inventories as an Excel workbook;
 - `export_olca`: databases as an openLCA JSON-LD package;
 - `score_table`: scores of any datasets on any indicators;
+- `sweep`: variants of campaigns in one database and one solve (`Sweep`);
 - `run_chunks`, `combine`: Monte Carlo chunks for Dask, Ray or a job scheduler;
 - `validate`: our results beside published studies (the validation report);
 - `AicomputeError`, `InputError`: problems stated for the user.
@@ -47,6 +48,8 @@ _API = {
     "import_inventories": "excel.inventories",
     "export_olca": "olca",
     "score_table": "lca",
+    "sweep": "sweeps",
+    "Sweep": "sweeps",
     "validate": "validation",
 }
 
@@ -58,6 +61,7 @@ __all__ = [
     "LinkReport",
     "MonteCarlo",
     "SetupReport",
+    "Sweep",
     "TelemetrySummary",
     "__version__",
     "assess",
@@ -71,6 +75,7 @@ __all__ = [
     "run_chunks",
     "score_table",
     "setup_project",
+    "sweep",
     "validate",
 ]
 
@@ -82,6 +87,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time see 
     from .lca import score_table
     from .olca import export_olca
     from .setup import SetupReport, setup_project
+    from .sweeps import Sweep, sweep
     from .telemetry import TelemetrySummary, read_log
     from .uncertainty import MonteCarlo, combine, run_chunks
     from .validation import validate

@@ -65,8 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("assess", help="assess a training campaign file (YAML or Excel)")
     p.add_argument("campaign", help="campaign file (.yaml or .xlsx); see examples/")
-    p.add_argument("--indicator", action="append", metavar="NAME", help="indicator name (repeatable; default: climate, water, adp_minerals)")
-    p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method, parts joined by ' | ' (repeatable)")
+    _indicator_args(p)
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--export-olca", metavar="OUT.zip", help="write the campaign and its supply chain as an openLCA JSON-LD package")
@@ -76,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
     p.add_argument("--dask", metavar="ADDRESS", help="run the Monte Carlo chunks on a Dask cluster (scheduler address, or 'local'; needs the [dask] extra)")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
-    p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
-    p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
+    _background_args(p)
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_assess)
@@ -144,18 +142,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _indicator_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--indicator", action="append", metavar="NAME", help="indicator name (repeatable; default: climate, water, adp_minerals)")
+    p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method, parts joined by ' | ' (repeatable)")
+
+
+def _background_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
+    p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
+
+
+def _indicators_and_methods(args: argparse.Namespace) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The indicators (checked; the default three when neither is given) and method tuples."""
+    from .assessment import DEFAULT_INDICATORS
+    from .methods import resolve_indicator
+
+    indicators = args.indicator or ([] if args.method else list(DEFAULT_INDICATORS))
+    for name in indicators:
+        resolve_indicator(name)
+    return indicators, [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
+
+
 def _sweep_parser(sub) -> None:
     p = sub.add_parser("sweep", help="assess variants of campaigns (GPU model, country, PUE...) in one database and one solve")
     p.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="campaign files (.yaml, .xlsx) or folders of them")
     p.add_argument("--vary", action="append", default=[], metavar="FIELD=V1,V2", help="a field of the campaign file and its values (repeatable; every combination is a variant), e.g. site.country=FR,US,DE or phases.*.hours=100,200")
-    p.add_argument("--indicator", action="append", metavar="NAME", help="indicator name (repeatable; default: climate, water, adp_minerals)")
-    p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method (repeatable)")
+    _indicator_args(p)
     p.add_argument("--name", help="name of the sweep (default: the campaign's; needed for several files)")
     p.add_argument("--json", metavar="FILE", help="write the table as JSON")
     p.add_argument("--excel", metavar="FILE", help="write the table as an Excel workbook")
     p.add_argument("--dask", metavar="ADDRESS", help="solve batches of variants on a Dask cluster (scheduler address, or 'local')")
-    p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
-    p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
+    _background_args(p)
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_sweep)
@@ -163,18 +180,13 @@ def _sweep_parser(sub) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """`aicompute sweep`: assess every variant; print the table and write it."""
-    from .assessment import DEFAULT_INDICATORS
-    from .methods import resolve_indicator
-    from .sweep import parse_vary, sweep
+    from .sweeps import parse_vary, sweep
 
     variations = [parse_vary(v) for v in args.vary]
-    indicators = args.indicator or ([] if args.method else list(DEFAULT_INDICATORS))
-    for name in indicators:
-        resolve_indicator(name)
+    indicators, methods = _indicators_and_methods(args)
     for out in (args.json, args.excel):
         if out:
             output_path(out, inputs=args.campaigns, force=args.force)
-    methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
     result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask, progress=_interactive() and not args.json)
     print(result.summary())
     for out, write in ((args.json, result.to_json), (args.excel, result.to_excel)):
@@ -191,15 +203,11 @@ def _interactive() -> bool:
 
 def cmd_assess(args: argparse.Namespace) -> int:
     """`aicompute assess`: validate, write and solve a campaign file; print and write the results."""
-    from .assessment import DEFAULT_INDICATORS, assess
+    from .assessment import assess
     from .campaign import read_campaign
-    from .methods import resolve_indicator
 
     campaign = read_campaign(args.campaign)  # nothing is written before the file passes
-    indicators = args.indicator or ([] if args.method else list(DEFAULT_INDICATORS))
-    for name in indicators:
-        resolve_indicator(name)
-    methods = [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
+    indicators, methods = _indicators_and_methods(args)
     for out in (args.plot, args.sensitivity_plot):
         if out and not out.lower().endswith(".png"):
             raise AicomputeError(f"{out}: plots are written as PNG; name it FILE.png")

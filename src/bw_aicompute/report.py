@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from .campaign.schema import STAGES
+from .uncertainty import noise_threshold
 
 
 class Assessment(Protocol):
@@ -98,6 +99,7 @@ def format_uncertainty(a: Assessment) -> list[str]:
     sens = mc.sensitivity(top=5)
     lines.append("")
     lines.append("  Sensitivity: Spearman rank correlation of each sampled input with the total (share of explained variance)")
+    lines.append(f"  (inputs with |rho| < {noise_threshold(mc.iterations):.3f}, noise at the 95 % level for {mc.iterations} iterations, left out)")
     for lab in mc.labels:
         lines.append(f"    {lab}:")
         for r in sens[sens["indicator"] == lab].itertuples():
@@ -127,7 +129,8 @@ def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
         ax.set_xlim(-1, 1)
         ax.set_title(f"{lab}: Spearman rank correlation with the total", fontsize=10)
         ax.tick_params(labelsize=8)
-    fig.suptitle(f"Campaign: {a.campaign} ({a.uncertainty.iterations} iterations)", fontsize=11)
+    n = a.uncertainty.iterations
+    fig.suptitle(f"Campaign: {a.campaign} ({n} iterations; |rho| < {noise_threshold(n):.3f} left out as noise)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -144,12 +144,18 @@ class Sweep:
         write_json(output_path(path), self.to_dict())
 
     def to_excel(self, path: str | Path) -> None:
-        """Write the table (sheet `Sweep`) and the units (sheet `Units`) as a workbook."""
+        """Write the table (sheet `Sweep`, units in the headers) and the units (sheet `Units`)
+        as a workbook."""
+
+        headers = {"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{k: f"{k} ({u})" for k, u in self.units.items()}}
 
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                self.table.to_excel(xw, sheet_name="Sweep", index=False)
+                self.table.rename(columns=headers).to_excel(xw, sheet_name="Sweep", index=False)
                 pd.DataFrame({"indicator": list(self.units), "unit": list(self.units.values())}).to_excel(xw, sheet_name="Units", index=False)
+                for ws in xw.sheets.values():
+                    for col in ws.columns:
+                        ws.column_dimensions[col[0].column_letter].width = min(60, max(12, *(len(str(c.value or "")) + 2 for c in col)))
 
         atomic_write(output_path(path), write)
 
