@@ -359,3 +359,15 @@ def test_a_complete_mark_without_rows_is_repaired(ready_dir):
 
     hour = bd.get_node(database="aicompute", code="gpu-hour-h100_sxm_80gb-FR")
     assert score_table({"h": hour}, ["climate"]).loc["h", "climate"] > 0.01
+
+
+def test_flow_index_follows_a_change_of_the_biosphere(ready_dir):
+    """The flow index is cached per process, and a flow added to the biosphere is seen."""
+    from bw_aicompute.project import flow_codes, flow_index
+
+    before = flow_index("biosphere3")
+    assert flow_index("biosphere3") == before
+    node = bd.Database("biosphere3").new_node(code="test-flow", name="Test flow", categories=("air",), unit="kilogram", type="emission")
+    node.save()
+    assert ("Test flow", ("air",), "kilogram") in flow_index("biosphere3")
+    assert flow_codes("biosphere3")[node.id] == "test-flow"

@@ -1,5 +1,6 @@
-"""Assess a training campaign: one MultiLCA over the campaign, every phase and every life-cycle
-stage, on any number of indicators; results as DataFrames, with text, JSON, Excel and plots."""
+"""Assess a training campaign: the campaign, every phase and every life-cycle stage on any number
+of indicators, in one transposed solve (`bw_aicompute.solver`); results as DataFrames, with
+text, JSON, Excel and plots."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Solving: many functional units on many methods with one bw2calc MultiLCA."""
+"""Brightway's matrices and solves: many functional units on many methods with one bw2calc
+MultiLCA, the static matrices of one functional unit, node ids and keys in bulk."""
 
 from __future__ import annotations
 

@@ -60,22 +60,36 @@ def find_biosphere(bd) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def flow_index(biosphere: str) -> dict[FlowKey, int]:
-    """Map (name, categories, unit) to node id for every flow of a biosphere database."""
+#: The flows of the biosphere last read, by (data directory, project, biosphere token).
+_FLOWS: dict[tuple[str, str, str], tuple[dict, dict]] = {}
+
+
+def _flows(biosphere: str) -> tuple[dict, dict]:
+    """(flow index, flow codes) of `biosphere`, read once per process while the database's size
+    and last write (`biosphere_token`) stay the same."""
+    import bw2data as bd
     from bw2data.backends import ActivityDataset as AD
 
-    out = {}
-    query = AD.select(AD.id, AD.name, AD.data).where(AD.database == biosphere)
-    for id_, name, data in query.tuples():
-        out[(name, tuple(data.get("categories") or ()), data.get("unit"))] = id_
-    return out
+    key = (str(bd.projects.dir), bd.projects.current, biosphere_token(bd, biosphere))
+    if key not in _FLOWS:
+        index, codes = {}, {}
+        for id_, code, name, data in AD.select(AD.id, AD.code, AD.name, AD.data).where(AD.database == biosphere).tuples():
+            index[(name, tuple(data.get("categories") or ()), data.get("unit"))] = id_
+            codes[id_] = code
+        _FLOWS.clear()
+        _FLOWS[key] = (index, codes)
+    return _FLOWS[key]
+
+
+def flow_index(biosphere: str) -> dict[FlowKey, int]:
+    """Map (name, categories, unit) to node id for every flow of a biosphere database (a copy
+    of the process's cache, see `_flows`)."""
+    return dict(_flows(biosphere)[0])
 
 
 def flow_codes(biosphere: str) -> dict[int, str]:
     """Map node id to code for every flow of a biosphere database."""
-    from bw2data.backends import ActivityDataset as AD
-
-    return dict(AD.select(AD.id, AD.code).where(AD.database == biosphere).tuples())
+    return dict(_flows(biosphere)[1])
 
 
 def other_biospheres(bd, biosphere: str) -> list[str]:
