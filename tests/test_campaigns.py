@@ -126,7 +126,9 @@ def test_reassessing_an_edited_file_replaces_only_that_campaign(ready_dir, tmp_p
     final["hours"] *= 2
     edited = tmp_path / "moshi_edited.yaml"
     edited.write_text(yaml.safe_dump(doc))
-    second = assess(edited, indicators=["climate"])
+    with pytest.raises(AicomputeError, match="already used in project 'aicompute' by .*moshi_like.yaml.*--replace"):
+        assess(edited, indicators=["climate"])  # another file with the same campaign name
+    second = assess(edited, indicators=["climate"], replace=True)
     assert second.database == first.database
     assert {name: digest(bd.Database(name).filepath_processed()) for name in others} == others
     assert {name: json.dumps(bd.databases[name], sort_keys=True, default=str) for name in others} == others_meta
@@ -193,7 +195,7 @@ def test_excel_template_round_trip(ready_dir, tmp_path):
         ws.append([p.get(h) for h in header])
     wb.save(template)
     from_xlsx = assess(template, indicators=["climate"])
-    from_yaml = assess(EXAMPLES / "bloom.yaml", indicators=["climate"])
+    from_yaml = assess(EXAMPLES / "bloom.yaml", indicators=["climate"], replace=True)
     assert from_xlsx.totals["value"].iloc[0] == pytest.approx(from_yaml.totals["value"].iloc[0], rel=1e-9)
 
 

@@ -70,12 +70,14 @@ def test_module_entry_point_in_a_fresh_data_directory(tmp_path):
     assert run.stdout.startswith("Project 'p' in ")
     assert "INFO" not in run.stdout and "it/s" not in run.stderr
     assert "Traceback" not in run.stderr
+    steps = [line for line in run.stderr.splitlines() if line.startswith("setup ")]  # one line per step on a first run
+    assert [line.split(":")[0] for line in steps] == ["setup 1/3 biosphere", "setup 2/3 methods", "setup 3/3 inventories"]
     run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "p"], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "water_withdrawal" in run.stdout
     run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "missing"], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 2
-    assert run.stderr.strip() == "aicompute: error: project 'missing' does not exist; run: aicompute setup --project missing"
+    assert run.stderr.strip() == f"aicompute: error: project 'missing' does not exist in {env['BRIGHTWAY2_DIR']} (BRIGHTWAY2_DIR); run: aicompute setup --project missing"
 
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "bloom.yaml")

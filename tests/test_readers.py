@@ -49,7 +49,7 @@ def test_a_document_is_validated_and_units_converted():
         ({"site__pue": 1e300}, "site.pue", "at most 3, got 1e+300"),
         ({"hardware__storage_tb_per_gpu": 18446744073709551617}, "hardware.storage_tb_per_gpu", "at most 1000"),
         ({"hardware__utilisation": 1e-320}, "hardware.utilisation", "at least 0.01"),
-        ({"site__country": "Atlantis"}, "site.country", "unknown country 'ATLANTIS'"),
+        ({"site__country": "Atlantis"}, "site.country", "unknown country 'Atlantis'"),
         ({"hardware__utilisation": 1.5}, "hardware.utilisation", "at most 1,"),
         ({"hardware__gpu": "H1000"}, "hardware.gpu", "unknown GPU model 'H1000'"),
         ({"phases": [{"name": "a", "kind": "pretraning", "gpu_hours": 1}]}, "phases[1] (a).kind", "did you mean 'pretraining'"),

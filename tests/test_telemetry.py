@@ -124,6 +124,7 @@ def test_codecarbon_emissions_csv(tmp_path):
     assert s.energy_kwh == pytest.approx(1.2 + 0.3)
     assert s.runs[0]["cpu_energy_kwh"] == pytest.approx(0.1)
     assert s.gpu_hours == pytest.approx(4 * 1 + 1 * 600 / 3600)  # GPUs x duration of each run
+    assert "nan" not in s.report() and "peak not in the log" in s.report()  # CodeCarbon has no power samples
 
 
 BAD = [

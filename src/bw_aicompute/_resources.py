@@ -134,7 +134,9 @@ def fingerprint(*parts: bytes | str) -> str:
 
 def progress(items: Iterable | None = None, show: bool = False, desc: str = "", total: int | None = None, unit: str = "it"):
     """A tqdm progress bar on stderr over `items` (or to `update()` by hand), drawn only if
-    `show`: the CLI shows one when stderr is a terminal, not with `--quiet` or `--json`."""
+    `show` (the CLI: not with `--quiet` or `--json`) and stderr is a terminal."""
+    import sys
+
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, total=total, unit=unit, disable=not show, leave=False)
+    return tqdm(items, desc=desc, total=total, unit=unit, disable=not (show and sys.stderr.isatty()), leave=False)

@@ -57,6 +57,7 @@ class Assessment:
         """The results as the JSON document of `aicompute assess --json`."""
         return {
             "campaign": self.campaign,
+            "resolved": list(self.model.campaign.resolved),
             "totals": {r.indicator: {"value": r.value, "unit": r.unit, "method": list(r.method)} for r in self.totals.itertuples()},
             "rows": [
                 {"phase": r.phase, "stage": r.stage, "indicator": r.indicator, "value": r.value, "unit": r.unit}
@@ -147,10 +148,12 @@ def _check_options(iterations: int, processes: int, background: str) -> None:
         raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
 
 
-def _campaign(campaign: Campaign | str | Path, needs_file: bool) -> Campaign:
-    """The validated campaign (read before anything is written); workers read its file."""
+def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, background: str, dask: str | None) -> Campaign:
+    """The validated campaign (read before anything is written) after the options are checked;
+    workers read its file."""
+    _check_options(iterations, processes, background)
     campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)
-    if needs_file and campaign.path is None:
+    if iterations and (processes > 1 or dask) and campaign.path is None:
         raise AicomputeError("several processes or a Dask cluster need a campaign file")
     return campaign
 
@@ -175,13 +178,15 @@ def assess(
     processes: int = 1,
     progress: bool = False,
     dask: str | None = None,
+    replace: bool = False,
 ) -> Assessment:
     """Validate, write and solve a campaign in a Brightway project (set up first if needed).
 
     Parameters
     ----------
     campaign : Campaign, str or Path
-        A campaign file (YAML or Excel) or a validated `Campaign`.
+        A campaign file (YAML or Excel) or a validated `Campaign`. One of the same name written
+        from another file is refused unless `replace`.
     indicators : list of str
         Indicator names of `methods/indicators.yaml` (`climate`, `water`, `adp_minerals`...).
     methods : list of tuple
@@ -193,13 +198,13 @@ def assess(
         `link_ecoinvent` (`ecoinvent_database` chooses among several).
     iterations, seed : int
         Monte Carlo iterations over exchange and parameter distributions (0: none); the same
-        seed gives the same numbers, whatever runs the chunks of iterations:
+        seed gives the same numbers, in this process, in `processes` worker processes or on a
+        Dask cluster (`dask`: a scheduler address or `local`; see `bw_aicompute.cluster`).
     processes : int
-        worker processes (spawned);
     progress : bool
-        with a progress bar (tqdm, on stderr) over the chunks;
+        A progress bar (tqdm, on stderr) over setup and the chunks of iterations.
     dask : str, optional
-        on a Dask cluster: a scheduler address or `local` (`bw_aicompute.cluster`).
+    replace : bool
 
     Returns
     -------
@@ -212,13 +217,12 @@ def assess(
     The GPU-hour model and its sources: `inventories/datacenter.yaml`; the BLOOM example
     reproduces Luccioni, Viguier and Ligozat (2023), JMLR 24(253), Table 3.
     """
-    _check_options(iterations, processes, background)
-    campaign = _campaign(campaign, bool(iterations and (processes > 1 or dask)))
+    campaign = _campaign(campaign, iterations, processes, background, dask)
     preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project, progress=progress)
         resolved = resolve_all(indicators, methods)
-        model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database))
+        model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace)
     result = solve(model, resolved)
     result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes, progress, dask) if iterations else None
     return result

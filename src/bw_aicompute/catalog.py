@@ -34,11 +34,14 @@ def datasets(database: str | None = None, search: str | None = None) -> pd.DataF
 
 
 def find_dataset(query: str):
-    """A dataset of the bw_aicompute databases by exact name, by `name` + location in the form
-    "name, LOCATION"... or by code. Raises an error with suggestions when not found or ambiguous."""
+    """A dataset of the bw_aicompute databases (campaigns and sweeps included) by exact name or
+    by code. Raises an error with suggestions when not found or ambiguous."""
     import bw2data as bd
 
-    candidates = [ds for db in DATABASES if db in bd.databases for ds in bd.Database(db)]
+    from .ownership import owner
+
+    ours = [db for db in bd.databases if db in DATABASES or (owner(bd.databases[db]) is not None and db.startswith(("aicompute-campaign-", "aicompute-sweep-")))]
+    candidates = [ds for db in ours for ds in bd.Database(db)]
     for field in ("name", "code"):
         found = [ds for ds in candidates if ds[field] == query]
         if len(found) == 1:
@@ -176,6 +179,26 @@ def markdown(df: pd.DataFrame, floatfmt: str = ".3g") -> str:
     return "\n".join(out)
 
 
+def formatted(df: pd.DataFrame, style: str = "text") -> str:
+    """A table as text sized to its content (nothing cut), GitHub markdown or CSV."""
+    if style == "markdown":
+        return markdown(df, ".4g")
+    if style == "csv":
+        return df.to_csv(index=False).rstrip("\n")
+    cells = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
+    widths = [max([len(str(c)), *(len(r[k]) for r in cells)]) for k, c in enumerate(df.columns)]
+    lines = ["  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w, n in zip(df.columns, widths, numeric)).rstrip()]
+    lines += ["  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(r, widths, numeric)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
 def readme_tables(sites: list[str]) -> str:
     """The tables of the README: per GPU-hour indicators by site, then hardware totals."""
     long = gpu_hour_table(sites)
@@ -185,3 +208,114 @@ def readme_tables(sites: list[str]) -> str:
         parts.append(f"Per GPU-hour, {column}:\n\n{markdown(wide)}\n")
     parts.append("Hardware (cradle to gate; cards without distribution and end of life):\n\n" + markdown(hardware_table(), floatfmt=".4g"))
     return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# the choices of a campaign file (`aicompute list`)
+
+CHOICES = ("gpus", "countries", "profiles", "kinds", "indicators", "parameters")
+
+
+def _parameters() -> dict[str, object]:
+    """The parameters of the foreground `aicompute` by name."""
+    from bw2data.parameters import DatabaseParameter
+
+    return {p.name: p for p in DatabaseParameter.select().where(DatabaseParameter.database == "aicompute")}
+
+
+def _gpus() -> pd.DataFrame:
+    """GPU models: key, name, TDP (W), memory (GB), GPUs per node and the card's embodied
+    climate (kg CO2-eq, at the factory gate), with the TDP's source."""
+    import bw2data as bd
+
+    from .campaign.read import gpu_catalog
+
+    params = _parameters()
+    models = sorted(set(gpu_catalog().values()), key=lambda v: v[1])
+    cards = {slug: bd.get_node(database="aicompute", code=f"gpu-card-{slug}-gate") for slug, _ in models}
+    climate = score_table(cards, ["climate"])["climate"]
+    rows = []
+    for slug, name in models:
+        p = {k: params.get(f"{slug}_{k}") for k in ("tdp_w", "memory_gb", "gpus_per_node")}
+        rows.append({"key": slug, "name": name, "tdp_w": p["tdp_w"].amount, "memory_gb": p["memory_gb"].amount, "gpus_per_node": p["gpus_per_node"].amount,
+                     "card_climate_kg_co2e": float(climate[slug]), "source": (p["tdp_w"].data or {}).get("source", "")})
+    return pd.DataFrame(rows)
+
+
+def _countries() -> pd.DataFrame:
+    """Grids: code, ISO alpha-3, name, and one kWh's climate (kg CO2-eq) and water consumed (L)
+    from the inventories."""
+    import bw2data as bd
+
+    from .inventory import tables
+
+    t = tables()
+    rows = [{"key": r["iso2"], "iso3": r["iso3"], "name": r["country"], "source": f"OWID/Ember {r['year']} generation shares"} for r in t["grid_countries"]]
+    rows += [{"key": r["state"], "iso3": "", "name": r["label"], "source": "eGRID 2023 (PROXY composition)"} for r in t["grid_us_states"]]
+    rows += [{"key": r["province"], "iso3": "", "name": r["label"], "source": "provincial generation shares"} for r in t["grid_ca_provinces"]]
+    rows.append({"key": "GLO", "iso3": "", "name": "World", "source": "OWID/Ember, sum of 213 countries"})
+    nodes = {r["key"]: bd.get_node(database="aicompute-background", code=f"electricity-grid-{r['key']}") for r in rows}
+    scores = score_table(nodes, ["climate", "water_consumption"])
+    for r in rows:
+        r["climate_kg_co2e_per_kwh"] = float(scores.loc[r["key"], "climate"])
+        r["water_consumed_l_per_kwh"] = float(scores.loc[r["key"], "water_consumption"]) * 1000
+    return pd.DataFrame(rows)[["key", "iso3", "name", "climate_kg_co2e_per_kwh", "water_consumed_l_per_kwh", "source"]]
+
+
+def _profiles() -> pd.DataFrame:
+    """Facility profiles: PUE, WUE (L/kWh), whether the WUE counts withdrawal, default country."""
+    from .campaign.read import profiles
+
+    params = _parameters()
+    rows = []
+    for name, row in profiles().items():
+        pue, wue = params[row["pue"]], params[row["wue"]]
+        rows.append({"key": name, "pue": pue.amount, "pue_range": distributions.describe(pue.data or {}), "wue_l_per_kwh": wue.amount,
+                     "wue_is_withdrawal": bool(params[row["wue_withdrawal"]].amount), "default_country": row["default_country"],
+                     "source": f"PUE: {(pue.data or {}).get('source', '')}; WUE: {(wue.data or {}).get('source', '')}"})
+    return pd.DataFrame(rows)
+
+
+def _indicators() -> pd.DataFrame:
+    """Indicators: name, method, unit, description."""
+    import bw2data as bd
+
+    from .methods import find_method, indicators
+
+    rows = []
+    for name, ind in indicators().items():
+        installed = find_method(ind.method, bd.methods)
+        rows.append({"key": name, "method": " | ".join(ind.method), "unit": bd.methods[installed].get("unit", "") if installed else "", "description": ind.description})
+    return pd.DataFrame(rows)
+
+
+def _foreground_parameters() -> pd.DataFrame:
+    """Parameters of `aicompute`: default, unit, distribution, source."""
+    rows = []
+    for name, p in sorted(_parameters().items()):
+        data = p.data or {}
+        rows.append({"key": name, "default": p.amount, "unit": data.get("unit", ""), "formula": p.formula or "", "distribution": distributions.describe(data), "source": data.get("source", "")})
+    return pd.DataFrame(rows)
+
+
+def choices(kind: str) -> pd.DataFrame:
+    """The choices of a campaign file of one kind, with their main figures and sources.
+
+    Parameters
+    ----------
+    kind : {'gpus', 'countries', 'profiles', 'kinds', 'indicators', 'parameters'}
+
+    Returns
+    -------
+    DataFrame
+        One row per choice; `key` is what a campaign file (or `--indicator`) takes. Units are in
+        the column names (`tdp_w`: W; `climate_kg_co2e_per_kwh`: kg CO2-eq per kWh...).
+    """
+    from .campaign import KINDS
+
+    if kind == "kinds":
+        return pd.DataFrame({"key": list(KINDS)})
+    table = {"gpus": _gpus, "countries": _countries, "profiles": _profiles, "indicators": _indicators, "parameters": _foreground_parameters}.get(kind)
+    if table is None:
+        raise AicomputeError(f"unknown list {kind!r}; one of {', '.join(CHOICES)}")
+    return table()

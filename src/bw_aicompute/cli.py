@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("assess", help="assess a training campaign file (YAML or Excel)")
     p.add_argument("campaign", help="campaign file (.yaml or .xlsx); see examples/")
     _indicator_args(p)
-    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON ('-': to standard output, instead of the report)")
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--export-olca", metavar="OUT.zip", help="write the campaign and its supply chain as an openLCA JSON-LD package")
     p.add_argument("--plot", metavar="FILE.png", help="write stacked bars by stage, one bar per phase")
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
     p.add_argument("--dask", metavar="ADDRESS", help="run the Monte Carlo chunks on a Dask cluster (scheduler address, or 'local'; needs the [dask] extra)")
+    p.add_argument("--replace", action="store_true", help="replace a campaign of the same name written from another file")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
     _background_args(p)
     _project_arg(p)
@@ -81,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_assess)
 
     _sweep_parser(sub)
+
+    p = sub.add_parser("list", help="the choices of a campaign file: gpus, countries, profiles, kinds, indicators, parameters")
+    p.add_argument("what", choices=("gpus", "countries", "profiles", "kinds", "indicators", "parameters"))
+    p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="how the table is printed (default: text)")
+    p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': to standard output, instead of the table)")
+    _project_arg(p)
+    _force_arg(p)
+    p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
     p.add_argument("--database", required=True, metavar="NAME", help="the ecoinvent database in the project (e.g. ecoinvent-3.10-cutoff)")
@@ -96,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", metavar="T", help="end of the window, ISO 8601")
     p.add_argument("--gap-seconds", type=float, default=5.0, metavar="S", help="longer intervals between samples are gaps, not integrated (default 5)")
     p.add_argument("--active-watts", type=float, metavar="W", help="power above which a GPU counts as active (default: 30%% of its power limit)")
-    p.add_argument("--json", metavar="OUT", help="write the summary as JSON")
+    p.add_argument("--json", metavar="OUT", help="write the summary as JSON ('-': to standard output, instead of the report)")
     _force_arg(p)
     p.set_defaults(func=cmd_telemetry)
 
@@ -169,7 +178,7 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--vary", action="append", default=[], metavar="FIELD=V1,V2", help="a field of the campaign file and its values (repeatable; every combination is a variant), e.g. site.country=FR,US,DE or phases.*.hours=100,200")
     _indicator_args(p)
     p.add_argument("--name", help="name of the sweep (default: the campaign's; needed for several files)")
-    p.add_argument("--json", metavar="FILE", help="write the table as JSON")
+    p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': to standard output, instead of the table)")
     p.add_argument("--excel", metavar="FILE", help="write the table as an Excel workbook")
     p.add_argument("--dask", metavar="ADDRESS", help="solve batches of variants on a Dask cluster (scheduler address, or 'local')")
     _background_args(p)
@@ -185,9 +194,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     variations = [parse_vary(v) for v in args.vary]
     indicators, methods = _indicators_and_methods(args)
     for out in (args.json, args.excel):
-        if out:
+        if out and out != "-":
             output_path(out, inputs=args.campaigns, force=args.force)
-    result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask, progress=_interactive() and not args.json)
+    result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask, progress=not args.json)
+    if args.json == "-":
+        return _json_out("-", result.to_dict())
     print(result.summary())
     for out, write in ((args.json, result.to_json), (args.excel, result.to_excel)):
         if out:
@@ -196,9 +207,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interactive() -> bool:
-    """Whether progress bars are shown: stderr is a terminal."""
-    return sys.stderr.isatty()
+def cmd_list(args: argparse.Namespace) -> int:
+    """`aicompute list`: every choice of one kind with its main figures and source."""
+    from .catalog import choices, formatted
+    from .setup import setup_project
+
+    if args.json and args.json != "-":
+        output_path(args.json, force=args.force)
+    if args.what != "kinds":
+        setup_project(args.project)
+    df = choices(args.what)
+    if args.json:
+        return _json_out(args.json, df.to_dict(orient="records"))
+    print(formatted(df, args.format))
+    return 0
+
+
+def _json_out(path: str, document) -> int:
+    """Write `document` as JSON to `path`, or to standard output for `-`."""
+    from ._resources import json_text
+
+    if path == "-":
+        print(json_text(document))
+    else:
+        write_json(path, document)
+        print(f"wrote {path}")
+    return 0
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
@@ -216,7 +250,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.iterations < 0 or args.processes < 1:
         raise AicomputeError("--iterations must be zero or more and --processes at least 1")
     for out in (args.json, args.excel, args.plot, args.sensitivity_plot, args.export_olca):
-        if out:
+        if out and out != "-":
             output_path(out, inputs=[args.campaign], force=args.force)
     result = assess(
         campaign,
@@ -228,9 +262,12 @@ def cmd_assess(args: argparse.Namespace) -> int:
         iterations=args.iterations,
         seed=args.seed,
         processes=args.processes,
-        progress=_interactive() and not args.json,
+        progress=not args.json,
         dask=args.dask,
+        replace=args.replace,
     )
+    if args.json == "-":  # the JSON alone on standard output
+        return _json_out("-", result.to_dict())
     print(result.summary())
     if args.json:
         result.to_json(args.json)
@@ -254,14 +291,13 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
     """`aicompute telemetry`: energy of a GPU power log."""
     from .telemetry import read_log
 
-    if args.json:
+    if args.json and args.json != "-":
         output_path(args.json, inputs=[args.file], force=args.force)
     summary = read_log(args.file, start=args.start, end=args.end, gap_seconds=args.gap_seconds, active_watts=args.active_watts)
+    if args.json == "-":
+        return _json_out("-", summary.to_dict())
     print(summary.report())
-    if args.json:
-        write_json(args.json, summary.to_dict())
-        print(f"wrote {args.json}")
-    return 0
+    return _json_out(args.json, summary.to_dict()) if args.json else 0
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -314,7 +350,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
     if args.report:
         output_path(args.report, force=args.force)
     open_project(args.project)
-    report = link_ecoinvent(args.database, version=args.version, progress=_interactive())
+    report = link_ecoinvent(args.database, version=args.version, progress=True)
     print(report.summary())
     if args.report:
         report.to_csv(Path(args.report))
@@ -404,7 +440,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     """`aicompute setup`: create or complete the project."""
     from .setup import setup_project
 
-    report = setup_project(args.project, reinstall=args.reinstall, progress=_interactive() and not args.quiet)
+    report = setup_project(args.project, reinstall=args.reinstall, progress=not args.quiet)
     if not args.quiet:
         print(report.summary())
     return 0

@@ -39,7 +39,8 @@ def open_project(name: str):
     """Activate an existing project (never creates one) and return `bw2data`."""
     bd = brightway()
     if name not in bd.projects:
-        raise AicomputeError(f"project {name!r} does not exist; run: aicompute setup --project {name}")
+        where = "BRIGHTWAY2_DIR" if os.environ.get("BRIGHTWAY2_DIR") else "Brightway's default data directory; set BRIGHTWAY2_DIR for another"
+        raise AicomputeError(f"project {name!r} does not exist in {bd.projects._base_data_dir} ({where}); run: aicompute setup --project {name}")
     use_project(bd, name)
     return bd
 

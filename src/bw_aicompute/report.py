@@ -51,6 +51,7 @@ def format_summary(a: Assessment) -> str:
     lines.append(
         f"  {len(a.phases)} phases, {fmt(a.phases['gpu_hours'].sum())} GPU-hours, {fmt(a.phases['it_energy_kwh'].sum())} kWh of IT energy"
     )
+    lines += [f"  {note}" for note in a.model.campaign.resolved]
     lines.append("")
     lines.append("Totals")
     for r in a.totals.itertuples():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 import time
 import uuid
 import warnings
@@ -26,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._resources import fingerprint
-from ._resources import progress as progress_bar
 from .errors import AicomputeError
 from .inventory import install as install_inventories
 from .methods import (
@@ -272,6 +272,15 @@ def install_methods(bd, biosphere: str, report: SetupReport) -> None:
     _setup_custom_methods(bd, biosphere, report, coverage)
 
 
+def _say_step(show: bool, step: str, report: SetupReport, mark: tuple[int, float]) -> tuple[int, float]:
+    """One line on stderr for a step that installed or updated something (a first run); the
+    mark (items, time) of the next step."""
+    changed = [i for i in report.items[mark[0] :] if i.action in ("installed", "updated")]
+    if show and changed:
+        print(f"setup {step}: {len(changed)} installed or updated in {time.perf_counter() - mark[1]:.1f} s", file=sys.stderr, flush=True)
+    return len(report.items), time.perf_counter()
+
+
 def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False, progress: bool = False) -> SetupReport:
     """Create or complete a Brightway project for bw_aicompute, offline.
 
@@ -289,7 +298,7 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False, progress
         Restore the shipped inventories over databases imported from a workbook
         (`aicompute import-inventories`), which are otherwise kept.
     progress : bool
-        Show a progress bar (tqdm, on stderr) over the three steps.
+        Print one line per step that installs something on stderr (a first run).
 
     Returns
     -------
@@ -310,12 +319,12 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False, progress
         use_project(bd, name)
         refresh_registries(bd)
         report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
-        with progress_bar(show=progress, desc="setup", total=3, unit="step") as bar:
-            report.biosphere = biosphere = _setup_biosphere(bd, report)
-            bar.update()
-            install_methods(bd, biosphere, report)
-            bar.update()
-            install_inventories(bd, biosphere, report, reinstall=reinstall)
-            bar.update()
+        mark = (len(report.items), time.perf_counter())
+        report.biosphere = biosphere = _setup_biosphere(bd, report)
+        mark = _say_step(progress, "1/3 biosphere", report, mark)
+        install_methods(bd, biosphere, report)
+        mark = _say_step(progress, "2/3 methods", report, mark)
+        install_inventories(bd, biosphere, report, reinstall=reinstall)
+        _say_step(progress, "3/3 inventories", report, mark)
     report.seconds = time.perf_counter() - start
     return report

@@ -126,8 +126,9 @@ class TelemetrySummary:
         for g in self.gpus:
             lines.append(
                 f"  GPU {g.gpu}: {g.samples} samples, {g.start} to {g.end}, duration {g.duration_s:,.1f} s, "
-                f"energy {g.energy_kwh:.6g} kWh, mean {g.mean_power_w:.1f} W, peak {g.peak_power_w:.1f} W, "
-                f"{len(g.gaps)} gap(s) over {self.gap_seconds:g} s"
+                f"energy {g.energy_kwh:.6g} kWh, mean {g.mean_power_w:.1f} W, "
+                + (f"peak {g.peak_power_w:.1f} W, " if g.peak_power_w == g.peak_power_w else "peak not in the log, ")
+                + f"{len(g.gaps)} gap(s) over {self.gap_seconds:g} s"
             )
             for gap in g.gaps:
                 lines.append(f"    gap: {gap['start']} to {gap['end']} ({gap['seconds']:.1f} s, not integrated)")

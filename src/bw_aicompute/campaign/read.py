@@ -48,6 +48,7 @@ class Reader:
     def __init__(self, path: Path | str):
         self.path = str(path)
         self.where = Where(file=self.path)
+        self.resolved: list[str] = []  # what an alias was read as, for the report
 
     def fail(self, field_: str, problem: str) -> InputError:
         """An error about `field_` (a dotted path such as `site.pue`)."""
@@ -148,15 +149,22 @@ def gpu_catalog() -> dict[str, tuple[str, str]]:
 
 
 def resolve_gpu(reader: Reader, value: Any, field_: str) -> str:
-    """The slug of a GPU model given by slug or display name (case and punctuation ignored)."""
+    """The slug of a GPU model given by slug or display name (case and punctuation ignored), or
+    by the start of one name when only one model has it (`H200` -> H200 SXM 141GB)."""
     name = reader.text(value, field_)
     catalog = gpu_catalog()
     if _norm(name) in catalog:
         return catalog[_norm(name)][0]
     names = sorted({v[1] for v in catalog.values()})
+    starting = sorted({v for k, v in catalog.items() if _norm(name) and k.startswith(_norm(name))})
+    if len(starting) == 1:
+        reader.resolved.append(f"{field_}: {quote(name)} read as {starting[0][1]!r}")
+        return starting[0][0]
+    if starting:
+        raise reader.fail(field_, f"{quote(name)} names several GPU models: {', '.join(v[1] for v in starting)}; write one of them")
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     hint = f"; closest: {', '.join(close)}" if close else ""
-    raise reader.fail(field_, f"unknown GPU model {quote(name)}{hint}; known: {', '.join(names)}")
+    raise reader.fail(field_, f"unknown GPU model {quote(name)}{hint}; known: {', '.join(names)} (aicompute list gpus)")
 
 
 def countries() -> list[str]:
@@ -165,6 +173,33 @@ def countries() -> list[str]:
     t = inventory_tables()
     subnational = {row["state"] for row in t["grid_us_states"]} | {row["province"] for row in t["grid_ca_provinces"]}
     return sorted({row["iso2"] for row in t["grid_countries"]} | subnational | {"GLO"})
+
+
+def country_aliases() -> dict[str, str]:
+    """Normalized alias -> grid code: ISO 3166 alpha-3 codes and English names of the countries
+    (`DEU`, `Germany`), names of the US states and Canadian provinces (`Texas`), `World`."""
+    t = inventory_tables()
+    out = {"world": "GLO", "global": "GLO", "glo": "GLO"}
+    for row in t["grid_countries"]:
+        out.update({_norm(row["iso3"]): row["iso2"], _norm(row["country"]): row["iso2"], _norm(row["iso2"]): row["iso2"]})
+    for table, key in (("grid_us_states", "state"), ("grid_ca_provinces", "province")):
+        for row in t[table]:
+            out.update({_norm(row["label"]): row[key], _norm(row[key]): row[key]})
+    return out
+
+
+def resolve_country(reader: Reader, value: str, field_: str) -> str:
+    """The grid code of a country given by code, alpha-3 code or name (case ignored)."""
+    if value.upper() in countries():
+        return value.upper()
+    code = country_aliases().get(_norm(value))
+    if code is None:
+        close = difflib.get_close_matches(value.upper(), countries(), n=3)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise reader.fail(field_, f"unknown country {quote(value)} (ISO 3166 two- or three-letter code or English name, a US state or Canadian province such as US-TX, or GLO){hint}; known: {', '.join(countries())} (aicompute list countries)")
+    if _norm(value) != _norm(code):
+        reader.resolved.append(f"{field_}: {quote(value)} read as {code}")
+    return code
 
 
 def profiles() -> dict[str, dict]:
@@ -183,12 +218,7 @@ def _profile_and_country(r: Reader, site_doc: dict) -> tuple[str, str]:
         close = difflib.get_close_matches(profile, list(known_profiles), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise r.fail("site.profile", f"unknown profile {quote(profile)}{hint}; known: {', '.join(known_profiles)}")
-    country = r.text(site_doc.get("country", known_profiles[profile]["default_country"]), "site.country").upper()
-    country = "GLO" if country == "WORLD" else country
-    if country not in countries():
-        close = difflib.get_close_matches(country, countries(), n=3)
-        hint = f"; closest: {', '.join(close)}" if close else ""
-        raise r.fail("site.country", f"unknown country {quote(country)} (ISO 3166 two-letter code, a US state or Canadian province such as US-TX, or GLO){hint}; known: {', '.join(countries())}")
+    country = resolve_country(r, r.text(site_doc.get("country", known_profiles[profile]["default_country"]), "site.country"), "site.country")
     return profile, country
 
 
@@ -388,7 +418,7 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
         if any(q.name == phase.name for q in phases):
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
         phases.append(phase)
-    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc)
+    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved)
 
 
 MAX_FILE_BYTES = 10_000_000  # a campaign file

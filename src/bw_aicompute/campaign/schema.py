@@ -176,6 +176,7 @@ class Campaign:
     phases: list[Phase]
     path: Path | None = None
     inputs: dict = field(default_factory=dict)
+    resolved: list[str] = field(default_factory=list)  # aliases and what they were read as
 
     @property
     def slug(self) -> str:

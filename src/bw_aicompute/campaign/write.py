@@ -412,7 +412,17 @@ def _write(w: _Writer, meta: dict) -> None:
     write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
 
 
-def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute", inventories: Path | None = None) -> CampaignModel:
+def _refuse_other_file(bd, campaign: Campaign, db: str) -> None:
+    """Refuse to replace the database of a campaign of the same name written from another file."""
+    before = (bd.databases[db].get("campaign_file") or "") if db in bd.databases else ""
+    if before and campaign.path and Path(before).resolve() != Path(campaign.path).resolve():
+        raise AicomputeError(
+            f"{campaign.path}: campaign name {campaign.name!r} is already used in project {bd.projects.current!r} by {before} "
+            f"(database {db!r}); rename the campaign, or give --replace to replace it"
+        )
+
+
+def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute", inventories: Path | None = None, replace: bool = False) -> CampaignModel:
     """Write a campaign into the current project, replacing its database only.
 
     Parameters
@@ -427,6 +437,9 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     inventories : Path, optional
         The inventory folder whose templates are rendered (default: the shipped one; give the
         folder the project was set up from).
+    replace : bool
+        Replace the database of a campaign of the same name written from another file (refused
+        otherwise).
 
     Returns
     -------
@@ -438,8 +451,10 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
 
     w = _writer(campaign, biosphere, foreground, inventories)
     refuse_foreign(bd.databases, w.db, "rename the campaign")
+    if not replace:
+        _refuse_other_file(bd, campaign, w.db)
     model = compose(w)
-    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(campaign.path) if campaign.path else ""}
+    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(Path(campaign.path).resolve()) if campaign.path else ""}
     _write(w, {**meta, "functional_unit": model.key[1], "phases": [pm.key[1] for pm in model.phases]})
     return model
 
