@@ -388,3 +388,24 @@ def test_brightway_recalculates_a_campaign_without_changing_it(ready_dir):
     ActivityParameter.recalculate(groups[0])
     after = {k: v["amount"] for k, v in amounts().items()}
     assert after == pytest.approx(before, rel=1e-12)
+
+
+def test_relative_phases(ready_dir, tmp_path):
+    """`gpu_hours: 20% of final training` and `10% of all` (the phases given in absolute
+    terms); shares of each other in a circle are refused."""
+    doc = yaml.safe_load((EXAMPLES / "moshi_like.yaml").read_text())
+    doc["phases"] += [
+        {"name": "extra failed runs", "kind": "failed or restarted run", "gpu_hours": "20% of final training"},
+        {"name": "extra debugging", "kind": "debugging", "gpu_hours": "10 % of all"},
+    ]
+    path = tmp_path / "relative.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    a = assess(path, indicators=["climate"], replace=True).phases.set_index("phase")["gpu_hours"]
+    absolute = a.drop(["extra failed runs", "extra debugging"])
+    assert a["extra failed runs"] == pytest.approx(0.2 * a["final training"])
+    assert a["extra debugging"] == pytest.approx(0.1 * absolute.sum())
+    doc["phases"][-1]["gpu_hours"] = "50% of extra failed runs"
+    doc["phases"][-2]["gpu_hours"] = "50% of extra debugging"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(AicomputeError, match=r"phases.*in a circle: extra (failed runs|debugging) -> "):
+        read_campaign(path)

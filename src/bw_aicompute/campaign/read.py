@@ -5,6 +5,7 @@ written, and every problem names the file and the field."""
 from __future__ import annotations
 
 import difflib
+import graphlib
 import math
 import re
 from pathlib import Path
@@ -315,8 +316,48 @@ def _phase_telemetry(r: Reader, spec: Any, field_: str, base: Path) -> tuple[flo
     return summary.energy_kwh, summary.gpu_hours, source
 
 
+RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*of\s+(.+?)\s*$", re.IGNORECASE)
+
+
+def _relative(r: Reader, p: dict, f: str) -> tuple[float, str] | None:
+    """(share, phase name or 'all') of `gpu_hours: 20% of final training` (or `of all`)."""
+    value = p.get("gpu_hours")
+    m = RELATIVE.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    share = float(m.group(1)) / 100
+    if not 0 < share <= 10:
+        raise r.fail(f"{f}.gpu_hours", f"a share of another phase's GPU time is above 0 % and at most 1000 %, got {m.group(1)} %")
+    return share, m.group(2)
+
+
+def resolve_relative(r: Reader, phases: list[Phase]) -> None:
+    """Give the phases whose GPU time is a share of another's (or of all the phases given in
+    absolute terms) their GPU-hours and node-hours, in dependency order; refuse unknown phases
+    and cycles."""
+    by_name = {p.name: p for p in phases}
+    deps = {}
+    for i, p in enumerate(phases, start=1):
+        if p.relative:
+            target = p.relative[1]
+            if target != "all" and target not in by_name:
+                raise r.fail(f"phases[{i}] ({p.name}).gpu_hours", f"names no phase {quote(target)}; use a phase name of this file or 'all'")
+            deps[p.name] = {q.name for q in phases if not q.relative} if target == "all" else {target}
+    try:
+        order = list(graphlib.TopologicalSorter(deps).static_order())
+    except graphlib.CycleError as exc:
+        raise r.fail("phases", f"GPU time given as shares of each other in a circle: {' -> '.join(exc.args[1])}") from None
+    for name in order:
+        p = by_name[name]
+        if p.relative:
+            refs = [by_name[n] for n in deps[name]]
+            p.gpu_hours = p.relative[0] * sum(q.gpu_hours for q in refs)
+            p.node_hours = p.relative[0] * sum(q.node_hours for q in refs)
+
+
 def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, float | None, str]:
-    """(GPU-hours, node-hours, measured GPU kWh, energy source) of one phase."""
+    """(GPU-hours, node-hours, measured GPU kWh, energy source) of one phase (zeros for a share
+    of another phase's GPU time: see `resolve_relative`)."""
     given = [k for k in ("telemetry", "gpu_hours", "nodes", "gpus") if k in p]
     if "telemetry" in p and "energy" in p:
         raise r.fail(f"{f}.energy", f"contradicts {f}.telemetry: the log gives the measured energy")
@@ -331,6 +372,8 @@ def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, flo
     if "gpu_hours" in p:
         if "hours" in p:
             raise r.fail(f"{f}.hours", "contradicts gpu_hours (hours goes with nodes or gpus)")
+        if _relative(r, p, f):
+            return 0.0, 0.0, None, source
         return r.number(p["gpu_hours"], f"{f}.gpu_hours", GPU_TIME_UNITS), 0.0, None, source
     if given:
         count = r.number(p[given[0]], f"{f}.{given[0]}")
@@ -362,7 +405,8 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     gpu_hours, node_hours, measured, source = _gpu_time(r, p, f, base)
     energy = r.number(p["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in p else None
     extra = r.number(p["extra_energy"], f"{f}.extra_energy", ENERGY_UNITS) if "extra_energy" in p else 0.0
-    if gpu_hours == 0 and node_hours == 0 and energy is None and extra == 0 and not measured:
+    relative = _relative(r, p, f)
+    if gpu_hours == 0 and node_hours == 0 and energy is None and extra == 0 and not measured and not relative:
         raise r.fail(f, "has no compute: give gpu_hours, nodes x hours, gpus x hours, energy or extra_energy")
     lf = p.get("load_factor", defaults.get("load_factor"))
     overhead = p.get("node_overhead_w_per_gpu", defaults.get("node_overhead_w_per_gpu"))
@@ -379,6 +423,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
         energy_source=r.text(source, f"{f}.energy_source", required=False),
         node_hours=node_hours,
         measured_gpu_kwh=measured,
+        relative=relative,
     )
 
 
@@ -418,6 +463,7 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
         if any(q.name == phase.name for q in phases):
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
         phases.append(phase)
+    resolve_relative(r, phases)
     return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved)
 
 

@@ -163,6 +163,7 @@ class Phase:
     energy_source: str = ""
     node_hours: float = 0.0
     measured_gpu_kwh: float | None = None
+    relative: tuple[float, str] | None = None  # (share, phase name or 'all') of `gpu_hours: 20% of ...`
 
 
 @dataclass
