@@ -22,7 +22,7 @@ LAYERS = [
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
     {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories", "olca"},
     {"catalog", "uncertainty", "cluster", "report", "excel.results"},
-    {"assessment", "sweeps"},
+    {"assessment", "sweeps", "comparison"},
     {"validation"},
     {"cli", "__main__", "__init__"},
 ]

@@ -83,6 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     _sweep_parser(sub)
 
+    p = sub.add_parser("compare", help="campaign files side by side: totals and stages, differences, paired uncertainty")
+    p.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="two or more campaign files; the first is the reference")
+    _indicator_args(p)
+    p.add_argument("--iterations", type=int, default=0, metavar="N", help="paired Monte Carlo iterations for the uncertainty of the differences")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+    p.add_argument("--json", metavar="FILE", help="write the comparison as JSON ('-': to standard output, instead of the table)")
+    p.add_argument("--excel", metavar="FILE", help="write the comparison as an Excel workbook")
+    p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="bars by stage per campaign, one panel per indicator")
+    _project_arg(p)
+    _force_arg(p)
+    p.set_defaults(func=cmd_compare)
+
     p = sub.add_parser("list", help="the choices of a campaign file: gpus, countries, profiles, kinds, indicators, parameters")
     p.add_argument("what", choices=("gpus", "countries", "profiles", "kinds", "indicators", "parameters"))
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="how the table is printed (default: text)")
@@ -201,6 +213,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _json_out("-", result.to_dict())
     print(result.summary())
     for out, write in ((args.json, result.to_json), (args.excel, result.to_excel)):
+        if out:
+            write(out)
+            print(f"wrote {out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`aicompute compare`: campaign files side by side."""
+    from .comparison import compare
+
+    indicators, methods = _indicators_and_methods(args)
+    if args.iterations < 0:
+        raise AicomputeError("--iterations must be zero or more")
+    if args.plot and not args.plot.lower().endswith((".png", ".svg", ".pdf")):
+        raise AicomputeError(f"{args.plot}: plots are written as PNG, SVG or PDF; name it FILE.png, FILE.svg or FILE.pdf")
+    for out in (args.json, args.excel, args.plot):
+        if out and out != "-":
+            output_path(out, inputs=args.campaigns, force=args.force)
+    result = compare(args.campaigns, indicators, methods, args.project, args.iterations, args.seed)
+    if args.json == "-":
+        return _json_out("-", result.to_dict())
+    print(result.summary())
+    for out, write in ((args.json, result.to_json), (args.excel, result.to_excel), (args.plot, result.plot)):
         if out:
             write(out)
             print(f"wrote {out}")

@@ -104,16 +104,16 @@ def _current() -> str:
     return bd.projects.current
 
 
-def static_matrices(fu_id: int, methods: list[MethodName]):
-    """A bw2calc LCA of one unit of node `fu_id` with its matrices loaded (static amounts, no
-    solve) and the characterization factors of `methods` as rows of one array (methods x
-    biosphere flows, in the order of `lca.dicts.biosphere`)."""
+def static_matrices(fu_id: int | list[int], methods: list[MethodName]):
+    """A bw2calc LCA of one unit of node `fu_id` (of each, for a list) with its matrices loaded
+    (static amounts, no solve) and the characterization factors of `methods` as rows of one
+    array (methods x biosphere flows, in the order of `lca.dicts.biosphere`)."""
     import bw2calc as bc
     import numpy as np
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "All values in characterization matrix are zero" etc.
-        lca = bc.LCA({fu_id: 1.0}, methods[0])
+        lca = bc.LCA({i: 1.0 for i in (fu_id if isinstance(fu_id, list) else [fu_id])}, methods[0])
         lca.load_lci_data()
         chars = []
         for m in methods:

@@ -167,3 +167,45 @@ def plot_assessment(a: Assessment, path: Path) -> None:
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def plot_comparison(c, path: Path) -> None:
+    """Stacked bars by life-cycle stage, one bar per campaign, one panel per indicator in a grid
+    of up to three columns, with the 95 % interval of each total when iterations were run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    indicators = list(dict.fromkeys(c.table["indicator"]))
+    ncols = min(3, len(indicators))
+    nrows = -(-len(indicators) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.2 * nrows + 0.8), squeeze=False)
+    colors = ["#4C72B0", "#55A868", "#8172B2", "#DD8452", "#64B5CD"]
+    x = range(len(c.labels))
+    for ax, ind in zip(axes.flat, indicators):
+        rows = c.table[c.table["indicator"] == ind].set_index("item")
+        bottom = [0.0] * len(c.labels)
+        for stage, color in zip(STAGES, colors):
+            values = [float(rows.loc[stage, label]) for label in c.labels]
+            ax.bar(x, values, bottom=bottom, color=color, label=stage, width=0.6)
+            bottom = [b + v for b, v in zip(bottom, values)]
+        if c.intervals is not None:
+            iv = c.intervals[c.intervals["indicator"] == ind].set_index("campaign").reindex(c.labels)
+            total = [float(rows.loc["total", label]) for label in c.labels]
+            ax.errorbar(x, total, yerr=[[t - lo for t, lo in zip(total, iv["p2_5"])], [hi - t for t, hi in zip(total, iv["p97_5"])]], fmt="none", ecolor="black", capsize=4, lw=1)
+        ax.set_title(f"{ind} ({rows['unit'].iloc[0]})", fontsize=10)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(c.labels, rotation=20, ha="right", fontsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.3g}"))
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(indicators) :]:
+        ax.set_visible(False)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    note = f"; bars: 95 % interval of {c.iterations} paired iterations" if c.intervals is not None else ""
+    fig.suptitle(f"Campaigns compared by life-cycle stage{note}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

@@ -76,9 +76,11 @@ class System:
     C : ndarray
         (indicators, biosphere flows) characterization factors.
     fu : int
-        Column of the campaign activity.
+        Column of the campaign activity (the first, when several are solved together).
     phases : list of int
         Columns of the phases, in order.
+    fus : list of int
+        Columns of every campaign activity solved together (paired comparisons).
     core : ndarray of int
         Columns of the supply chain solved as a system (the rest is back-substituted).
     top : list of int
@@ -95,6 +97,7 @@ class System:
     core: np.ndarray
     top: list[int]
     attribution: StageAttribution
+    fus: list[int] | None = None
 
     @property
     def product_row(self) -> dict[int, int]:
@@ -117,30 +120,31 @@ def supply_chain(A, product_of_column: dict[int, int], start: int) -> set[int]:
     return seen
 
 
-def build_system(lca, characterization: np.ndarray, fu_id: int, phase_ids: list[int]) -> System:
+def build_system(lca, characterization: np.ndarray, fu_id: int | list[int], phase_ids: list[int]) -> System:
     """The `System` of a bw2calc LCA whose matrices are loaded (`load_lci_data`).
 
     Parameters
     ----------
     lca : bw2calc.LCA
-        The LCA of the campaign activity.
+        The LCA of the campaign activity (of all of them, when several are given).
     characterization : ndarray
         (indicators, biosphere flows) factors, in the order of `lca.dicts.biosphere`.
-    fu_id, phase_ids : int, list of int
-        Node ids of the campaign activity and of its phases.
+    fu_id, phase_ids : int or list of int, list of int
+        Node ids of the campaign activity (or activities) and of their phases.
     """
     act = lca.dicts.activity
     attribution = StageAttribution.for_lca(lca, phase_ids)
     A = lca.technosphere_matrix.tocsc()
-    fu, phases = act[fu_id], [act[i] for i in phase_ids]
-    active = supply_chain(A, attribution.prod_row, fu)
-    top = [*dict.fromkeys(p for p in phases if p != fu), fu]
+    fus = [act[i] for i in (fu_id if isinstance(fu_id, list) else [fu_id])]
+    fu, phases = fus[0], [act[i] for i in phase_ids]
+    active = set().union(*(supply_chain(A, attribution.prod_row, f) for f in fus))
+    top = [*dict.fromkeys(p for p in phases if p not in fus), *fus]
     core = sorted(active - set(top))
     top_rows = {attribution.prod_row[c] for c in top}
     sub = A[:, core]
     if top_rows & set(sub.indices.tolist()):  # the supply chain consumes a phase: no top
         core, top = sorted(active), []
-    return System(A=A, B=lca.biosphere_matrix.tocsc(), C=characterization, fu=fu, phases=phases, core=np.array(core, dtype=int), top=top, attribution=attribution)
+    return System(A=A, B=lca.biosphere_matrix.tocsc(), C=characterization, fu=fu, phases=phases, core=np.array(core, dtype=int), top=top, attribution=attribution, fus=fus)
 
 
 def _core_rhs(system: System, bio: dict[tuple[int, int], np.ndarray], cols: np.ndarray, iterations: int) -> np.ndarray:
@@ -223,6 +227,13 @@ def lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
                 value -= lam[r] * a[:, None]
         lam[own] = value / production[:, None]
     return lam
+
+
+def totals(system: System, tech: Deltas, bio: Deltas) -> np.ndarray:
+    """(iterations, functional units, indicators) scores of every campaign activity of the
+    system, from the same samples (paired)."""
+    lam = lambdas(system, tech, bio)
+    return np.stack([lam[system.product_row[f]] for f in system.fus], axis=1)
 
 
 def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[tuple[int, str, np.ndarray]]]:

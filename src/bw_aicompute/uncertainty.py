@@ -33,6 +33,7 @@ from .inventory.formulas import formula_names
 from .lca import node_ids, node_keys, static_matrices
 from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges
 from .solver import Deltas, System, build_system, solve
+from .solver import totals as solver_totals
 
 PERCENTILES = (2.5, 25.0, 50.0, 75.0, 97.5)
 #: Iterations per chunk: the unit of random streams and of work sent to processes or Dask.
@@ -187,31 +188,60 @@ def _watch_names(lca, ours: np.ndarray, active: np.ndarray) -> list[str]:
     return [f"{names[row_id[r]][2]} of {names[col_id[c]][2]} [{names[col_id[c]][3]}]" for r, c in zip(draws.rows.tolist(), draws.cols.tolist())]
 
 
-def prepare(model: CampaignModel, resolved: list[tuple[str, tuple]]) -> Plan:
-    """Load the matrices of a written campaign once for any number of chunks of iterations."""
+def prepare(model: CampaignModel | list[CampaignModel], resolved: list[tuple[str, tuple]]) -> Plan:
+    """Load the matrices of a written campaign once for any number of chunks of iterations (of
+    several campaigns of one foreground, solved together: `paired_totals`)."""
     import bw2data as bd
 
+    models = model if isinstance(model, list) else [model]
     methods = [m for _, m in resolved]
-    ids = node_ids([model.key, *(pm.key for pm in model.phases)])
-    lca, characterization = static_matrices(ids[model.key], methods)
-    system = build_system(lca, characterization, ids[model.key], [ids[pm.key] for pm in model.phases])
+    ids = node_ids([k for m in models for k in (m.key, *(pm.key for pm in m.phases))])
+    lca, characterization = static_matrices([ids[m.key] for m in models], methods)
+    system = build_system(lca, characterization, [ids[m.key] for m in models], [ids[pm.key] for m in models for pm in m.phases])
     n = system.A.shape[1]
     active = np.zeros(n, dtype=bool)
     active[[*system.core.tolist(), *system.top]] = True
     col_id = {c: i for i, c in lca.dicts.activity.items()}
     keys = node_keys([col_id[c] for c in np.flatnonzero(active).tolist()])
-    ours_dbs = {model.database, model.foreground, "aicompute-background"}
+    databases = [models[0].foreground, *(m.database for m in models)]
     ours = np.zeros(n, dtype=bool)
-    ours[[lca.dicts.activity[i] for i, k in keys.items() if k[0] in ours_dbs]] = True
-    in_chain = {(k[0], k[1]): i for i, k in keys.items() if k[0] in (model.foreground, model.database)}
-    exchanges = formula_exchanges(lca, [model.foreground, model.database], in_chain)
-    parameters = ParameterModel.of(model.foreground)
+    ours[[lca.dicts.activity[i] for i, k in keys.items() if k[0] in {*databases, "aicompute-background"}]] = True
+    in_chain = {(k[0], k[1]): i for i, k in keys.items() if k[0] in databases}
+    exchanges = formula_exchanges(lca, list(dict.fromkeys(databases)), in_chain)
+    parameters = ParameterModel.of(models[0].foreground)
     reaching = parameters.reaching(set().union(*(formula_names(e.formula) for e in exchanges)))
-    rows = [(pm.phase.name, stage) for pm in model.phases for stage in STAGES]
+    rows = [(pm.phase.name, stage) for pm in models[0].phases for stage in STAGES]
     return Plan(
         system, lca, active, exchanges, parameters, [p for p in parameters.fields if p in reaching], ours, _watch_names(lca, ours, active), rows,
         labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods],
     )
+
+
+def paired_totals(models: list[CampaignModel], resolved: list[tuple[str, tuple]], iterations: int, seed: int = 0) -> np.ndarray:
+    """Totals of several written campaigns (one foreground) from the same samples of every
+    shared input, so that their differences are paired.
+
+    Parameters
+    ----------
+    models : list of CampaignModel
+    resolved : list of (label, method)
+    iterations, seed : int
+        Chunks and random streams as in `run`.
+
+    Returns
+    -------
+    ndarray
+        (iterations, campaigns, indicators), in the units of the methods.
+    """
+    if len({m.foreground for m in models}) > 1:
+        raise AicomputeError("campaigns compared with uncertainty must be written against the same foreground")
+    plan = prepare(models, resolved)
+    sizes = chunk_sizes(iterations)
+    out = []
+    for k, n in enumerate(sizes):
+        samples = draw(plan, n, np.random.default_rng(np.random.SeedSequence(seed).spawn(len(sizes))[k]))
+        out.append(solver_totals(plan.system, samples.tech, samples.bio))
+    return np.concatenate(out)
 
 
 @dataclass
