@@ -409,3 +409,30 @@ def test_relative_phases(ready_dir, tmp_path):
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(AicomputeError, match=r"phases.*in a circle: extra (failed runs|debugging) -> "):
         read_campaign(path)
+
+
+def test_market_based_beside_location_based(ready_dir, tmp_path, capsys):
+    """An 80 % wind PPA: the location-based totals stay as they are; the market-based climate is
+    the location-based total minus 80 % of the electricity stage plus 80 % of the grid kWh (IT
+    energy x PUE) at the wind dataset's footprint (bw2calc LCA of one kWh)."""
+    doc = yaml.safe_load((EXAMPLES / "moshi_like.yaml").read_text())
+    plain = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    doc["campaign"]["name"] = "moshi-like ppa"
+    doc["site"]["electricity_contract"] = {"type": "PPA", "technology": "wind", "share": 0.8, "source": "test"}
+    path = tmp_path / "ppa.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    a = assess(path, indicators=["climate"])
+    location = float(a.totals["value"].iloc[0])
+    assert location == pytest.approx(float(plain.totals["value"].iloc[0]), rel=1e-9)
+    wind = bd.get_node(database="aicompute-background", code="electricity-wind")
+    lca = bc.LCA({wind: 1}, ("IPCC 2021", "climate change", "global warming potential (GWP100)"))
+    lca.lci()
+    lca.lcia()
+    kwh = a.phases["it_energy_kwh"].sum() * 1.17  # PUE of the free-cooled-colocation profile
+    electricity = float(a.by_stage().loc["electricity", "climate"])
+    assert a.market_based["value"].iloc[0] == pytest.approx(location - 0.8 * electricity + 0.8 * kwh * lca.score, rel=1e-5)
+    assert a.to_dict()["totals_market_based"]["climate"]["value"] == a.market_based["value"].iloc[0]
+    doc["site"]["electricity_contract"]["technology"] = "fusion"
+    path.write_text(yaml.safe_dump(doc))
+    assert main(["assess", str(path)]) == 2
+    assert "site.electricity_contract.technology" in capsys.readouterr().err

@@ -43,6 +43,9 @@ class Assessment:
         The campaign as written.
     uncertainty : MonteCarlo or None
         Monte Carlo results when iterations were run.
+    market_based : DataFrame or None
+        With an electricity contract: indicator, value (market-based), unit, location_based,
+        contract (see `market_based`); the location-based `totals` are never replaced.
     """
 
     campaign: str
@@ -52,6 +55,7 @@ class Assessment:
     phases: pd.DataFrame
     model: CampaignModel = field(repr=False)
     uncertainty: MonteCarlo | None = None
+    market_based: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         """The results as the JSON document of `aicompute assess --json`."""
@@ -64,6 +68,7 @@ class Assessment:
                 for r in self.breakdown.itertuples()
             ],
             "phases": self.phases.to_dict(orient="records"),
+            **({"totals_market_based": {r.indicator: {"value": r.value, "unit": r.unit, "contract": r.contract} for r in self.market_based.itertuples()}} if self.market_based is not None else {}),
             **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }
 
@@ -274,4 +279,35 @@ def solve(model: CampaignModel, resolved: Resolved) -> Assessment:
                 value = 0.0 if part is None else float(part[column[m]])
                 rows.append({"phase": pm.phase.name, "stage": stage, "indicator": label, "value": value, "unit": units[m]})
     breakdown = pd.DataFrame(rows)
-    return Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)
+    a = Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)
+    a.market_based = market_based(a, solver.stage_amounts(system, "electricity")) if model.campaign.site.contract else None
+    return a
+
+
+def market_based(a: Assessment, grid_kwh: float) -> pd.DataFrame:
+    """The market-based totals of a campaign with an electricity contract (GHG Protocol Scope 2
+    Guidance, 2015, chapter 6): the contracted share of the grid electricity is scored with the
+    contract's generation technology instead of the grid. PROXY: no residual mix is available,
+    so the uncovered share keeps the location-based grid (which counts the contracted
+    generation twice; the Guidance asks for a residual mix).
+
+    Parameters
+    ----------
+    a : Assessment
+        The location-based result.
+    grid_kwh : float
+        kWh drawn from the grid by the campaign (`solver.stage_amounts(system, 'electricity')`).
+    """
+    from .inventory import tables
+    from .lca import score_keys
+
+    c = a.model.campaign.site.contract
+    code = next(r["code"] for r in tables()["contract_technologies"] if r["technology"] == c.technology)
+    per_kwh = score_keys([("aicompute-background", code)], list(a.totals["method"]))[0]
+    stage = a.by_stage()
+    rows = []
+    for r, tech in zip(a.totals.itertuples(), per_kwh):
+        electricity = float(stage.loc["electricity", r.indicator]) if "electricity" in stage.index else 0.0
+        value = r.value - c.share * electricity + c.share * grid_kwh * tech
+        rows.append({"indicator": r.indicator, "value": value, "unit": r.unit, "location_based": r.value, "contract": f"{'PPA' if c.type == 'ppa' else 'certificates'}, {c.technology}, {c.share:.0%} of {grid_kwh:,.0f} kWh drawn from the grid; {c.source}"})
+    return pd.DataFrame(rows)

@@ -56,6 +56,9 @@ def format_summary(a: Assessment) -> str:
     lines.append("Totals")
     for r in a.totals.itertuples():
         lines.append(f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} {' | '.join(r.method)}")
+    if a.market_based is not None:
+        lines += ["", "Market-based totals (GHG Protocol Scope 2), beside the location-based totals above", f"  contract: {a.market_based['contract'].iloc[0]}"]
+        lines += [f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} ({(r.value / r.location_based - 1) if r.location_based else 0:+.1%} vs location-based)" for r in a.market_based.itertuples()]
     width = 16
 
     def table(title: str, df: pd.DataFrame, extra: dict[str, tuple[int, list[str]]] | None = None) -> None:

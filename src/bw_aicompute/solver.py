@@ -262,3 +262,10 @@ def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[t
         part = sum(lam[r] * np.reshape(a, (-1, 1)) for r, a in demand.items())
         shares.append((i, stage, clean_roundoff(part, totals)))
     return totals, shares
+
+
+def stage_amounts(system: System, stage: str) -> float:
+    """Sum of the amounts of the providers of one stage's demands over the phases, static matrix
+    (for `electricity`: the kWh drawn from the grid by the campaign)."""
+    parts = stage_demands(system.attribution, system.A, len(system.phases))
+    return float(sum(sum(d.values()) for _, s, d in parts if s == stage))

@@ -17,6 +17,8 @@ from ..errors import AicomputeError, InputError, Where, quote
 from ..inventory import tables as inventory_tables
 from .schema import (
     CAMPAIGN_KEYS,
+    CONTRACT_KEYS,
+    CONTRACT_TYPES,
     DEFAULT_KEYS,
     ENERGY_UNITS,
     GPU_TIME_UNITS,
@@ -32,6 +34,7 @@ from .schema import (
     TELEMETRY_KEYS,
     TIME_UNITS,
     Campaign,
+    Contract,
     Hardware,
     Override,
     Phase,
@@ -234,6 +237,25 @@ def _grid(r: Reader, site: Site, grid_doc: Any) -> None:
     site.grid_source = r.text(grid.get("source"), "site.grid.source", required=False)
 
 
+def _contract(r: Reader, doc: Any) -> Contract:
+    """`site.electricity_contract`: type, technology (of the `contract_technologies` table),
+    share of the consumption covered (0-1) and source."""
+    f = "site.electricity_contract"
+    c = r.mapping(doc, f)
+    r.known_keys(c, CONTRACT_KEYS, f)
+    kind = r.text(c.get("type"), f"{f}.type").lower()
+    if kind not in CONTRACT_TYPES:
+        raise r.fail(f"{f}.type", f"unknown contract type {quote(kind)}; use one of: {', '.join(CONTRACT_TYPES)}")
+    known = [row["technology"] for row in inventory_tables()["contract_technologies"]]
+    tech = r.text(c.get("technology"), f"{f}.technology").lower()
+    if tech not in known:
+        raise r.fail(f"{f}.technology", f"unknown technology {quote(tech)}; use one of: {', '.join(known)}")
+    share = r.share(c.get("share", 1.0), f"{f}.share")
+    if share <= 0:
+        raise r.fail(f"{f}.share", "must be above 0 (the share of the consumption the contract covers)")
+    return Contract(type=kind, technology=tech, share=share, source=r.text(c.get("source"), f"{f}.source"))
+
+
 def parse_site(r: Reader, doc: Any) -> Site:
     """The `site:` section."""
     site_doc = r.mapping(doc, "site")
@@ -254,6 +276,8 @@ def parse_site(r: Reader, doc: Any) -> Site:
         raise r.fail("site.wue_basis", "is given without site.wue_l_per_kwh")
     if "grid" in site_doc:
         _grid(r, site, site_doc["grid"])
+    if "electricity_contract" in site_doc:
+        site.contract = _contract(r, site_doc["electricity_contract"])
     return site
 
 

@@ -85,7 +85,9 @@ PHASE_KEYS = (
 )
 TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
 DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_w_per_gpu", "kind")
-SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid")
+SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "electricity_contract")
+CONTRACT_KEYS = ("type", "technology", "share", "source")
+CONTRACT_TYPES = ("ppa", "certificates")
 GRID_KEYS = ("kg_co2e_per_kwh", "water_l_per_kwh", "source")
 HARDWARE_KEYS = (
     "gpu",
@@ -126,6 +128,18 @@ class Site:
     grid_kg_co2e_per_kwh: float | None = None
     grid_water_l_per_kwh: float | None = None
     grid_source: str = ""
+    contract: "Contract | None" = None
+
+
+@dataclass
+class Contract:
+    """An electricity contract for the market-based result: a PPA or certificates (`type`) of
+    one generation technology covering `share` of the consumption, with its source."""
+
+    type: str
+    technology: str
+    share: float
+    source: str
 
 
 @dataclass

@@ -63,14 +63,41 @@ def activities_table(database: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _with_units(a: Assessment, df: pd.DataFrame) -> pd.DataFrame:
+    """Indicator columns named with their units: `climate (kg CO2-Eq)`."""
+    units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+    return df.rename(columns={k: f"{k} ({u})" for k, u in units.items()})
+
+
+def _lay_out(xl) -> None:
+    """Every sheet: frozen header row, columns as wide as their content (at most 60), numbers
+    with thousands separators (scientific below 0.01), landscape pages fitted to the width with
+    the header repeated."""
+    for ws in xl.sheets.values():
+        ws.freeze_panes = "B2" if ws.max_column > 1 else "A2"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = "1:1"
+        for col in ws.columns:
+            width = 10
+            for cell in col:
+                if isinstance(cell.value, float):
+                    cell.number_format = "0.00E+00" if 0 < abs(cell.value) < 0.01 else "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
+                width = max(width, min(60, len(str(cell.value)) + 2 if not isinstance(cell.value, float) else 14))
+            ws.column_dimensions[col[0].column_letter].width = width
+
+
 def write_assessment(a: Assessment, path: Path) -> None:
     """Write the results workbook of `a` to `path`."""
     totals = a.totals.assign(method=a.totals["method"].map(" | ".join))
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         totals.to_excel(xl, sheet_name="Totals", index=False)
+        if a.market_based is not None:
+            a.market_based.to_excel(xl, sheet_name="Market-based", index=False)
         a.breakdown.to_excel(xl, sheet_name="Breakdown", index=False)
-        a.by_phase().to_excel(xl, sheet_name="By phase")
-        a.by_stage().to_excel(xl, sheet_name="By stage")
+        _with_units(a, a.by_phase()).to_excel(xl, sheet_name="By phase")
+        _with_units(a, a.by_stage()).to_excel(xl, sheet_name="By stage")
         a.phases.to_excel(xl, sheet_name="Phases", index=False)
         pd.DataFrame(flatten_inputs(a.model.campaign.inputs)).to_excel(xl, sheet_name="Inputs", index=False)
         inventory_table(a).to_excel(xl, sheet_name="Inventory", index=False)
@@ -82,3 +109,4 @@ def write_assessment(a: Assessment, path: Path) -> None:
             mc.group_table("stage").to_excel(xl, sheet_name="Uncertainty by stage", index=False)
             mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
             mc.sensitivity(top=20).to_excel(xl, sheet_name="Sensitivity", index=False)
+        _lay_out(xl)
