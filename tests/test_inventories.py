@@ -425,9 +425,10 @@ def test_cli_tables(ready_dir, capsys):
 
 
 def test_readme_tables_are_current(ready_dir):
-    """The README's tables are the output of `aicompute tables` on the current database."""
+    """The documentation's tables (docs/methodology/inventories.md) are the output of
+    `aicompute tables` on the current database."""
     from bw_aicompute.catalog import readme_tables
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[1] / "docs" / "methodology" / "inventories.md").read_text(encoding="utf-8")
     current = readme.split("<!-- tables:start -->\n", 1)[1].split("\n<!-- tables:end -->", 1)[0]
-    assert current == readme_tables(["FR", "US", "DE", "GLO"]), "run: aicompute tables --update-readme README.md"
+    assert current == readme_tables(["FR", "US", "DE", "GLO"]), "run: aicompute tables --update-readme docs/methodology/inventories.md"

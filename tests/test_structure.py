@@ -120,7 +120,7 @@ def test_public_api_is_documented_in_numpydoc():
 
 
 def test_readme_python_uses_only_the_public_api():
-    text = (ROOT / "README.md").read_text()
+    text = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))])
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks
     for block in blocks:

@@ -219,11 +219,11 @@ def test_record_on_gpu(tmp_path, capsys):
 
 
 def test_readme_telemetry_output_is_reproduced(capsys):
-    """The telemetry output printed in the README is reproduced line by line."""
+    """The telemetry output printed in the documentation is reproduced line by line."""
     import re
 
     root = Path(__file__).parents[1]
-    block = re.search(r"```\n\$ aicompute telemetry tests/data/h200_training_nvidia_smi.csv([^\n]*)\n(.*?)```", (root / "README.md").read_text(), re.S)
+    block = re.search(r"```\n\$ aicompute telemetry tests/data/h200_training_nvidia_smi.csv([^\n]*)\n(.*?)```", (root / "docs" / "telemetry.md").read_text(), re.S)
     assert main(["telemetry", str(root / "tests" / "data" / "h200_training_nvidia_smi.csv"), *block.group(1).split()]) == 0
     printed = capsys.readouterr().out.rstrip().splitlines()
     expected = block.group(2).rstrip().splitlines()

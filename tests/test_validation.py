@@ -1,5 +1,5 @@
 """The validation report: every published reference beside our results, verdicts consistent with
-the stated tolerances, the references that hold today still holding, and the README's copy of
+the stated tolerances, the references that hold today still holding, and the documentation's copy of
 the report current."""
 
 import re
@@ -11,10 +11,10 @@ import pytest
 from bw_aicompute.cli import main
 from bw_aicompute.validation import references, to_markdown, validate
 
-README = Path(__file__).parents[1] / "README.md"
+README = Path(__file__).parents[1] / "docs" / "methodology" / "validation.md"
 
 # Rows within tolerance today: a change that loses one of them is a regression. The others are
-# gaps, listed in the README's validation report. With the multi-criteria inventories (issue 12)
+# gaps, listed in the documentation's validation report (docs/methodology/validation.md). With the multi-criteria inventories (issue 12)
 # the H100 card moved from NVIDIA's 164 kg to ADEME 2026's 273 kg (GPU memory on the memory-die
 # basis of servers, no longer calibrated on ADEME's measured HBM), so nvidia-h100-pcf and the
 # measured H100 and A100 cards left the set and the three ADEME 2026 rows joined it; the BLOOM
@@ -76,7 +76,7 @@ def test_references_that_hold_today_still_hold(report):
 def test_readme_report_is_current(report):
     text = README.read_text()
     block = re.search(r"<!-- validation:start -->\n(.*?)\n<!-- validation:end -->", text, re.S)
-    assert block, "README needs the validation report between <!-- validation:start --> and <!-- validation:end -->"
+    assert block, "docs/methodology/validation.md needs the validation report between <!-- validation:start --> and <!-- validation:end -->"
     assert block.group(1).strip() == to_markdown(report).strip()
 
 

@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("tables", help="print the README tables (GPU-hours per site, hardware) as markdown")
+    p = sub.add_parser("tables", help="print the documentation tables (GPU-hours per site, hardware) as markdown")
     _project_arg(p)
     p.add_argument("--sites", default="FR,US,DE,GLO", help="comma-separated sites (default: FR,US,DE,GLO)")
     p.add_argument(
@@ -217,6 +217,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             write(out)
             print(f"wrote {out}")
     return 0
+
+
+def reference_markdown() -> str:
+    """The command-line reference (docs/reference/cli.md): every command's help, 100 columns."""
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        parser = build_parser()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parts = ["# Command-line reference", "", "Generated from the commands' `--help` (a test keeps it current).", "", "```", parser.format_help().rstrip(), "```"]
+        for name, p in sub.choices.items():
+            parts += ["", f"## aicompute {name}", "", "```", p.format_help().rstrip(), "```"]
+    finally:
+        if old is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = old
+    return "\n".join(parts) + "\n"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -59,26 +59,27 @@ def format_summary(a: Assessment) -> str:
     if a.market_based is not None:
         lines += ["", "Market-based totals (GHG Protocol Scope 2), beside the location-based totals above", f"  contract: {a.market_based['contract'].iloc[0]}"]
         lines += [f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} ({(r.value / r.location_based - 1) if r.location_based else 0:+.1%} vs location-based)" for r in a.market_based.itertuples()]
-    width = 16
-
-    def table(title: str, df: pd.DataFrame, extra: dict[str, tuple[int, list[str]]] | None = None) -> None:
+    def table(title: str, df: pd.DataFrame, extra: dict[str, list[str]] | None = None) -> None:
+        """A table sized to its content: names, extra text columns, one column per indicator
+        with its unit below (nothing cut)."""
         extra = extra or {}
+        names = [str(n) for n in df.index]
+        first = max(len(title), *(len(n) + 2 for n in names))
+        widths = {h: max(len(h), *(len(v) for v in vals)) + 2 for h, vals in extra.items()}
+        values = {lab: [fmt(v) for v in df[lab]] for lab in labels}
+        cols = {lab: max(len(lab), len(units[lab]) + 2, *(len(v) for v in values[lab])) + 2 for lab in labels}
         lines.append("")
-        lines.append(
-            f"{title:<42}" + "".join(f"{h:>{w}}" for h, (w, _) in extra.items()) + "".join(f"{lab[: width - 1]:>{width}}" for lab in labels)
-        )
-        lines.append(
-            f"{'':<42}" + "".join(f"{'':>{w}}" for w, _ in extra.values()) + "".join(f"{'(' + units[lab][: width - 3] + ')':>{width}}" for lab in labels)
-        )
-        for j, (name, row) in enumerate(df.iterrows()):
-            cells = "".join(f"{vals[j]:>{w}}" for w, vals in extra.values())
-            lines.append(f"  {str(name)[:40]:<40}" + cells + "".join(f"{fmt(row[lab]):>{width}}" for lab in labels))
+        lines.append(f"{title:<{first}}" + "".join(f"{h:>{w}}" for h, w in widths.items()) + "".join(f"{lab:>{cols[lab]}}" for lab in labels))
+        lines.append(f"{'':<{first}}" + "".join(f"{'':>{w}}" for w in widths.values()) + "".join(f"{'(' + units[lab] + ')':>{cols[lab]}}" for lab in labels))
+        for j, name in enumerate(names):
+            cells = "".join(f"{vals[j]:>{widths[h]}}" for h, vals in extra.items())
+            lines.append(f"  {name:<{first - 2}}" + cells + "".join(f"{values[lab][j]:>{cols[lab]}}" for lab in labels))
 
     by_phase = a.by_phase().reindex(a.phases["phase"])
     table(
         "By phase",
         by_phase,
-        {"kind": (25, list(a.phases["kind"])), "GPU-h share": (13, [f"{s:.1%}" for s in a.phases["gpu_time_share"]])},
+        {"kind": list(a.phases["kind"]), "GPU-h share": [f"{s:.1%}" for s in a.phases["gpu_time_share"]]},
     )
     table("By life-cycle stage", a.by_stage().reindex(list(STAGES)))
     if a.uncertainty is not None:
@@ -90,16 +91,19 @@ def format_uncertainty(a: Assessment) -> list[str]:
     """Lines of the Monte Carlo part of the text report."""
     mc = a.uncertainty
     lines = ["", f"Uncertainty: Monte Carlo, {mc.iterations} iterations, seed {mc.seed} (exchange and parameter distributions)"]
-    lines.append(f"  {'':<18} {'2.5%':>12} {'25%':>12} {'median':>12} {'75%':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")
+    first = max(18, *(len(lab) for lab in mc.labels))
+    lines.append(f"  {'':<{first}} {'2.5%':>12} {'25%':>12} {'median':>12} {'75%':>12} {'97.5%':>12} {'mean':>12} {'sd':>12}")
     for r in mc.totals_table().itertuples():
-        lines.append(f"  {r.indicator:<18} {fmt(r.p2_5):>12} {fmt(r.p25):>12} {fmt(r.p50):>12} {fmt(r.p75):>12} {fmt(r.p97_5):>12} {fmt(r.mean):>12} {fmt(r.sd):>12}  {r.unit}")
+        lines.append(f"  {r.indicator:<{first}} {fmt(r.p2_5):>12} {fmt(r.p25):>12} {fmt(r.p50):>12} {fmt(r.p75):>12} {fmt(r.p97_5):>12} {fmt(r.mean):>12} {fmt(r.sd):>12}  {r.unit}")
     for by in ("phase", "stage"):
         t = mc.group_table(by)
         for lab in mc.labels:
             lines.append("")
             lines.append(f"  By {by}, {lab}: median [2.5%, 97.5%]")
-            for r in t[t["indicator"] == lab].itertuples():
-                lines.append(f"    {str(getattr(r, by))[:40]:<40} {fmt(r.p50):>12} [{fmt(r.p2_5)}, {fmt(r.p97_5)}]")
+            rows = t[t["indicator"] == lab]
+            width = max(40, *(len(str(v)) for v in rows[by]))
+            for r in rows.itertuples():
+                lines.append(f"    {str(getattr(r, by)):<{width}} {fmt(r.p50):>12} [{fmt(r.p2_5)}, {fmt(r.p97_5)}]")
     sens = mc.sensitivity(top=5)
     lines.append("")
     lines.append("  Sensitivity: Spearman rank correlation of each sampled input with the total (share of explained variance)")

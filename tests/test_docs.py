@@ -1,0 +1,38 @@
+"""The documentation is current: the command-line reference is the commands' help, the sweep
+and comparison outputs are reproduced, the README stays short and links to pages that exist.
+(Campaign, telemetry, table and validation outputs: in the tests of those parts.)
+Regenerate everything with: python tests/update_docs.py"""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from bw_aicompute.cli import main, reference_markdown
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_cli_reference_is_current():
+    assert (ROOT / "docs" / "reference" / "cli.md").read_text() == reference_markdown(), "run: python tests/update_docs.py"
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_sweep_and_compare_outputs_are_reproduced(ready_dir, capsys, monkeypatch, command):
+    monkeypatch.chdir(ROOT)
+    text = (ROOT / "docs" / "sweeps-comparison.md").read_text()
+    block = re.search(r"```\n\$ (aicompute " + command + r" [^\n]*)\n(.*?)```", text, re.S)
+    assert main(shlex.split(block.group(1))[1:]) == 0
+    printed = capsys.readouterr().out.rstrip().splitlines()
+    assert printed == block.group(2).rstrip().splitlines()
+
+
+def test_readme_is_short_and_its_links_exist():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    links = re.findall(r"\]\((docs/[^)#]+)", readme)
+    assert links and all((ROOT / link).is_file() for link in links), links
+    nav = (ROOT / "mkdocs.yml").read_text()
+    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
+    assert pages == set(re.findall(r":\s*([\w/.-]+\.md)", nav)), "every page is in the mkdocs nav"

@@ -1,0 +1,59 @@
+"""Regenerate what the documentation prints from the code (the tests check that it is current):
+the example outputs of `aicompute` commands in docs/*.md, the inventory tables, the validation
+report and the command-line reference.
+
+Run from the repository root: python tests/update_docs.py   (a temporary Brightway directory)
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+COMMANDS = re.compile(r"```\n\$ (aicompute (?:assess|sweep|compare|telemetry) (?:examples|tests)/[^\n]*)\n(.*?)```", re.S)
+
+
+def run(command: str, env: dict) -> list[str]:
+    args = command.split(" ")
+    if '"' in command:  # quoted values (sweep --vary "...")
+        import shlex
+
+        args = shlex.split(command)
+    out = subprocess.run([sys.executable, "-m", "bw_aicompute", *args[1:]], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    return [line.replace(str(ROOT) + "/", "") for line in out.rstrip().splitlines()]
+
+
+def update_examples(env: dict) -> None:
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        text = page.read_text()
+
+        def replace(m: re.Match) -> str:
+            old = m.group(2).rstrip("\n").splitlines()
+            new = run(m.group(1).replace(" --sensitivity-plot sens.png", ""), env)
+            return "```\n$ " + m.group(1) + "\n" + "\n".join(new[: max(len(old), 1)] if len(new) > len(old) else new) + "\n```"
+
+        new_text = COMMANDS.sub(replace, text)
+        if new_text != text:
+            page.write_text(new_text)
+            print(f"updated {page.relative_to(ROOT)}")
+
+
+def main() -> None:
+    env = {**os.environ, "BRIGHTWAY2_DIR": tempfile.mkdtemp(prefix="update_docs_"), "BRIGHTWAY_NO_STRUCTLOG": "1", "TQDM_DISABLE": "1"}
+    subprocess.run([sys.executable, "-m", "bw_aicompute", "setup", "--quiet"], cwd=ROOT, env=env, check=True)
+    update_examples(env)
+    subprocess.run([sys.executable, "-m", "bw_aicompute", "tables", "--update-readme", "docs/methodology/inventories.md"], cwd=ROOT, env=env, check=True, capture_output=True)
+    code = "from bw_aicompute.validation import validate, to_markdown; print(to_markdown(validate()))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+    report = "\n".join(line for line in out.splitlines() if line.startswith("|"))  # without Brightway's log lines
+    page = ROOT / "docs" / "methodology" / "validation.md"
+    page.write_text(re.sub(r"(<!-- validation:start -->\n).*?(\n<!-- validation:end -->)", lambda m: m.group(1) + report + m.group(2), page.read_text(), flags=re.S))
+    code = "from bw_aicompute.cli import reference_markdown; print(reference_markdown(), end='')"
+    (ROOT / "docs" / "reference" / "cli.md").write_text(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+
+
+if __name__ == "__main__":
+    main()
