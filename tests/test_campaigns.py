@@ -163,6 +163,13 @@ def test_cli_outputs_json_excel_plot(ready_dir, tmp_path, capsys):
     assert {"Totals", "Breakdown", "By phase", "By stage", "Phases", "Inputs", "Inventory", "Activities"} <= set(wb.sheetnames)
     totals = {row[0]: row[1] for row in wb["Totals"].iter_rows(min_row=2, values_only=True)}
     assert totals["climate"] == pytest.approx(data["totals"]["climate"]["value"], rel=1e-9)
+    assert wb.sheetnames[0] == "Summary" and wb["Totals"].freeze_panes == "B2"
+    summary = [row for row in wb["Summary"].iter_rows(values_only=True) if row[0] == "total"][0]
+    assert summary[2] == pytest.approx(totals["climate"], rel=1e-9) and summary[3] == 1.0  # climate, its share
+    assert [c.value for c in wb["By stage"][1]][1] == "climate (kg CO2-Eq)"  # units in the headers
+    applied = {row[0]: row for row in wb["Applied inputs"].iter_rows(min_row=2, values_only=True)}
+    assert applied["PUE"][1] == pytest.approx(1.17) and applied["PUE"][3].startswith("profile free-cooled-colocation")
+    assert applied["hw_lifetime_years"][1] == 4.5 and applied["hw_lifetime_years"][3] == "database default" and applied["hw_lifetime_years"][4]
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out_png.stat().st_size > 20_000
 
 
@@ -437,3 +444,28 @@ def test_market_based_beside_location_based(ready_dir, tmp_path, capsys):
     path.write_text(yaml.safe_dump(doc))
     assert main(["assess", str(path)]) == 2
     assert "site.electricity_contract.technology" in capsys.readouterr().err
+
+
+def test_template_drop_downs_cells_and_booleans(tmp_path, capsys):
+    """The template offers drop-down lists; a workbook's error names sheet, row and column; a
+    boolean cell takes TRUE/FALSE or 1/0."""
+    import openpyxl
+
+    path = tmp_path / "c.xlsx"
+    assert main(["template", str(path)]) == 0
+    wb = openpyxl.load_workbook(path)
+    assert wb["lists"].sheet_state == "hidden"
+    validations = {(ws.title, str(dv.sqref)): dv.formula1 for ws in wb for dv in ws.data_validations.dataValidation}
+    countries = [c.value for c in wb["lists"]["A"][1:]]
+    assert "DE" in countries and validations[("site", "B2")] == f"lists!$A$2:$A${len(countries) + 1}"
+    kinds_column = validations[("phases", "B2:B1000")].split("$")[1]  # lists!$F$2:$F$9 -> F
+    assert wb["lists"][f"{kinds_column}2"].value == "pretraining"
+    wb["campaign"]["B2"], wb["site"]["B2"], wb["site"]["B4"], wb["hardware"]["B2"] = "c", "FR", 0.5, "H100 SXM 80GB"
+    wb["hardware"]["B16"] = 0  # datacenter_infrastructure
+    wb["phases"].append(["p1", "pretraining", None, None, 100])
+    wb.save(path)
+    with pytest.raises(AicomputeError, match=r"c.xlsx: sheet 'site', row 4, column 'value' \(field site.pue\): must be at least 1"):
+        read_campaign(path)
+    wb["site"]["B4"] = None
+    wb.save(path)
+    assert read_campaign(path).hardware.datacenter_infrastructure is False

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the results as JSON ('-': to standard output, instead of the report)")
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--export-olca", metavar="OUT.zip", help="write the campaign and its supply chain as an openLCA JSON-LD package")
-    p.add_argument("--plot", metavar="FILE.png", help="write stacked bars by stage, one bar per phase")
+    p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="write stacked bars by stage, one bar per phase (error bars with --iterations)")
     p.add_argument("--iterations", type=int, default=0, metavar="N", help="Monte Carlo iterations (exchange and parameter distributions); default 0")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
@@ -296,8 +296,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
     campaign = read_campaign(args.campaign)  # nothing is written before the file passes
     indicators, methods = _indicators_and_methods(args)
     for out in (args.plot, args.sensitivity_plot):
-        if out and not out.lower().endswith(".png"):
-            raise AicomputeError(f"{out}: plots are written as PNG; name it FILE.png")
+        if out and not out.lower().endswith((".png", ".svg", ".pdf")):
+            raise AicomputeError(f"{out}: plots are written as PNG, SVG or PDF; name it FILE.png, FILE.svg or FILE.pdf")
     if args.sensitivity_plot and args.iterations < 3:
         raise AicomputeError("--sensitivity-plot needs --iterations (3 or more)")
     if args.iterations < 0 or args.processes < 1:
@@ -413,10 +413,11 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     """`aicompute template`: write a blank campaign workbook."""
+    from .campaign.read import template_lists
     from .campaign.workbook import write_template
 
     out = output_path(args.out, force=args.force)
-    write_template(out)
+    write_template(out, template_lists())
     print(f"wrote {out}")
     return 0
 

@@ -3,6 +3,7 @@ sensitivity plot. Reads an `Assessment`, writes nothing else."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -115,11 +116,6 @@ def format_uncertainty(a: Assessment) -> list[str]:
     return lines
 
 
-def _short(text: str, width: int) -> str:
-    """`text` cut to `width` characters in the middle, so that the end (a location) stays."""
-    return text if len(text) <= width else text[: width - 14] + "..." + text[-11:]
-
-
 def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
     """Horizontal bars of the Spearman rank correlations of the top inputs, per indicator."""
     import matplotlib
@@ -129,49 +125,73 @@ def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
 
     sens = a.uncertainty.sensitivity(top=top)
     labels = list(a.uncertainty.labels)
-    fig, axes = plt.subplots(len(labels), 1, figsize=(10, 2.2 + 0.45 * top * len(labels)), squeeze=False)
+    fig, axes = plt.subplots(len(labels), 1, figsize=(10, 2.2 + 0.6 * top * len(labels)), squeeze=False)
     for ax, lab in zip(axes[:, 0], labels):
         d = sens[sens["indicator"] == lab].iloc[::-1]
-        ax.barh([_short(n, 84) for n in d["input"]], d["spearman"], color=["#C44E52" if v > 0 else "#4C72B0" for v in d["spearman"]])
+        ax.barh(["\n".join(textwrap.wrap(n, 60)) for n in d["input"]], d["spearman"], color=["#C44E52" if v > 0 else "#4C72B0" for v in d["spearman"]])
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlim(-1, 1)
         ax.set_title(f"{lab}: Spearman rank correlation with the total", fontsize=10)
         ax.tick_params(labelsize=8)
     n = a.uncertainty.iterations
     fig.suptitle(f"Campaign: {a.campaign} ({n} iterations; |rho| < {noise_threshold(n):.3f} left out as noise)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
+def _thousands(v: float, _pos=None) -> str:
+    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.3g}"
+
+
+def _grid(plt, n: int, width: float, height: float):
+    """A figure with `n` panels in up to three columns (the extra panels hidden)."""
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 0.8), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)[:n]
+
+
 def plot_assessment(a: Assessment, path: Path) -> None:
-    """Stacked bars by life-cycle stage, one bar per phase, one panel per indicator."""
+    """Stacked bars by life-cycle stage, one bar per phase, one panel per indicator in a grid of
+    up to three columns; with Monte Carlo results, each phase's 95 % interval as an error bar.
+    The format (PNG, SVG, PDF) follows the file's suffix."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     labels = list(a.totals["indicator"])
     units = dict(zip(a.totals["indicator"], a.totals["unit"]))
     phases = list(a.phases["phase"])
     colors = ["#4C72B0", "#55A868", "#8172B2", "#DD8452", "#64B5CD"]
-    fig, axes = plt.subplots(1, len(labels), figsize=(max(6, 1.0 * len(phases) + 3) * len(labels) / 1.6, 5.5), squeeze=False)
-    for ax, lab in zip(axes[0], labels):
+    fig, axes = _grid(plt, len(labels), max(4.5, 0.55 * len(phases) + 2), 4.8)
+    bands = a.uncertainty.group_table("phase").set_index(["indicator", "phase"]) if a.uncertainty is not None else None
+    for ax, lab in zip(axes, labels):
         data = a.breakdown[a.breakdown["indicator"] == lab].pivot_table(index="phase", columns="stage", values="value", aggfunc="sum").reindex(index=phases, columns=list(STAGES)).fillna(0.0)
         bottom = [0.0] * len(phases)
         for stage, color in zip(STAGES, colors):
             values = data[stage].tolist()
             ax.bar(range(len(phases)), values, bottom=bottom, color=color, label=stage, width=0.7)
             bottom = [b + v for b, v in zip(bottom, values)]
-        ax.set_title(f"{lab}\n({units[lab]})", fontsize=10)
+        if bands is not None:
+            lo = [float(bands.loc[(lab, p), "p2_5"]) for p in phases]
+            hi = [float(bands.loc[(lab, p), "p97_5"]) for p in phases]
+            ax.errorbar(range(len(phases)), bottom, yerr=[[max(b - x, 0) for b, x in zip(bottom, lo)], [max(x - b, 0) for b, x in zip(bottom, hi)]], fmt="none", ecolor="black", capsize=3, lw=0.8)
+        ax.set_title(f"{lab} ({units[lab]})", fontsize=10)
         ax.set_xticks(range(len(phases)))
         ax.set_xticklabels(phases, rotation=35, ha="right", fontsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(axis="y", alpha=0.3)
-    handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=len(STAGES), fontsize=8, frameon=False)
-    fig.suptitle(f"Campaign: {a.campaign}", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    note = f"; error bars: 95 % interval of {a.uncertainty.iterations} iterations" if a.uncertainty is not None else ""
+    fig.suptitle(f"Campaign {a.campaign}: impacts by phase and life-cycle stage{note}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
     fig.savefig(path, dpi=130)
     plt.close(fig)
 

@@ -17,6 +17,7 @@ with independent random streams (`numpy.random.SeedSequence.spawn`), whatever ru
 process (`run`), worker processes (`run_parallel`) or a Dask cluster (`run_chunks` on each
 worker); `combine` joins them in chunk order, so the numbers depend on the seed only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

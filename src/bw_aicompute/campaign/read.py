@@ -53,10 +53,17 @@ class Reader:
         self.path = str(path)
         self.where = Where(file=self.path)
         self.resolved: list[str] = []  # what an alias was read as, for the report
+        self.cells: dict[str, tuple[str, int, str | None]] = {}  # a workbook's field -> (sheet, row, column)
 
     def fail(self, field_: str, problem: str) -> InputError:
-        """An error about `field_` (a dotted path such as `site.pue`)."""
-        return self.where.error(problem, field=field_)
+        """An error about `field_` (a dotted path such as `site.pue`), at its sheet, row and
+        column when the campaign came from a workbook."""
+        key = re.sub(r" \([^)]*\)", "", field_)
+        place = self.cells.get(key) or next((self.cells[k] for k in sorted(self.cells, key=len, reverse=True) if key.startswith(k + ".")), None)
+        if place is None:
+            return self.where.error(problem, field=field_)
+        sheet, row, column = place
+        return self.where.error(problem, field=field_, sheet=sheet, row=row, column=column, what=f"field {field_}")
 
     def mapping(self, value: Any, field_: str) -> dict:
         """`value`, which must be a mapping."""
@@ -126,6 +133,17 @@ class Reader:
         if not lo <= value <= hi:
             raise self.fail(field_, f"must be at least {lo:g} and at most {hi:g}, got {value:g}")
         return value
+
+    def boolean(self, value: Any, field_: str) -> bool:
+        """true/false, TRUE/FALSE (a workbook's text or boolean cell), yes/no or 1/0."""
+        words = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in words:
+            return words[value.strip().lower()]
+        raise self.fail(field_, f"must be true or false (TRUE/FALSE, 1/0), got {quote(str(value))}")
 
     def share(self, value: Any, field_: str) -> float:
         """A number in (0, 1]."""
@@ -204,6 +222,12 @@ def resolve_country(reader: Reader, value: str, field_: str) -> str:
     if _norm(value) != _norm(code):
         reader.resolved.append(f"{field_}: {quote(value)} read as {code}")
     return code
+
+
+def template_lists() -> dict[str, list[str]]:
+    """The choices offered as drop-down lists in the campaign template: grid codes, facility
+    profiles, GPU model names."""
+    return {"countries": countries(), "profiles": list(profiles()), "gpus": sorted({v[1] for v in gpu_catalog().values()})}
 
 
 def profiles() -> dict[str, dict]:
@@ -310,9 +334,7 @@ def parse_hardware(r: Reader, doc: Any, defaults: dict) -> Hardware:
     if "utilisation" in hw_doc:
         hw.utilisation = r.share(hw_doc["utilisation"], "hardware.utilisation")
     if "datacenter_infrastructure" in hw_doc:
-        if not isinstance(hw_doc["datacenter_infrastructure"], bool):
-            raise r.fail("hardware.datacenter_infrastructure", "must be true or false")
-        hw.datacenter_infrastructure = hw_doc["datacenter_infrastructure"]
+        hw.datacenter_infrastructure = r.boolean(hw_doc["datacenter_infrastructure"], "hardware.datacenter_infrastructure")
     return hw
 
 
@@ -451,7 +473,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     )
 
 
-def parse_campaign(doc: Any, path: Path | str) -> Campaign:
+def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Campaign:
     """Validate a campaign document (as read from YAML or Excel) and return a `Campaign`.
 
     Parameters
@@ -460,8 +482,11 @@ def parse_campaign(doc: Any, path: Path | str) -> Campaign:
         The parsed document.
     path : Path or str
         The file it came from (named in messages; telemetry logs are relative to its folder).
+    cells : dict, optional
+        For a workbook: field -> (sheet, row, column), so that messages name the cell.
     """
     r = Reader(path)
+    r.cells = cells or {}
     doc = r.mapping(doc, "(top level)")
     r.known_keys(doc, CAMPAIGN_KEYS, "")
     for key in ("campaign", "site", "phases"):
@@ -566,10 +591,11 @@ def read_campaign(path: str | Path) -> Campaign:
     path = Path(path)
     if not path.is_file():
         raise AicomputeError(f"{path}: campaign file not found")
+    cells: dict = {}
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        doc = read_campaign_workbook(path)
+        doc = read_campaign_workbook(path, cells)
     elif path.suffix.lower() in (".yaml", ".yml"):
         doc = _load_yaml(path)
     else:
         raise AicomputeError(f"{path}: unknown file type; use .yaml, .yml or .xlsx")
-    return parse_campaign(doc, path)
+    return parse_campaign(doc, path, cells)

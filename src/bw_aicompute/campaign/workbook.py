@@ -56,8 +56,40 @@ NESTED = {
 }
 
 
-def write_template(path: Path) -> None:
-    """Write a blank campaign workbook with one sheet per section and a help column."""
+#: Drop-down lists of the template: (sheet, key or phase column) -> list name.
+DROPDOWNS = {("site", "country"): "countries", ("site", "profile"): "profiles", ("site", "wue_basis"): "wue_basis",
+             ("hardware", "gpu"): "gpus", ("hardware", "datacenter_infrastructure"): "booleans", ("defaults", "kind"): "kinds",
+             ("phases", "kind"): "kinds", ("phases", "gpu"): "gpus"}
+
+
+def _dropdowns(wb, lists: dict[str, list[str]]) -> None:
+    """Drop-down lists (data validation) on the cells of `DROPDOWNS`, from a hidden sheet `lists`."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    ws = wb.create_sheet("lists")
+    ranges = {}
+    for k, (name, values) in enumerate(lists.items(), start=1):
+        ws.cell(row=1, column=k, value=name)
+        for i, v in enumerate(values, start=2):
+            ws.cell(row=i, column=k, value=v)
+        ranges[name] = f"lists!${get_column_letter(k)}$2:${get_column_letter(k)}${len(values) + 1}"
+    ws.sheet_state = "hidden"
+    for (sheet, key), name in DROPDOWNS.items():
+        dv = DataValidation(type="list", formula1=ranges[name], allow_blank=True, showErrorMessage=False)
+        wb[sheet].add_data_validation(dv)
+        if sheet == "phases":
+            col = get_column_letter(PHASE_COLUMNS.index(key) + 1)
+            dv.add(f"{col}2:{col}1000")
+        else:
+            row = next(i for i, (k, _) in enumerate(TEMPLATE[sheet], start=2) if k == key)
+            dv.add(f"B{row}")
+
+
+def write_template(path: Path, lists: dict[str, list[str]] | None = None) -> None:
+    """Write a blank campaign workbook with one sheet per section and a help column, and, with
+    `lists` (countries, profiles, gpus, kinds...: `campaign.read.template_lists`), drop-down lists
+    on the cells that take one of them."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -78,6 +110,8 @@ def write_template(path: Path) -> None:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.append(["# one row per phase; give gpu_hours, or nodes + hours, or gpus + hours, or telemetry (a power log file); energy (kWh, or '12 MWh') replaces the power model; kinds: " + ", ".join(KINDS)])
+    if lists:
+        _dropdowns(wb, {**lists, "wue_basis": ["consumption", "withdrawal"], "booleans": ["TRUE", "FALSE"], "kinds": list(KINDS)})
     atomic_write(path, wb.save)
 
 
@@ -88,8 +122,10 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def read_campaign_workbook(path: Path) -> dict:
-    """Read a campaign workbook into the same structure as a campaign YAML file."""
+def read_campaign_workbook(path: Path, cells: dict | None = None) -> dict:
+    """Read a campaign workbook into the same structure as a campaign YAML file; `cells` (if
+    given) gets the place of each field: dotted field -> (sheet, row, column header)."""
+    cells = {} if cells is None else cells
     from openpyxl import load_workbook
 
     try:
@@ -113,9 +149,11 @@ def read_campaign_workbook(path: Path) -> dict:
             for prefix, nested in NESTED.get(sheet, {}).items():
                 if key.startswith(prefix):
                     section.setdefault(nested, {})[key[len(prefix):]] = value
+                    cells[f"{sheet}.{nested}.{key[len(prefix):]}"] = (sheet, i, "value")
                     break
             else:
                 section[key] = value
+                cells[f"{sheet}.{key}"] = (sheet, i, "value")
         if section:
             doc[sheet] = section
     if "phases" not in wb.sheetnames:
@@ -125,11 +163,13 @@ def read_campaign_workbook(path: Path) -> dict:
         raise AicomputeError(f"{path}: sheet 'phases' is empty")
     header = [str(h).strip() if h is not None else "" for h in rows[0]]
     phases = []
-    for row in rows[1:]:
+    for i, row in enumerate(rows[1:], start=2):
         if not row or (isinstance(row[0], str) and row[0].startswith("#")):
             continue
         record = {h: _cell(v) for h, v in zip(header, row) if h and _cell(v) is not None}
         if record:
             phases.append(record)
+            cells[f"phases[{len(phases)}]"] = ("phases", i, None)
+            cells.update({f"phases[{len(phases)}].{h}": ("phases", i, h) for h in record})
     doc["phases"] = phases
     return doc

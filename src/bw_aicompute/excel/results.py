@@ -74,15 +74,15 @@ def _lay_out(xl) -> None:
     with thousands separators (scientific below 0.01), landscape pages fitted to the width with
     the header repeated."""
     for ws in xl.sheets.values():
-        ws.freeze_panes = "B2" if ws.max_column > 1 else "A2"
+        ws.freeze_panes = None if ws.title == "Summary" else "B2" if ws.max_column > 1 else "A2"
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_title_rows = "1:1"
         for col in ws.columns:
             width = 10
-            for cell in col:
-                if isinstance(cell.value, float):
+            for cell in col[4:] if ws.title == "Summary" else col:  # the note's lines do not set widths
+                if isinstance(cell.value, float) and cell.number_format == "General":
                     cell.number_format = "0.00E+00" if 0 < abs(cell.value) < 0.01 else "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
                 width = max(width, min(60, len(str(cell.value)) + 2 if not isinstance(cell.value, float) else 14))
             ws.column_dimensions[col[0].column_letter].width = width
@@ -92,6 +92,7 @@ def write_assessment(a: Assessment, path: Path) -> None:
     """Write the results workbook of `a` to `path`."""
     totals = a.totals.assign(method=a.totals["method"].map(" | ".join))
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        write_summary(a, xl)
         totals.to_excel(xl, sheet_name="Totals", index=False)
         if a.market_based is not None:
             a.market_based.to_excel(xl, sheet_name="Market-based", index=False)
@@ -99,6 +100,7 @@ def write_assessment(a: Assessment, path: Path) -> None:
         _with_units(a, a.by_phase()).to_excel(xl, sheet_name="By phase")
         _with_units(a, a.by_stage()).to_excel(xl, sheet_name="By stage")
         a.phases.to_excel(xl, sheet_name="Phases", index=False)
+        applied_inputs(a).to_excel(xl, sheet_name="Applied inputs", index=False)
         pd.DataFrame(flatten_inputs(a.model.campaign.inputs)).to_excel(xl, sheet_name="Inputs", index=False)
         inventory_table(a).to_excel(xl, sheet_name="Inventory", index=False)
         activities_table(a.database).to_excel(xl, sheet_name="Activities", index=False)
@@ -110,3 +112,81 @@ def write_assessment(a: Assessment, path: Path) -> None:
             mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
             mc.sensitivity(top=20).to_excel(xl, sheet_name="Sensitivity", index=False)
         _lay_out(xl)
+
+
+def _parameter(name: str, foreground: str) -> tuple[float, str, str]:
+    """(value, source, unit) of a foreground parameter."""
+    from bw2data.parameters import DatabaseParameter
+
+    p = DatabaseParameter.get_or_none(database=foreground, name=name)
+    data = (p.data or {}) if p else {}
+    return (float(p.amount) if p else float("nan")), data.get("source", ""), data.get("unit", "")
+
+
+def applied_inputs(a: Assessment) -> pd.DataFrame:
+    """Every value the campaign was assessed with and where it comes from: the campaign file,
+    the facility profile, or the default of the foreground database (with its source)."""
+    from ..campaign.read import profiles
+    from ..campaign.write import hardware_overrides, phase_overrides
+
+    c, fg = a.model.campaign, a.model.foreground
+    profile = profiles()[c.site.profile]
+    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": "campaign file", "source": "electricity-grid dataset of the inventories"}]
+    site = {"PUE": (c.site.pue, profile["pue"], ""), "WUE": (c.site.wue_l_per_kwh, profile["wue"], "L per kWh of IT energy")}
+    for label, (given, param, unit) in site.items():
+        value, source, _ = (given, "", "") if given is not None else _parameter(param, fg)
+        rows.append({"input": label, "value": value, "unit": unit, "from": "campaign file" if given is not None else f"profile {c.site.profile} ({param})", "source": source})
+    if c.site.grid_kg_co2e_per_kwh is not None:
+        rows.append({"input": "grid override", "value": c.site.grid_kg_co2e_per_kwh, "unit": "kg CO2-eq per kWh", "from": "campaign file", "source": c.site.grid_source})
+    given = hardware_overrides(c, c.hardware.gpu)
+    for name in ("hw_lifetime_years", "utilisation", "switches_per_gpu", "storage_tb_per_gpu", f"{c.hardware.gpu}_gpus_per_node", f"{c.hardware.gpu}_tdp_w"):
+        value, source, unit = _parameter(name, fg)
+        rows.append({"input": name, "value": given.get(name, value), "unit": unit, "from": "campaign file" if name in given else "database default", "source": "" if name in given else source})
+    for pm in a.model.phases:
+        own = phase_overrides(pm.phase)
+        for name in ("gpu_load_factor", "node_overhead_w_per_gpu"):
+            value, source, unit = _parameter(name, fg)
+            rows.append({"input": f"{name} ({pm.phase.name})", "value": own.get(name, value), "unit": unit, "from": "campaign file" if name in own else "database default", "source": "" if name in own else source})
+    return pd.DataFrame(rows)
+
+
+def summary_tables(a: Assessment) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(phases x indicators with units and shares of the total, in phase order with a total row;
+    totals: the deterministic value beside the Monte Carlo median and 95 % interval)."""
+    labels, units = list(a.totals["indicator"]), dict(zip(a.totals["indicator"], a.totals["unit"]))
+    by_phase = a.by_phase().reindex(a.phases["phase"])
+    table = pd.DataFrame({"phase": list(by_phase.index), "GPU-hours": list(a.phases["gpu_hours"])})
+    total = a.totals.set_index("indicator")["value"]
+    for lab in labels:
+        table[f"{lab} ({units[lab]})"] = by_phase[lab].values
+        table[f"{lab} share"] = by_phase[lab].values / total[lab] if total[lab] else 0.0
+    last = {"phase": "total", "GPU-hours": a.phases["gpu_hours"].sum(), **{f"{lab} ({units[lab]})": total[lab] for lab in labels}, **{f"{lab} share": 1.0 for lab in labels}}
+    table = pd.concat([table, pd.DataFrame([last])], ignore_index=True)
+    totals = a.totals[["indicator", "unit", "value"]].rename(columns={"value": "deterministic"})
+    if a.uncertainty is not None:
+        mc = a.uncertainty.totals_table().set_index("indicator")
+        totals = totals.assign(**{"median": totals["indicator"].map(mc["p50"]), "p2.5": totals["indicator"].map(mc["p2_5"]), "p97.5": totals["indicator"].map(mc["p97_5"])})
+    return table, totals
+
+
+SUMMARY_NOTE = [
+    "deterministic: the result at every input's default (inventories and campaign file);",
+    "median and 95 % interval (p2.5-p97.5): of the Monte Carlo over the input distributions, when iterations were run;",
+    "the distributions are skewed, so the median can differ from the deterministic value: report the deterministic value with the interval.",
+]
+
+
+def write_summary(a: Assessment, xl) -> None:
+    """The `Summary` sheet: the campaign, phases x indicators with shares, the totals with their
+    interval, and what each number is."""
+    table, totals = summary_tables(a)
+    pd.DataFrame({"Summary": [f"Campaign {a.campaign}", *SUMMARY_NOTE]}).to_excel(xl, sheet_name="Summary", index=False, header=False)
+    start = len(SUMMARY_NOTE) + 2
+    table.to_excel(xl, sheet_name="Summary", index=False, startrow=start)
+    totals.to_excel(xl, sheet_name="Summary", index=False, startrow=start + len(table) + 2)
+    ws = xl.sheets["Summary"]
+    headers = [c.value for c in ws[start + 1]]
+    for row in ws.iter_rows(min_row=start + 2, max_row=start + 1 + len(table)):
+        for cell, header in zip(row, headers):
+            if header and str(header).endswith("share"):
+                cell.number_format = "0.0%"
