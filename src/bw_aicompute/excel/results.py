@@ -63,29 +63,67 @@ def activities_table(database: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sensitivity_table(sens: pd.DataFrame) -> pd.DataFrame:
+    """The sensitivity rows with the input split into its own columns: `parameter` and its name,
+    or `exchange` with the flow, the activity and its location."""
+    import re
+
+    parts = []
+    for name in sens["input"]:
+        m = re.match(r"^(.*) of (.*) \[(.*)\]$", name)
+        if name.startswith("parameter "):
+            parts.append({"input kind": "parameter", "parameter or flow": name.removeprefix("parameter "), "activity": "", "location": ""})
+        elif m:
+            parts.append({"input kind": "exchange", "parameter or flow": m.group(1), "activity": m.group(2), "location": m.group(3)})
+        else:
+            parts.append({"input kind": "", "parameter or flow": name, "activity": "", "location": ""})
+    columns = ["indicator", "input kind", "parameter or flow", "activity", "location", "spearman", "variance_share"]
+    return pd.concat([sens.drop(columns=["input"]).reset_index(drop=True), pd.DataFrame(parts, columns=columns[1:5])], axis=1)[columns]
+
+
 def _with_units(a: Assessment, df: pd.DataFrame) -> pd.DataFrame:
     """Indicator columns named with their units: `climate (kg CO2-Eq)`."""
     units = dict(zip(a.totals["indicator"], a.totals["unit"]))
     return df.rename(columns={k: f"{k} ({u})" for k, u in units.items()})
 
 
+def _format_column(col, wrap, lines: dict[int, int]) -> int:
+    """Number formats and wrapping of one column's cells; its width (characters, at most 60).
+    `lines` gets the text lines each row needs."""
+    width = 10
+    for cell in col:
+        if isinstance(cell.value, float) and cell.number_format == "General":
+            cell.number_format = "0.00E+00" if 0 < abs(cell.value) < 0.01 else "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
+        elif isinstance(cell.value, str) and len(cell.value) > 60 and cell.row > 1:
+            cell.alignment = wrap  # long texts (sources) wrap in their column instead of running over the page
+            lines[cell.row] = max(lines.get(cell.row, 1), -(-len(cell.value) // 58))
+        width = max(width, min(60, len(str(cell.value)) + 2 if not isinstance(cell.value, float) else 14))
+    return width
+
+
 def _lay_out(xl) -> None:
-    """Every sheet: frozen header row, columns as wide as their content (at most 60), numbers
-    with thousands separators (scientific below 0.01), landscape pages fitted to the width with
-    the header repeated."""
+    """Every sheet: frozen header row, columns as wide as their content (at most 60; longer texts
+    wrap, their rows as high as needed), numbers with thousands separators (scientific below
+    0.01), landscape pages fitted to the width with the header repeated."""
+    from openpyxl.styles import Alignment
+
+    wrap = Alignment(wrap_text=True, vertical="top")
     for ws in xl.sheets.values():
         ws.freeze_panes = None if ws.title == "Summary" else "B2" if ws.max_column > 1 else "A2"
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.print_title_rows = "1:1"
+        lines: dict[int, int] = {}
         for col in ws.columns:
-            width = 10
-            for cell in col[4:] if ws.title == "Summary" else col:  # the note's lines do not set widths
-                if isinstance(cell.value, float) and cell.number_format == "General":
-                    cell.number_format = "0.00E+00" if 0 < abs(cell.value) < 0.01 else "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
-                width = max(width, min(60, len(str(cell.value)) + 2 if not isinstance(cell.value, float) else 14))
-            ws.column_dimensions[col[0].column_letter].width = width
+            cells = col[4:] if ws.title == "Summary" else col  # the note's lines do not set widths
+            ws.column_dimensions[col[0].column_letter].width = _format_column(cells, wrap, lines)
+        top = Alignment(vertical="top")
+        for row, n in lines.items():
+            ws.row_dimensions[row].height = 15 * n
+            for cell in ws[row]:
+                if not cell.alignment.wrap_text:
+                    cell.alignment = top
 
 
 def write_assessment(a: Assessment, path: Path) -> None:
@@ -110,7 +148,7 @@ def write_assessment(a: Assessment, path: Path) -> None:
             mc.group_table("phase").to_excel(xl, sheet_name="Uncertainty by phase", index=False)
             mc.group_table("stage").to_excel(xl, sheet_name="Uncertainty by stage", index=False)
             mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
-            mc.sensitivity(top=20).to_excel(xl, sheet_name="Sensitivity", index=False)
+            sensitivity_table(mc.sensitivity(top=20)).to_excel(xl, sheet_name="Sensitivity", index=False)
         _lay_out(xl)
 
 
