@@ -68,3 +68,18 @@ def test_show_a_campaign_and_status_names_the_directory(ready_dir, capsys):
     assert "phase" in capsys.readouterr().out
     assert main(["status", "--project", "nowhere"]) == 2
     assert str(ready_dir) in capsys.readouterr().err
+
+
+def test_assess_tables_as_markdown_and_csv(ready_dir, capsys):
+    import csv
+    import io
+
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--format", "csv", "--indicator", "climate"]) == 0
+    sections = capsys.readouterr().out.strip().split("\n\n")
+    assert [s.splitlines()[0] for s in sections] == ["# Totals", "# By phase", "# By life-cycle stage"]
+    phases = list(csv.DictReader(io.StringIO("\n".join(sections[1].splitlines()[1:]))))
+    total = float(list(csv.DictReader(io.StringIO("\n".join(sections[0].splitlines()[1:]))))[0]["value"])
+    assert sum(float(r["climate (kg CO2-Eq)"]) for r in phases) == pytest.approx(total, rel=1e-9)
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--format", "markdown", "--indicator", "climate"]) == 0
+    out = capsys.readouterr().out
+    assert "IPCC 2021 \\| climate change \\|" in out and all(line.count(" | ") == 3 for line in out.splitlines() if line.startswith("| climate"))

@@ -105,6 +105,23 @@ class Assessment:
         """Scores by life-cycle stage (rows) and indicator (columns)."""
         return self.breakdown.pivot_table(index="stage", columns="indicator", values="value", aggfunc="sum", sort=False)
 
+    def tables(self, style: str = "markdown") -> str:
+        """The report's tables as GitHub markdown or CSV (`aicompute assess --format`): totals,
+        by phase and by stage with the units in the headers, market-based totals and Monte Carlo
+        totals when there are any."""
+        from .catalog import formatted
+
+        units = dict(zip(self.totals["indicator"], self.totals["unit"]))
+        named = {k: f"{k} ({u})" for k, u in units.items()}
+        parts = [("Totals", self.totals.assign(method=self.totals["method"].map(" | ".join)))]
+        parts.append(("By phase", self.by_phase().reindex(self.phases["phase"]).rename(columns=named).reset_index()))
+        parts.append(("By life-cycle stage", self.by_stage().reindex(list(STAGES)).rename(columns=named).reset_index()))
+        if self.market_based is not None:
+            parts.append(("Market-based totals", self.market_based))
+        if self.uncertainty is not None:
+            parts.append(("Monte Carlo totals", self.uncertainty.totals_table()))
+        return "\n\n".join((f"## {title}\n\n" if style == "markdown" else f"# {title}\n") + formatted(df, style) for title, df in parts)
+
     def summary(self) -> str:
         """The text report printed by `aicompute assess`."""
         from .report import format_summary

@@ -182,7 +182,9 @@ def markdown(df: pd.DataFrame, floatfmt: str = ".3g") -> str:
 def formatted(df: pd.DataFrame, style: str = "text") -> str:
     """A table as text sized to its content (nothing cut), GitHub markdown or CSV."""
     if style == "markdown":
-        return markdown(df, ".4g")
+        cols = [str(c).replace("|", "\\|") for c in df.columns]
+        rows = ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |" for row in df.itertuples(index=False)]
+        return "\n".join(["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|", *rows])
     if style == "csv":
         return df.to_csv(index=False).rstrip("\n")
     cells = [[_cell(v) for v in row] for row in df.itertuples(index=False)]

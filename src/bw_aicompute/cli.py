@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
     p.add_argument("--dask", metavar="ADDRESS", help="run the Monte Carlo chunks on a Dask cluster (scheduler address, or 'local'; needs the [dask] extra)")
     p.add_argument("--replace", action="store_true", help="replace a campaign of the same name written from another file")
+    p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="print the report (text, default) or its tables as markdown or CSV")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
     _background_args(p)
     _project_arg(p)
@@ -321,7 +322,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     )
     if args.json == "-":  # the JSON alone on standard output
         return _json_out("-", result.to_dict())
-    print(result.summary())
+    print(result.summary() if args.format == "text" else result.tables(args.format))
     if args.json:
         result.to_json(args.json)
         print(f"\nwrote {args.json}")
