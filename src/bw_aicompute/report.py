@@ -187,11 +187,16 @@ def plot_assessment(a: Assessment, path: Path) -> None:
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(axis="y", alpha=0.3)
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False)
     note = f"; error bars: 95 % interval of {a.uncertainty.iterations} iterations" if a.uncertainty is not None else ""
-    fig.suptitle(f"Campaign {a.campaign}: impacts by phase and life-cycle stage{note}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    _finish(plt, fig, axes[0], f"Campaign {a.campaign}: impacts by phase and life-cycle stage{note}", path)
+
+
+def _finish(plt, fig, first_ax, title: str, path: Path) -> None:
+    """The stage legend under the panels, the title, and the file (format from its suffix)."""
+    handles, names = first_ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
@@ -206,12 +211,10 @@ def plot_comparison(c, path: Path) -> None:
     from matplotlib.ticker import FuncFormatter
 
     indicators = list(dict.fromkeys(c.table["indicator"]))
-    ncols = min(3, len(indicators))
-    nrows = -(-len(indicators) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.2 * nrows + 0.8), squeeze=False)
+    fig, axes = _grid(plt, len(indicators), 4.2, 4.2)
     colors = ["#4C72B0", "#55A868", "#8172B2", "#DD8452", "#64B5CD"]
     x = range(len(c.labels))
-    for ax, ind in zip(axes.flat, indicators):
+    for ax, ind in zip(axes, indicators):
         rows = c.table[c.table["indicator"] == ind].set_index("item")
         bottom = [0.0] * len(c.labels)
         for stage, color in zip(STAGES, colors):
@@ -225,14 +228,7 @@ def plot_comparison(c, path: Path) -> None:
         ax.set_title(f"{ind} ({rows['unit'].iloc[0]})", fontsize=10)
         ax.set_xticks(list(x))
         ax.set_xticklabels(c.labels, rotation=20, ha="right", fontsize=8)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.3g}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(indicators) :]:
-        ax.set_visible(False)
-    handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False)
     note = f"; bars: 95 % interval of {c.iterations} paired iterations" if c.intervals is not None else ""
-    fig.suptitle(f"Campaigns compared by life-cycle stage{note}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    _finish(plt, fig, axes[0], f"Campaigns compared by life-cycle stage{note}", path)
