@@ -36,3 +36,14 @@ def test_readme_is_short_and_its_links_exist():
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
     assert pages == set(re.findall(r":\s*([\w/.-]+\.md)", nav)), "every page is in the mkdocs nav"
+
+
+def test_from_slurm_output_is_reproduced(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    block = re.search(r"```\n\$ (aicompute from-slurm [^\n]*)\n(.*?)```", (ROOT / "docs" / "slurm.md").read_text(), re.S)
+    args = shlex.split(block.group(1))[1:]
+    out = str(tmp_path / "lab.yaml")
+    args[args.index("--out") + 1] = out
+    assert main(args) == 0
+    printed = capsys.readouterr().out.rstrip().replace(out, "/tmp/lab.yaml").splitlines()
+    assert printed == block.group(2).rstrip().splitlines()

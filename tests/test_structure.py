@@ -21,7 +21,7 @@ LAYERS = [
     {"locking", "ownership", "project", "methods", "telemetry"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
     {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.inventories", "olca"},
-    {"catalog", "uncertainty", "cluster", "report", "excel.results"},
+    {"catalog", "uncertainty", "cluster", "slurm", "report", "excel.results"},
     {"assessment", "sweeps", "comparison"},
     {"validation"},
     {"cli", "__main__", "__init__"},

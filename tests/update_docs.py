@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-COMMANDS = re.compile(r"```\n\$ (aicompute (?:assess|sweep|compare|telemetry) (?:examples|tests)/[^\n]*)\n(.*?)```", re.S)
+COMMANDS = re.compile(r"```\n\$ (aicompute (?:assess|sweep|compare|telemetry|from-slurm) (?:examples|tests)/[^\n]*)\n(.*?)```", re.S)
 
 
 def run(command: str, env: dict) -> list[str]:

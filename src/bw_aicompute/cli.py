@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_assess)
 
     _sweep_parser(sub)
+    _slurm_parser(sub)
 
     p = sub.add_parser("compare", help="campaign files side by side: totals and stages, differences, paired uncertainty")
     p.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="two or more campaign files; the first is the reference")
@@ -183,6 +184,43 @@ def _indicators_and_methods(args: argparse.Namespace) -> tuple[list[str], list[t
     for name in indicators:
         resolve_indicator(name)
     return indicators, [tuple(part.strip() for part in m.split("|")) for m in (args.method or [])]
+
+
+def _slurm_parser(sub) -> None:
+    p = sub.add_parser("from-slurm", help="campaign files from SLURM accounting (sacct --parsable2 --allocations) and classification rules")
+    p.add_argument("sacct", metavar="SACCT.txt", help="output of: sacct --allusers --parsable2 --allocations --format=JobID,JobName,User,Account,Partition,State,Start,End,Elapsed,AllocTRES,NNodes,Comment,WCKey")
+    p.add_argument("--rules", required=True, metavar="RULES.yaml", help="classification rules (see examples/slurm/rules.yaml)")
+    p.add_argument("--by", choices=("account", "user", "project", "month"), help="one campaign per group (assessed together with --assess)")
+    p.add_argument("--from", dest="start", metavar="DATE", help="keep jobs started on or after DATE (YYYY-MM-DD, UTC)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="keep jobs started before DATE")
+    p.add_argument("--out", required=True, metavar="CAMPAIGN.yaml|FOLDER", help="the campaign file to write (with --by: a folder, one file per group)")
+    p.add_argument("--assess", action="store_true", help="assess what was written (with --by: as one sweep)")
+    _indicator_args(p)
+    p.add_argument("--iterations", type=int, default=0, metavar="N", help="with --assess: Monte Carlo iterations (one campaign)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+    _project_arg(p)
+    _force_arg(p)
+    p.set_defaults(func=cmd_from_slurm)
+
+
+def cmd_from_slurm(args: argparse.Namespace) -> int:
+    """`aicompute from-slurm`: classify the accounting, write the campaign file(s), assess them."""
+    from .slurm import from_slurm, write_campaign_files
+
+    indicators, methods = _indicators_and_methods(args)
+    accounting = from_slurm(args.sacct, args.rules, by=args.by, start=args.start, end=args.end)
+    paths = write_campaign_files(accounting, Path(args.out), several=args.by is not None, force=args.force)
+    print(accounting.report())
+    print("\nwrote " + ", ".join(str(p) for p in paths))
+    if args.assess and args.by:
+        from .sweeps import sweep
+
+        print("\n" + sweep(paths, [], indicators, methods, args.project, name=f"{Path(args.sacct).stem} by {args.by}").summary())
+    elif args.assess:
+        from .assessment import assess
+
+        print("\n" + assess(paths[0], indicators, methods, args.project, iterations=args.iterations, seed=args.seed, replace=True).summary())
+    return 0
 
 
 def _sweep_parser(sub) -> None:

@@ -161,12 +161,10 @@ class Sweep:
 
     def summary(self) -> str:
         """The table printed by `aicompute sweep`."""
-        t = self.table.copy()
-        for col in ["gpu_hours", "it_energy_kwh", *self.units]:
-            t[col] = t[col].map(lambda v: f"{v:,.4g}" if abs(v) < 100 else f"{v:,.0f}")
-        t = t.rename(columns={"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{k: f"{k} ({u})" for k, u in self.units.items()}})
-        head = f"Sweep: {self.name}, {len(t)} variants (Brightway database {self.database!r})"
-        return head + "\n" + t.to_string(index=False)
+        from .catalog import formatted
+
+        t = self.table.rename(columns={"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{k: f"{k} ({u})" for k, u in self.units.items()}})
+        return f"Sweep: {self.name}, {len(t)} variants (Brightway database {self.database!r})\n" + formatted(t)
 
 
 def sweep_database(campaigns: list[Campaign], name: str | None) -> tuple[str, str]:

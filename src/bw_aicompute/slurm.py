@@ -1,0 +1,381 @@
+"""Campaigns from cluster accounting: SLURM job records (`sacct --parsable2 --allocations`)
+classified by rules into the phases of campaign files.
+
+The records are read with pandas and every step is vectorised (a million records in seconds):
+job steps (`123.batch`, `123.0`) are dropped, so each allocation, array tasks included
+(`123_4`), counts once; jobs still running (End `Unknown` or `None`) and jobs that never started
+are reported and left out; `CANCELLED by <uid>` is `CANCELLED`; Elapsed is `[D-]HH:MM:SS`; the
+GPUs of an allocation are AllocTRES's `gres/gpu=N` (else the sum of its `gres/gpu:<type>=N`).
+GPU-hours = GPUs x Elapsed.
+
+Rules (a YAML file, see `examples/slurm/rules.yaml`): `partitions` maps each partition to its
+GPU model and site; `rules`, in order, map job name, account, user, partition, comment or wckey
+(glob, or a regex between slashes) to a phase and its kind, the first match winning; FAILED,
+TIMEOUT, NODE_FAIL and OUT_OF_MEMORY jobs, and CANCELLED ones that ran at least
+`failed_min_minutes`, go to `<phase> (failed or restarted)` of kind `failed or restarted run`
+unless their rule says `failed: keep`; jobs no rule matches go to phase `unclassified`, never
+dropped.
+
+Reference: SLURM `sacct` manual, fields JobID, State, Elapsed, AllocTRES
+(https://slurm.schedmd.com/sacct.html).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import AicomputeError, InputError, Where
+
+#: The fields to export: `sacct --parsable2 --allocations --format=` + ",".join(FIELDS).
+FIELDS = ("JobID", "JobName", "User", "Account", "Partition", "State", "Start", "End", "Elapsed", "AllocTRES", "NNodes")
+OPTIONAL = ("Comment", "WCKey")
+FAILED_STATES = ("FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
+MATCH_FIELDS = {"job_name": "JobName", "account": "Account", "user": "User", "partition": "Partition", "comment": "Comment", "wckey": "WCKey"}
+SACCT_COMMAND = "sacct --allusers --parsable2 --allocations --starttime YYYY-MM-DD --endtime YYYY-MM-DD --format=" + ",".join(FIELDS + OPTIONAL)
+
+
+@dataclass
+class Rules:
+    """A classification rules file: partitions (GPU model, site), ordered rules, settings."""
+
+    path: str
+    partitions: dict[str, dict]
+    rules: list[dict]
+    gpu_types: dict[str, str] = field(default_factory=dict)
+    failed_min_minutes: float = 10.0
+    unclassified_kind: str = "debugging"
+    campaign: dict = field(default_factory=dict)
+
+
+def _pattern(text: str, where: Where) -> re.Pattern:
+    """A compiled regex for a glob (`pretrain*`, the whole value) or a regex between slashes
+    (`/^abl-/`, searched in the value)."""
+    try:
+        if len(text) > 1 and text.startswith("/") and text.endswith("/"):
+            return re.compile(text[1:-1])
+        return re.compile(fnmatch.translate(text))
+    except re.error as exc:
+        raise where.error(f"pattern {text!r} does not compile ({exc})") from None
+
+
+def read_rules(path: str | Path) -> Rules:
+    """Read and check a rules file (YAML).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Rules
+        With every pattern compiled (`rule["patterns"]`: sacct column -> regex).
+    """
+    import yaml
+
+    from .campaign import KINDS
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise AicomputeError(f"{path}: not a readable YAML rules file ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("partitions"), dict) or not isinstance(doc.get("rules", []), list):
+        raise AicomputeError(f"{path}: a rules file has `partitions` (a mapping) and `rules` (a list)")
+    rules = []
+    for i, rule in enumerate(doc.get("rules") or [], start=1):
+        where = Where(file=str(path), field=f"rules[{i}]")
+        if not isinstance(rule, dict) or not isinstance(rule.get("match"), dict) or not rule.get("phase"):
+            raise where.error("a rule has `match` (a mapping of fields to patterns), `phase` and `kind`")
+        unknown = set(rule["match"]) - set(MATCH_FIELDS)
+        if unknown:
+            raise where.at(field=f"rules[{i}].match").error(f"unknown field {sorted(unknown)[0]!r}; use {', '.join(MATCH_FIELDS)}")
+        if rule.get("kind") not in KINDS:
+            raise where.at(field=f"rules[{i}].kind").error(f"unknown kind {rule.get('kind')!r}; use one of: {', '.join(KINDS)}")
+        patterns = {MATCH_FIELDS[k]: _pattern(str(v), where.at(field=f"rules[{i}].match.{k}")) for k, v in rule["match"].items()}
+        rules.append({**rule, "patterns": patterns})
+    for name, p in doc["partitions"].items():
+        if not isinstance(p, dict) or not p.get("gpu"):
+            raise Where(file=str(path), field=f"partitions.{name}").error("needs `gpu` (the GPU model of the partition)")
+    return Rules(str(path), doc["partitions"], rules, doc.get("gpu_types") or {}, float(doc.get("failed_min_minutes", 10)), doc.get("unclassified_kind", "debugging"), doc.get("campaign") or {})
+
+
+def _seconds(elapsed: pd.Series) -> pd.Series:
+    """Seconds of `[D-]HH:MM:SS` (or `MM:SS`) durations; NaN where it is not one."""
+    parts = elapsed.str.extract(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+    days, hours, minutes, secs = (pd.to_numeric(parts[k], errors="coerce") for k in range(4))
+    return days.fillna(0) * 86400 + hours.fillna(0) * 3600 + minutes * 60 + secs
+
+
+def _gpus(tres: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(GPUs, GPU type or '') of AllocTRES strings: `gres/gpu=N`, else the sum of the typed counts."""
+    total = pd.to_numeric(tres.str.extract(r"(?:^|,)gres/gpu=(\d+)")[0], errors="coerce")
+    typed = tres.str.extractall(r"gres/gpu:([^=,]+)=(\d+)")
+    if len(typed):
+        counts = pd.to_numeric(typed[1]).groupby(level=0).sum()
+        kinds = typed[0].groupby(level=0).first()
+    else:
+        counts, kinds = pd.Series(dtype=float), pd.Series(dtype=str)
+    return total.fillna(counts.reindex(tres.index)).fillna(0.0), kinds.reindex(tres.index).fillna("")
+
+
+def read_sacct(path: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read `sacct --parsable2 --allocations` output (with the `FIELDS`; `Comment` and `WCKey`
+    when present).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    jobs : DataFrame
+        One row per allocation that ran: the sacct fields, `state` (CANCELLED by ... ->
+        CANCELLED), `seconds` (s), `gpus`, `gpu_type`, `gpu_hours` (GPU-h) and `start` (time).
+    counts : dict
+        records, steps (dropped), running (left out), not started (left out), allocations.
+    """
+    path = Path(path)
+    try:
+        head = path.open(encoding="utf-8", errors="replace").readline().rstrip("\n")
+    except OSError as exc:
+        raise AicomputeError(f"{path}: cannot be read ({exc.strerror})") from None
+    header = head.split("|")
+    if len(header) < 3:
+        raise AicomputeError(f"{path}, line 1: not `sacct --parsable2` output (no '|'-separated header); export it with: {SACCT_COMMAND}")
+    missing = [f for f in FIELDS if f not in header]
+    if missing:
+        raise AicomputeError(f"{path}, line 1: column {missing[0]!r} is missing; export with: {SACCT_COMMAND}")
+    df = pd.read_csv(path, sep="|", dtype=str, keep_default_na=False, usecols=[c for c in header if c in FIELDS + OPTIONAL], engine="c")
+    for col in OPTIONAL:
+        if col not in df:
+            df[col] = ""
+    counts = {"records": len(df)}
+    step = df["JobID"].str.contains(".", regex=False)
+    counts["steps"] = int(step.sum())
+    df = df[~step]
+    running = df["End"].isin(["Unknown", "None", ""])
+    not_started = df["Start"].isin(["Unknown", "None", ""])
+    counts["running"], counts["not started"] = int((running & ~not_started).sum()), int(not_started.sum())
+    df = df[~(running | not_started)].copy()
+    df["seconds"] = _seconds(df["Elapsed"])
+    bad = df["seconds"].isna()
+    if bad.any():
+        line = int(df.index[bad][0]) + 2
+        raise InputError(f"Elapsed {df.loc[bad, 'Elapsed'].iloc[0]!r} is not [D-]HH:MM:SS", Where(file=str(path), line=line, field="Elapsed"))
+    df["state"] = df["State"].str.split(" ", n=1).str[0]
+    df["gpus"], df["gpu_type"] = _gpus(df["AllocTRES"])
+    df["gpu_hours"] = df["gpus"] * df["seconds"] / 3600.0
+    df["start"] = pd.to_datetime(df["Start"], format="ISO8601", errors="coerce", utc=True)
+    bad = df["start"].isna()
+    if bad.any():
+        raise InputError(f"Start {df.loc[bad, 'Start'].iloc[0]!r} is not an ISO 8601 time", Where(file=str(path), line=int(df.index[bad][0]) + 2, field="Start"))
+    counts["allocations"] = len(df)
+    return df, counts
+
+
+def _matches(values: pd.Series, pattern: re.Pattern) -> pd.Series:
+    """Which values the pattern matches, tested once per distinct value."""
+    hits = {v for v in values.unique() if pattern.search(v)}
+    return values.isin(hits)
+
+
+def classify(jobs: pd.DataFrame, rules: Rules, source: str = "") -> pd.DataFrame:
+    """Add `phase`, `kind`, `gpu` (model name) and `country`/`profile` to the jobs.
+
+    Parameters
+    ----------
+    jobs : DataFrame
+        From `read_sacct`.
+    rules : Rules
+    source : str
+        The accounting file, named in messages.
+    """
+    jobs = jobs.copy()
+    free = pd.Series(True, index=jobs.index)
+    jobs["phase"], jobs["kind"], keep = "unclassified", rules.unclassified_kind, pd.Series(False, index=jobs.index)
+    for rule in rules.rules:
+        hit = free.copy()
+        for column, pattern in rule["patterns"].items():
+            hit &= _matches(jobs[column], pattern)
+        jobs.loc[hit, "phase"], jobs.loc[hit, "kind"] = str(rule["phase"]), rule["kind"]
+        keep |= hit & (rule.get("failed") == "keep")
+        free &= ~hit
+    failed = jobs["state"].isin(FAILED_STATES) | ((jobs["state"] == "CANCELLED") & (jobs["seconds"] >= 60 * rules.failed_min_minutes))
+    move = failed & ~keep
+    jobs.loc[move, "phase"] = jobs.loc[move, "phase"] + " (failed or restarted)"
+    jobs.loc[move, "kind"] = "failed or restarted run"
+    unknown = ~jobs["Partition"].isin(list(rules.partitions))
+    if unknown.any():
+        line = int(jobs.index[unknown][0]) + 2
+        raise InputError(f"partition {jobs.loc[unknown, 'Partition'].iloc[0]!r} has no GPU model in the rules file {rules.path} (`partitions`)", Where(file=source, line=line, field="Partition"))
+    for key in ("gpu", "country", "profile"):
+        jobs[key] = jobs["Partition"].map({k: str(v.get(key, "")) for k, v in rules.partitions.items()})
+    typed = jobs["gpu_type"].map(rules.gpu_types).fillna("")
+    jobs["gpu"] = typed.where(typed != "", jobs["gpu"])
+    return jobs
+
+
+#: `--by` groups: name -> how a job's group is read.
+GROUPS = {
+    "account": lambda j: j["Account"],
+    "user": lambda j: j["User"],
+    "project": lambda j: j["WCKey"].where(j["WCKey"] != "", j["Comment"].where(j["Comment"] != "", j["Account"])),
+    "month": lambda j: j["start"].dt.strftime("%Y-%m"),
+}
+
+
+def _phases(jobs: pd.DataFrame, source: str) -> list[dict]:
+    """The phases of one campaign: one per (phase, GPU model), with its GPU-hours and job counts
+    as its source."""
+    out = []
+    several = jobs.groupby("phase")["gpu"].nunique()
+    for (phase, kind, gpu), g in jobs.groupby(["phase", "kind", "gpu"], sort=True):
+        states = g["state"].value_counts()
+        counts = ", ".join(f"{n} {s.lower()}" for s, n in states.items())
+        out.append({
+            "name": f"{phase} ({gpu})" if several[phase] > 1 else phase,
+            "kind": kind,
+            "gpu": gpu,
+            "gpu_hours": round(float(g["gpu_hours"].sum()), 6),
+            "description": f"{len(g)} jobs ({counts}) of {source}, {g['gpu_hours'].sum():,.1f} GPU-hours",
+        })
+    return out
+
+
+def campaign_documents(jobs: pd.DataFrame, rules: Rules, by: str | None, source: str) -> list[tuple[str, dict]]:
+    """Campaign documents (as a campaign YAML file holds) of classified jobs: one per group of
+    `by` and per site (country, profile) of the partitions."""
+    base = rules.campaign.get("name") or Path(source).stem
+    groups = GROUPS[by](jobs) if by else pd.Series("", index=jobs.index)
+    out = []
+    for (group, country, profile), g in jobs.groupby([groups, jobs["country"], jobs["profile"]], sort=True):
+        site = {**rules.campaign.get("site", {}), **({"country": country} if country else {}), **({"profile": profile} if profile else {})}
+        main_gpu = g.groupby("gpu")["gpu_hours"].sum().idxmax()
+        label = " ".join(x for x in (str(group), country if jobs["country"].nunique() > 1 else "") if x)
+        name = f"{base} {label}".strip()
+        doc = {
+            "campaign": {"name": name, "description": f"From the SLURM accounting {source} with the rules {rules.path}: {len(g)} jobs."},
+            "site": site or {"country": "GLO"},
+            "hardware": {"gpu": main_gpu},
+            "phases": _phases(g, Path(source).name),
+        }
+        out.append((label or name, doc))
+    return out
+
+
+def monthly(jobs: pd.DataFrame) -> pd.DataFrame:
+    """GPU-hours by month (rows, UTC start of the job) and phase (columns)."""
+    month = jobs["start"].dt.strftime("%Y-%m")
+    return jobs.pivot_table(index=month, columns="phase", values="gpu_hours", aggfunc="sum", fill_value=0.0).rename_axis(index="month", columns=None)
+
+
+@dataclass
+class Accounting:
+    """Campaigns made from an accounting file.
+
+    Attributes
+    ----------
+    campaigns : list of (label, document)
+        Campaign documents (what a campaign YAML file holds), one per group.
+    jobs : DataFrame
+        The classified allocations (`classify`).
+    counts : dict
+        records, steps, running, not started, allocations, unclassified, and GPU-hours.
+    """
+
+    campaigns: list[tuple[str, dict]]
+    jobs: pd.DataFrame
+    counts: dict[str, Any]
+
+    def report(self) -> str:
+        """The text printed by `aicompute from-slurm`."""
+        from .catalog import formatted
+
+        c = self.counts
+        lines = [
+            f"{c['records']:,} records: {c['steps']:,} job steps dropped, {c['running']:,} running, {c['not started']:,} never started and {c['without GPUs']:,} without GPUs left out; "
+            f"{c['allocations']:,} allocations, {c['gpu_hours']:,.1f} GPU-hours, {c['unclassified']:,} unclassified",
+        ]
+        for _, doc in self.campaigns:
+            table = pd.DataFrame(doc["phases"])[["name", "kind", "gpu", "gpu_hours"]]
+            site = ", ".join(f"{k} {v}" for k, v in doc["site"].items())
+            lines += ["", f"Campaign {doc['campaign']['name']!r} ({site})", formatted(table)]
+        lines += ["", "GPU-hours by month", formatted(monthly(self.jobs).reset_index())]
+        return "\n".join(lines)
+
+
+def _date(text: str | None, option: str) -> pd.Timestamp:
+    """A UTC time from an ISO date (no bound: the earliest or latest time)."""
+    if not text:
+        return pd.Timestamp.min.tz_localize("UTC") if option == "--from" else pd.Timestamp.max.tz_localize("UTC")
+    try:
+        return pd.Timestamp(text, tz="UTC")
+    except ValueError:
+        raise AicomputeError(f"{option} {text!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def from_slurm(sacct: str | Path, rules: str | Path | Rules, by: str | None = None, start: str | None = None, end: str | None = None) -> Accounting:
+    """Campaigns from SLURM accounting.
+
+    Parameters
+    ----------
+    sacct : str or Path
+        `sacct --parsable2 --allocations` output with `FIELDS` (`SACCT_COMMAND`).
+    rules : str, Path or Rules
+        The classification rules file (`read_rules`).
+    by : {'account', 'user', 'project', 'month'}, optional
+        One campaign per group.
+    start, end : str, optional
+        Keep the jobs that started in [start, end) (ISO dates, UTC).
+
+    Returns
+    -------
+    Accounting
+        The campaign documents, the classified jobs and the counts; GPU-hours over the phases add
+        up to those of the kept jobs.
+    """
+    rules = rules if isinstance(rules, Rules) else read_rules(rules)
+    if by is not None and by not in GROUPS:
+        raise AicomputeError(f"--by {by!r}: use one of {', '.join(GROUPS)}")
+    jobs, counts = read_sacct(sacct)
+    jobs = jobs[(jobs["start"] >= _date(start, "--from")) & (jobs["start"] < _date(end, "--to"))]
+    counts["without GPUs"] = int((jobs["gpus"] <= 0).sum())
+    jobs = jobs[jobs["gpus"] > 0]
+    if jobs.empty:
+        raise AicomputeError(f"{sacct}: no finished GPU job in the file (or in the dates given)")
+    jobs = classify(jobs, rules, str(sacct))
+    counts.update(unclassified=int((jobs["phase"].str.startswith("unclassified")).sum()), gpu_hours=float(jobs["gpu_hours"].sum()), kept=len(jobs))
+    return Accounting(campaign_documents(jobs, rules, by, str(sacct)), jobs, counts)
+
+
+def write_campaign_files(accounting: Accounting, out: Path, several: bool, force: bool = False) -> list[Path]:
+    """Validate every campaign document as a campaign file, then write them (YAML): `out` is
+    the file, or with `several` a folder (created) holding `<group>.yaml` files. Nothing is
+    written when one does not validate."""
+    import yaml
+
+    from ._resources import atomic_write, output_path
+    from .campaign.read import parse_campaign
+    from .campaign.schema import slugify
+
+    if several:
+        out.mkdir(parents=True, exist_ok=True)
+        targets = [out / f"{slugify(label) or 'all'}.yaml" for label, _ in accounting.campaigns]
+    elif len(accounting.campaigns) > 1:
+        raise AicomputeError(f"the partitions are on {len(accounting.campaigns)} sites: give --by and a folder for --out, one campaign per site")
+    else:
+        targets = [out]
+    for path, (_, doc) in zip(targets, accounting.campaigns):
+        output_path(path, force=force)
+        parse_campaign(doc, path)  # a class that makes no valid phase fails here, before any file is written
+    header = "# Written by aicompute from-slurm: review the phases, then assess with aicompute assess.\n"
+    for path, (_, doc) in zip(targets, accounting.campaigns):
+        text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+        atomic_write(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+    return targets
