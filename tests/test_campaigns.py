@@ -363,7 +363,7 @@ def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     assert c.loc["GPU manufacturing", "climate"] == pytest.approx(b.loc["GPU manufacturing", "climate"], rel=1e-6)
 
 
-@pytest.mark.parametrize("example", ["moshi_like.yaml", "bloom.yaml", "finetune_measured_ppa.yaml"])
+@pytest.mark.parametrize("example", ["moshi_like.yaml", "bloom.yaml", "finetune_measured_ppa.yaml", "moshi_like_serving.yaml"])
 def test_readme_example_outputs_are_reproduced(ready_dir, capsys, example):
     """The example outputs printed in the documentation (docs/campaigns.md) are the regression
     test of the whole chain."""
@@ -469,3 +469,33 @@ def test_template_drop_downs_cells_and_booleans(tmp_path, capsys):
     wb["site"]["B4"] = None
     wb.save(path)
     assert read_campaign(path).hardware.datacenter_infrastructure is False
+
+
+def test_serving_per_functional_unit(ready_dir, tmp_path):
+    """A deployment: its own activity (not part of the campaign), scored by bw2calc as the
+    serving total; per request = serving / requests served (modelled: tokens/s x GPUs x hours x
+    utilisation / tokens per request); amortised adds training / amortise_over; break-even =
+    training / serving per request."""
+    doc = yaml.safe_load((EXAMPLES / "moshi_like_serving.yaml").read_text())
+    doc["deployment"]["amortise_over"] = 1e9
+    path = tmp_path / "serving.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    a = assess(path, indicators=["climate", "water"])
+    plain = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    assert a.totals.set_index("indicator").loc["climate", "value"] == pytest.approx(plain.totals["value"].iloc[0], rel=1e-9)
+    node = bd.get_node(database=a.database, code="serving")
+    assert node["gpu_hours"] == pytest.approx(16 * 12 * 730.5)
+    lca = bc.LCA({node: 1}, ("IPCC 2021", "climate change", "global warming potential (GWP100)"))
+    lca.lci()
+    lca.lcia()
+    requests = 1000 * 16 * 12 * 730.5 * 3600 * 0.3 / 400
+    pu = a.per_unit.set_index("indicator").loc["climate"]
+    assert pu["units_served"] == pytest.approx(requests) and pu["serving_total"] == pytest.approx(lca.score, rel=1e-6)
+    assert pu["serving_per_unit"] == pytest.approx(lca.score / requests, rel=1e-6)
+    assert pu["amortised_per_unit"] == pytest.approx(lca.score / requests + pu["training_total"] / 1e9, rel=1e-6)
+    assert pu["break_even_units"] * pu["serving_per_unit"] == pytest.approx(pu["training_total"], rel=1e-9)
+    assert a.to_dict()["per_unit"][0]["indicator"] == "climate"
+    doc["deployment"].pop("tokens_per_second_per_gpu")
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(AicomputeError, match="deployment.tokens_per_second_per_gpu"):
+        read_campaign(path)

@@ -46,6 +46,9 @@ class Assessment:
     market_based : DataFrame or None
         With an electricity contract: indicator, value (market-based), unit, location_based,
         contract (see `market_based`); the location-based `totals` are never replaced.
+    per_unit : DataFrame or None
+        With a deployment: every indicator per functional unit, serving alone and with the
+        training amortised, and the break-even (see `per_unit`).
     """
 
     campaign: str
@@ -56,6 +59,7 @@ class Assessment:
     model: CampaignModel = field(repr=False)
     uncertainty: MonteCarlo | None = None
     market_based: pd.DataFrame | None = None
+    per_unit: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         """The results as the JSON document of `aicompute assess --json`."""
@@ -68,6 +72,7 @@ class Assessment:
                 for r in self.breakdown.itertuples()
             ],
             "phases": self.phases.to_dict(orient="records"),
+            **({"per_unit": self.per_unit.to_dict(orient="records")} if self.per_unit is not None else {}),
             **({"totals_market_based": {r.indicator: {"value": r.value, "unit": r.unit, "contract": r.contract} for r in self.market_based.itertuples()}} if self.market_based is not None else {}),
             **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }
@@ -118,6 +123,8 @@ class Assessment:
         parts.append(("By life-cycle stage", self.by_stage().reindex(list(STAGES)).rename(columns=named).reset_index()))
         if self.market_based is not None:
             parts.append(("Market-based totals", self.market_based))
+        if self.per_unit is not None:
+            parts.append(("Per functional unit", self.per_unit))
         if self.uncertainty is not None:
             parts.append(("Monte Carlo totals", self.uncertainty.totals_table()))
         return "\n\n".join((f"## {title}\n\n" if style == "markdown" else f"# {title}\n") + formatted(df, style) for title, df in parts)
@@ -298,7 +305,41 @@ def solve(model: CampaignModel, resolved: Resolved) -> Assessment:
     breakdown = pd.DataFrame(rows)
     a = Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)
     a.market_based = market_based(a, solver.stage_amounts(system, "electricity")) if model.campaign.site.contract else None
+    a.per_unit = per_unit(a) if model.serving else None
     return a
+
+
+def per_unit(a: Assessment) -> pd.DataFrame:
+    """Every indicator per functional unit of the deployment (a request, 1,000 tokens): serving
+    alone, and with the training campaign amortised over `amortise_over` units (default: the
+    units served); and the break-even, the number of units after which serving's footprint
+    exceeds training's.
+
+    Parameters
+    ----------
+    a : Assessment
+        Of a campaign with a `deployment:`.
+
+    Returns
+    -------
+    DataFrame
+        indicator, unit (of the method, per functional unit), functional_unit, units_served,
+        serving_total, training_total, serving_per_unit, amortised_per_unit, break_even_units.
+    """
+    from .lca import score_keys
+
+    d = a.model.campaign.deployment
+    serving = score_keys([a.model.serving.key], list(a.totals["method"]))[0]
+    over = d.amortise_over or d.units_served
+    rows = []
+    for r, s in zip(a.totals.itertuples(), serving):
+        each = s / d.units_served
+        rows.append({
+            "indicator": r.indicator, "unit": r.unit, "functional_unit": d.unit, "units_served": d.units_served,
+            "serving_total": s, "training_total": r.value, "serving_per_unit": each,
+            "amortised_per_unit": each + r.value / over, "break_even_units": r.value / each if each else float("inf"),
+        })
+    return pd.DataFrame(rows)
 
 
 def market_based(a: Assessment, grid_kwh: float) -> pd.DataFrame:

@@ -57,6 +57,8 @@ def format_summary(a: Assessment) -> str:
     lines.append("Totals")
     for r in a.totals.itertuples():
         lines.append(f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} {' | '.join(r.method)}")
+    if a.per_unit is not None:
+        lines += format_per_unit(a)
     if a.market_based is not None:
         lines += ["", "Market-based totals (GHG Protocol Scope 2), beside the location-based totals above", f"  contract: {a.market_based['contract'].iloc[0]}"]
         lines += [f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} ({(r.value / r.location_based - 1) if r.location_based else 0:+.1%} vs location-based)" for r in a.market_based.itertuples()]
@@ -86,6 +88,18 @@ def format_summary(a: Assessment) -> str:
     if a.uncertainty is not None:
         lines += format_uncertainty(a)
     return "\n".join(lines)
+
+
+def format_per_unit(a: Assessment) -> list[str]:
+    """Lines of the per-functional-unit part of the report (a campaign with a deployment)."""
+    d = a.model.campaign.deployment
+    pu = a.per_unit
+    plural = "requests" if d.unit == "request" else "x 1,000 tokens"
+    lines = ["", f"Per {d.unit} ({d.name}: {fmt(d.units_served)} {plural} served, {d.throughput}; the training amortised over {fmt(d.amortise_over or d.units_served)} {plural})"]
+    lines.append(f"  {'':<18} {'serving alone':>16} {'with training':>16} {'break-even':>16}")
+    for r in pu.itertuples():
+        lines.append(f"  {r.indicator:<18} {fmt(r.serving_per_unit):>16} {fmt(r.amortised_per_unit):>16} {fmt(r.break_even_units):>16}  {r.unit} per {d.unit}; break-even in {plural}")
+    return lines
 
 
 def format_uncertainty(a: Assessment) -> list[str]:

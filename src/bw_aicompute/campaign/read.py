@@ -20,6 +20,7 @@ from .schema import (
     CONTRACT_KEYS,
     CONTRACT_TYPES,
     DEFAULT_KEYS,
+    DEPLOYMENT_KEYS,
     ENERGY_UNITS,
     GPU_TIME_UNITS,
     GRID_KEYS,
@@ -35,6 +36,7 @@ from .schema import (
     TIME_UNITS,
     Campaign,
     Contract,
+    Deployment,
     Hardware,
     Override,
     Phase,
@@ -473,6 +475,44 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     )
 
 
+def _units_served(r: Reader, d: dict, unit: str, gpus: float, hours: float) -> tuple[float, str]:
+    """(units served, how): measured totals, or modelled from tokens per second per GPU."""
+    f = "deployment"
+    if "requests" in d or "tokens" in d:
+        key = "requests" if unit == "request" else "tokens"
+        if key not in d:
+            raise r.fail(f"{f}.{key}", f"is required for the functional unit {unit!r}")
+        value = r.number(d[key], f"{f}.{key}") / (1000.0 if key == "tokens" else 1.0)
+        return value, f"measured: {d[key]:,} {key} ({r.text(d.get('throughput_source'), f'{f}.throughput_source')})"
+    for key in ("tokens_per_second_per_gpu", "throughput_source") + (("tokens_per_request",) if unit == "request" else ()):
+        if key not in d:
+            raise r.fail(f"{f}.{key}", "is required: give measured `requests` or `tokens`, or the modelled throughput with its source")
+    share = r.share(d.get("utilisation", 1.0), f"{f}.utilisation")
+    tokens = r.number(d["tokens_per_second_per_gpu"], f"{f}.tokens_per_second_per_gpu") * gpus * hours * 3600 * share
+    per = r.number(d["tokens_per_request"], f"{f}.tokens_per_request") if unit == "request" else 1000.0
+    how = f"modelled: {d['tokens_per_second_per_gpu']} tokens/s per GPU x {gpus:g} GPUs x {hours:g} h x utilisation {share:g} ({r.text(d['throughput_source'], f'{f}.throughput_source')})"
+    return tokens / per, how
+
+
+def parse_deployment(r: Reader, doc: Any, hw: Hardware) -> Deployment:
+    """The `deployment:` section: serving the model (see `schema.Deployment`)."""
+    from .schema import UNITS
+
+    f = "deployment"
+    d = r.mapping(doc, f)
+    r.known_keys(d, DEPLOYMENT_KEYS, f)
+    unit = r.text(d.get("unit", "request"), f"{f}.unit")
+    if unit not in UNITS:
+        raise r.fail(f"{f}.unit", f"unknown functional unit {quote(unit)}; use one of: {', '.join(UNITS)}")
+    gpu = resolve_gpu(r, d["gpu"], f"{f}.gpu") if "gpu" in d else hw.gpu
+    gpus, hours = r.number(d.get("gpus"), f"{f}.gpus"), r.number(d.get("duration"), f"{f}.duration", TIME_UNITS)
+    units, how = _units_served(r, d, unit, gpus, hours)
+    amortise = r.number(d["amortise_over"], f"{f}.amortise_over") if "amortise_over" in d else None
+    lf = r.share(d["load_factor"], f"{f}.load_factor") if "load_factor" in d else None
+    name = r.text(d.get("name", "serving"), f"{f}.name")
+    return Deployment(name=name, gpu=gpu, gpus=gpus, hours=hours, unit=unit, units_served=units, throughput=how, load_factor=lf, amortise_over=amortise)
+
+
 def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Campaign:
     """Validate a campaign document (as read from YAML or Excel) and return a `Campaign`.
 
@@ -513,7 +553,8 @@ def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Cam
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
         phases.append(phase)
     resolve_relative(r, phases)
-    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved)
+    deployment = parse_deployment(r, doc["deployment"], hw) if "deployment" in doc else None
+    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment)
 
 
 MAX_FILE_BYTES = 10_000_000  # a campaign file

@@ -17,6 +17,7 @@ KINDS = (
     "debugging",
     "evaluation",
     "idle reservation",
+    "inference",
 )
 
 #: Life-cycle stages of the breakdown, in report order (the `stage` tags of the inventories).
@@ -33,7 +34,7 @@ CAMPAIGN_DB_PREFIX = "aicompute-campaign-"
 #: Units accepted in quantity strings ("433.2 MWh", "118 d"), to the field's base unit:
 #: kWh for energy, hours for time, GPU-hours for GPU time.
 ENERGY_UNITS = {"Wh": 1e-3, "kWh": 1.0, "MWh": 1e3, "GWh": 1e6, "MJ": 1 / 3.6, "GJ": 1e3 / 3.6}
-TIME_UNITS = {"h": 1.0, "d": 24.0, "day": 24.0, "days": 24.0, "week": 168.0, "weeks": 168.0}
+TIME_UNITS = {"h": 1.0, "d": 24.0, "day": 24.0, "days": 24.0, "week": 168.0, "weeks": 168.0, "month": 730.5, "months": 730.5, "year": 8766.0, "years": 8766.0}
 GPU_TIME_UNITS = {"GPU-h": 1.0, "GPU-hours": 1.0, "GPU-d": 24.0}
 
 #: Physical range of every number of a campaign file (inclusive, base units: GPU-hours, hours,
@@ -66,7 +67,9 @@ MAX_PHASES = 1000  # phases of one campaign
 MAX_NAME = 100  # characters of a campaign or phase name
 
 # the fields of a campaign file, section by section
-CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases")
+CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases", "deployment")
+DEPLOYMENT_KEYS = ("name", "gpu", "gpus", "duration", "utilisation", "load_factor", "unit", "requests", "tokens", "tokens_per_second_per_gpu", "tokens_per_request", "throughput_source", "amortise_over")
+UNITS = ("request", "1000 tokens")
 PHASE_KEYS = (
     "name",
     "kind",
@@ -181,6 +184,24 @@ class Phase:
 
 
 @dataclass
+class Deployment:
+    """Serving the trained model: GPUs (model slug and count) for `hours`, serving a share
+    `utilisation` of the time, and the units served: measured totals (`requests`, `tokens`) or
+    modelled (`tokens_per_second_per_gpu`, `tokens_per_request`), per functional unit `unit`,
+    with the training amortised over `amortise_over` units (default: the units served)."""
+
+    name: str
+    gpu: str
+    gpus: float
+    hours: float
+    unit: str
+    units_served: float
+    throughput: str  # how the units were obtained, with the source
+    load_factor: float | None = None
+    amortise_over: float | None = None
+
+
+@dataclass
 class Campaign:
     """A validated campaign file (see `bw_aicompute.campaign.read_campaign`)."""
 
@@ -192,6 +213,7 @@ class Campaign:
     path: Path | None = None
     inputs: dict = field(default_factory=dict)
     resolved: list[str] = field(default_factory=list)  # aliases and what they were read as
+    deployment: Deployment | None = None
 
     @property
     def slug(self) -> str:
@@ -230,6 +252,7 @@ class CampaignModel:
     key: tuple[str, str]
     phases: list[PhaseModel]
     foreground: str = "aicompute"
+    serving: PhaseModel | None = None  # the deployment's activity, not part of the campaign
 
 
 def slugify(text: str) -> str:

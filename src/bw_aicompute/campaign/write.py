@@ -19,6 +19,7 @@ only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
@@ -396,7 +397,27 @@ def compose(w: _Writer) -> CampaignModel:
     time_keys = {slug: gpu_time(w, gpu_rows[slug]) for slug in sorted({p.gpu for p in campaign.phases})}
     phases = _phases(w, gpu_rows, time_keys, dcop)
     fu = w.add(FUNCTIONAL_UNIT, f"campaign, {campaign.name}", "unit", [w.exchange(pm.key, "technosphere", "1.0", "unit", "phase of the campaign") for pm in phases], campaign.description or f"Training campaign {campaign.name!r}")
-    return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=w.foreground)
+    serving = _serving(w, gpu_rows, time_keys, dcop) if campaign.deployment else None
+    return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=w.foreground, serving=serving)
+
+
+def _serving(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[str, str]) -> PhaseModel:
+    """The deployment's activity `serving` (not an input of the campaign): its GPU time and IT
+    energy, with the inference load factor (`gpu_load_factor_inference`) unless it gives one."""
+    d = w.campaign.deployment
+    if d.gpu not in time_keys:
+        time_keys[d.gpu] = gpu_time(w, gpu_rows[d.gpu])
+    gh = f"{d.gpus!r} * {d.hours!r}"
+    per_hour = it_energy_formula(w, gpu_rows[d.gpu], {} if d.load_factor is None else {"gpu_load_factor": d.load_factor})
+    per_hour = re.sub(r"\bgpu_load_factor\b", "gpu_load_factor_inference", per_hour)
+    energy = f"({gh}) * ({per_hour})"
+    how = f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
+    excs = [w.exchange(time_keys[d.gpu], "technosphere", gh, "hour", "GPU time of the deployment (campaign file)"), w.exchange(dcop, "technosphere", energy, "kilowatt hour", how)]
+    amounts = {"gpu_hours": w.value(gh), "it_energy_kwh": w.value(energy)}
+    comment = f"Serving the model of campaign {w.campaign.name!r}: {d.gpus:g} GPUs for {d.hours:g} h; {d.units_served:,.0f} units of {d.unit} ({d.throughput})."
+    key = w.add("serving", f"serving, {d.name}, {w.campaign.name}", "unit", excs, comment, phase=d.name, kind="inference", **amounts)
+    phase = Phase(name=d.name, kind="inference", gpu=d.gpu, gpu_hours=amounts["gpu_hours"], energy_kwh=None, extra_energy_kwh=0.0, load_factor=d.load_factor, node_overhead_w_per_gpu=None)
+    return PhaseModel(phase=phase, key=key, **amounts)
 
 
 def _write(w: _Writer, meta: dict) -> None:

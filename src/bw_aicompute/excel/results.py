@@ -134,6 +134,8 @@ def write_assessment(a: Assessment, path: Path) -> None:
         totals.to_excel(xl, sheet_name="Totals", index=False)
         if a.market_based is not None:
             a.market_based.to_excel(xl, sheet_name="Market-based", index=False)
+        if a.per_unit is not None:
+            a.per_unit.to_excel(xl, sheet_name="Per unit", index=False)
         a.breakdown.to_excel(xl, sheet_name="Breakdown", index=False)
         _with_units(a, a.by_phase()).to_excel(xl, sheet_name="By phase")
         _with_units(a, a.by_stage()).to_excel(xl, sheet_name="By stage")
