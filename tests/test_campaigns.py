@@ -495,6 +495,8 @@ def test_serving_per_functional_unit(ready_dir, tmp_path):
     assert pu["amortised_per_unit"] == pytest.approx(lca.score / requests + pu["training_total"] / 1e9, rel=1e-6)
     assert pu["break_even_units"] * pu["serving_per_unit"] == pytest.approx(pu["training_total"], rel=1e-9)
     assert a.to_dict()["per_unit"][0]["indicator"] == "climate"
+    mc = assess(path, indicators=["climate"], iterations=40, seed=1, replace=True).per_unit.iloc[0]
+    assert 0 < mc["serving_per_unit p2_5"] < mc["serving_per_unit p97_5"] and mc["amortised_per_unit p2_5"] > mc["serving_per_unit p2_5"]
     doc["deployment"].pop("tokens_per_second_per_gpu")
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(AicomputeError, match="deployment.tokens_per_second_per_gpu"):

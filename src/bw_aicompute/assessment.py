@@ -254,6 +254,8 @@ def assess(
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace)
     result = solve(model, resolved)
     result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes, progress, dask) if iterations else None
+    if iterations and model.serving:
+        per_unit_uncertainty(result, resolved, iterations, seed)
     return result
 
 
@@ -307,6 +309,23 @@ def solve(model: CampaignModel, resolved: Resolved) -> Assessment:
     a.market_based = market_based(a, solver.stage_amounts(system, "electricity")) if model.campaign.site.contract else None
     a.per_unit = per_unit(a) if model.serving else None
     return a
+
+
+def per_unit_uncertainty(a: Assessment, resolved: Resolved, iterations: int, seed: int) -> None:
+    """Add the 2.5 and 97.5 percentiles of the per-unit results to `a.per_unit`: the training
+    and the serving totals from the same draws of every shared input (paired), per unit served."""
+    import numpy as np
+
+    from .uncertainty import paired_totals
+
+    m, d = a.model, a.model.campaign.deployment
+    serving = CampaignModel(campaign=m.campaign, database=m.database, key=m.serving.key, phases=[], foreground=m.foreground)
+    draws = paired_totals([m, serving], resolved, iterations, seed)  # (iterations, 2, indicators)
+    each = draws[:, 1, :] / d.units_served
+    amortised = each + draws[:, 0, :] / (d.amortise_over or d.units_served)
+    for name, values in (("serving_per_unit", each), ("amortised_per_unit", amortised)):
+        low, high = np.percentile(values, [2.5, 97.5], axis=0)
+        a.per_unit[f"{name} p2_5"], a.per_unit[f"{name} p97_5"] = low, high
 
 
 def per_unit(a: Assessment) -> pd.DataFrame:

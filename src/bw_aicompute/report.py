@@ -99,6 +99,10 @@ def format_per_unit(a: Assessment) -> list[str]:
     lines.append(f"  {'':<18} {'serving alone':>16} {'with training':>16} {'break-even':>16}")
     for r in pu.itertuples():
         lines.append(f"  {r.indicator:<18} {fmt(r.serving_per_unit):>16} {fmt(r.amortised_per_unit):>16} {fmt(r.break_even_units):>16}  {r.unit} per {d.unit}; break-even in {plural}")
+    if "serving_per_unit p2_5" in pu:
+        lines.append("  95 % intervals (Monte Carlo, training and serving from the same draws):")
+        for _, r in pu.iterrows():
+            lines.append(f"  {r['indicator']:<18} [{fmt(r['serving_per_unit p2_5'])}, {fmt(r['serving_per_unit p97_5'])}] serving alone; [{fmt(r['amortised_per_unit p2_5'])}, {fmt(r['amortised_per_unit p97_5'])}] with training")
     return lines
 
 
