@@ -253,10 +253,16 @@ def assess(
         resolved = resolve_all(indicators, methods)
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace)
     result = solve(model, resolved)
-    result.uncertainty = _monte_carlo(model, resolved, project, background, iterations, seed, processes, progress, dask) if iterations else None
-    if iterations and model.serving:
-        per_unit_uncertainty(result, resolved, iterations, seed)
+    if iterations:
+        _uncertainty(result, resolved, project, background, iterations, seed, processes, progress, dask)
     return result
+
+
+def _uncertainty(result: Assessment, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool, dask: str | None) -> None:
+    """The Monte Carlo of the campaign, and of the per-unit results when it has a deployment."""
+    result.uncertainty = _monte_carlo(result.model, resolved, project, background, iterations, seed, processes, progress, dask)
+    if result.model.serving:
+        per_unit_uncertainty(result, resolved, iterations, seed)
 
 
 def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool, dask: str | None) -> MonteCarlo:
