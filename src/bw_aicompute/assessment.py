@@ -243,8 +243,7 @@ def assess(
 
     References
     ----------
-    The GPU-hour model and its sources: `inventories/datacenter.yaml`; the BLOOM example
-    reproduces Luccioni, Viguier and Ligozat (2023), JMLR 24(253), Table 3.
+    GPU-hour model: `inventories/datacenter.yaml`; BLOOM: Luccioni et al. 2023, JMLR 24(253), Table 3.
     """
     campaign = _campaign(campaign, iterations, processes, background, dask)
     preflight(project, methods, background, ecoinvent_database)
