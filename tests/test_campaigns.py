@@ -501,3 +501,33 @@ def test_serving_per_functional_unit(ready_dir, tmp_path):
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(AicomputeError, match="deployment.tokens_per_second_per_gpu"):
         read_campaign(path)
+
+
+def test_serving_measured_from_a_power_log_and_a_request_log(ready_dir, tmp_path):
+    """One GPU logged every second for an hour at 400 W (0.4 kWh); 300 requests every 4 s from
+    the start (the last at 1,196 s) and none after: 2,404 s idle between requests (gaps over
+    60 s). IT energy = 0.4 kWh measured + the node overhead modelled for 1 GPU-hour."""
+    start = 1_780_000_000
+    (tmp_path / "power.csv").write_text("timestamp,power_w,gpu\n" + "".join(f"{start + s},400,0\n" for s in range(3601)))
+    from datetime import datetime, timezone
+
+    stamps = [datetime.fromtimestamp(start + 4 * k, tz=timezone.utc).isoformat() for k in range(300)]
+    (tmp_path / "requests.csv").write_text("timestamp,tokens\n" + "".join(f"{t},400\n" for t in stamps))
+    doc = yaml.safe_load((EXAMPLES / "bloom.yaml").read_text())
+    doc["campaign"]["name"] = "measured serving"
+    doc["deployment"] = {"gpu": "H100 SXM 80GB", "telemetry": "power.csv", "request_log": "requests.csv", "unit": "request"}
+    path = tmp_path / "serving.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    c = read_campaign(path)
+    d = c.deployment
+    assert d.measured_gpu_kwh == pytest.approx(0.4) and d.hours == pytest.approx(1.0) and d.units_served == 300
+    assert f"idle between requests (gaps over 60 s) {2404 / 3600:.3g} h of 1 h" in d.throughput
+    a = assess(path, indicators=["climate"])
+    node = bd.get_node(database=a.database, code="serving")
+    assert node["it_energy_kwh"] == pytest.approx(0.4 + 300 / 1000, rel=1e-9)  # GPU energy + node overhead 300 W x 1 h
+    pu = a.per_unit.iloc[0]
+    assert pu["serving_per_unit"] == pytest.approx(pu["serving_total"] / 300, rel=1e-9)
+    doc["deployment"].pop("request_log")
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(AicomputeError, match="deployment.request_log"):
+        read_campaign(path)

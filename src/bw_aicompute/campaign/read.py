@@ -494,7 +494,55 @@ def _units_served(r: Reader, d: dict, unit: str, gpus: float, hours: float) -> t
     return tokens / per, how
 
 
-def parse_deployment(r: Reader, doc: Any, hw: Hardware) -> Deployment:
+def _request_log(r: Reader, name: str, base: Path, window: tuple, idle_gap: float) -> tuple[int, float, float]:
+    """(requests, tokens, idle seconds) of a request log (CSV: `timestamp`, optional `tokens`)
+    within the power log's window; idle: the stretches longer than `idle_gap` s without a
+    request, window edges included."""
+    import pandas as pd
+
+    f = "deployment.request_log"
+    path = Path(name) if Path(name).is_absolute() else base / name
+    try:
+        df = pd.read_csv(path)
+        times = pd.to_datetime(df["timestamp"], format="ISO8601", utc=True)
+    except (OSError, KeyError, ValueError) as exc:
+        raise r.fail(f, f"{path}: not a request log with a `timestamp` column of ISO 8601 times ({exc})") from None
+    start, end = (pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tzinfo is None else pd.Timestamp(t).tz_convert("UTC") for t in window)
+    inside = (times >= start) & (times <= end)
+    t = pd.concat([pd.Series([start]), times[inside].sort_values(), pd.Series([end])]).to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
+    gaps = t[1:] - t[:-1]
+    tokens = float(pd.to_numeric(df.loc[inside, "tokens"]).sum()) if "tokens" in df else 0.0
+    return int(inside.sum()), tokens, float(gaps[gaps > idle_gap].sum())
+
+
+def _measured_serving(r: Reader, d: dict, unit: str, base: Path) -> tuple[float, float, float, str]:
+    """(GPU kWh, GPU-hours, units served, how) of a deployment with a power log and a request log."""
+    from ..telemetry import read_log
+
+    f = "deployment.telemetry"
+    spec = r.mapping(d["telemetry"] if isinstance(d["telemetry"], dict) else {"file": d["telemetry"]}, f)
+    r.known_keys(spec, TELEMETRY_KEYS, f)
+    name = r.text(spec.get("file"), f"{f}.file")
+    try:
+        log = read_log(Path(name) if Path(name).is_absolute() else base / name, start=spec.get("start"), end=spec.get("end"), gap_seconds=r.number(spec.get("gap_seconds", 5.0), f"{f}.gap_seconds"))
+    except AicomputeError as exc:
+        raise r.fail(f"{f}.file", str(exc)) from None
+    if log.energy_kwh <= 0 or "request_log" not in d:
+        raise r.fail("deployment.request_log" if log.energy_kwh > 0 else f"{f}.file", "is required with deployment.telemetry" if log.energy_kwh > 0 else "no energy in the selected window")
+    window = (min(g.start for g in log.gpus), max(g.end for g in log.gpus))
+    idle_gap = r.number(d.get("idle_gap_seconds", 60), "deployment.idle_gap_seconds")
+    requests, tokens, idle = _request_log(r, r.text(d["request_log"], "deployment.request_log"), base, window, idle_gap)
+    units = requests if unit == "request" else tokens / 1000.0
+    if units <= 0:
+        raise r.fail("deployment.request_log", f"no {'request' if unit == 'request' else 'token'} in the power log's window")
+    below = log.energy_kwh - sum(s["energy_kwh"] for s in log.segments)
+    how = (f"measured: {Path(name).name}, {log.energy_kwh:.6g} kWh GPU energy, {len(log.gpus)} GPU(s) x {log.duration_s:.0f} s; "
+           f"{requests:,} requests{f', {tokens:,.0f} tokens' if tokens else ''} in {Path(str(d['request_log'])).name}; idle between requests "
+           f"(gaps over {idle_gap:g} s) {idle / 3600:.3g} h of {log.duration_s / 3600:.3g} h; {below:.4g} kWh below the active power threshold")
+    return log.energy_kwh, log.gpu_hours, units, how
+
+
+def parse_deployment(r: Reader, doc: Any, hw: Hardware, base: Path = Path(".")) -> Deployment:
     """The `deployment:` section: serving the model (see `schema.Deployment`)."""
     from .schema import UNITS
 
@@ -505,12 +553,17 @@ def parse_deployment(r: Reader, doc: Any, hw: Hardware) -> Deployment:
     if unit not in UNITS:
         raise r.fail(f"{f}.unit", f"unknown functional unit {quote(unit)}; use one of: {', '.join(UNITS)}")
     gpu = resolve_gpu(r, d["gpu"], f"{f}.gpu") if "gpu" in d else hw.gpu
-    gpus, hours = r.number(d.get("gpus"), f"{f}.gpus"), r.number(d.get("duration"), f"{f}.duration", TIME_UNITS)
-    units, how = _units_served(r, d, unit, gpus, hours)
+    measured = None
+    if "telemetry" in d:  # GPU energy and time from the power log, units from the request log
+        measured, gpu_hours, units, how = _measured_serving(r, d, unit, base)
+        gpus, hours = 1.0, gpu_hours
+    else:
+        gpus, hours = r.number(d.get("gpus"), f"{f}.gpus"), r.number(d.get("duration"), f"{f}.duration", TIME_UNITS)
+        units, how = _units_served(r, d, unit, gpus, hours)
     amortise = r.number(d["amortise_over"], f"{f}.amortise_over") if "amortise_over" in d else None
     lf = r.share(d["load_factor"], f"{f}.load_factor") if "load_factor" in d else None
     name = r.text(d.get("name", "serving"), f"{f}.name")
-    return Deployment(name=name, gpu=gpu, gpus=gpus, hours=hours, unit=unit, units_served=units, throughput=how, load_factor=lf, amortise_over=amortise)
+    return Deployment(name=name, gpu=gpu, gpus=gpus, hours=hours, unit=unit, units_served=units, throughput=how, load_factor=lf, amortise_over=amortise, measured_gpu_kwh=measured)
 
 
 def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Campaign:
@@ -553,7 +606,7 @@ def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Cam
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
         phases.append(phase)
     resolve_relative(r, phases)
-    deployment = parse_deployment(r, doc["deployment"], hw) if "deployment" in doc else None
+    deployment = parse_deployment(r, doc["deployment"], hw, Path(path).parent) if "deployment" in doc else None
     return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment)
 
 

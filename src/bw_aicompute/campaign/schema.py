@@ -68,7 +68,7 @@ MAX_NAME = 100  # characters of a campaign or phase name
 
 # the fields of a campaign file, section by section
 CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases", "deployment")
-DEPLOYMENT_KEYS = ("name", "gpu", "gpus", "duration", "utilisation", "load_factor", "unit", "requests", "tokens", "tokens_per_second_per_gpu", "tokens_per_request", "throughput_source", "amortise_over")
+DEPLOYMENT_KEYS = ("name", "gpu", "gpus", "duration", "utilisation", "load_factor", "unit", "requests", "tokens", "tokens_per_second_per_gpu", "tokens_per_request", "throughput_source", "amortise_over", "telemetry", "request_log", "idle_gap_seconds")
 UNITS = ("request", "1000 tokens")
 PHASE_KEYS = (
     "name",
@@ -199,6 +199,7 @@ class Deployment:
     throughput: str  # how the units were obtained, with the source
     load_factor: float | None = None
     amortise_over: float | None = None
+    measured_gpu_kwh: float | None = None  # GPU energy of a power log (then gpus x hours is the log's GPU time)
 
 
 @dataclass

@@ -408,9 +408,13 @@ def _serving(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple
     if d.gpu not in time_keys:
         time_keys[d.gpu] = gpu_time(w, gpu_rows[d.gpu])
     gh = f"{d.gpus!r} * {d.hours!r}"
-    per_hour = it_energy_formula(w, gpu_rows[d.gpu], {} if d.load_factor is None else {"gpu_load_factor": d.load_factor})
-    per_hour = re.sub(r"\bgpu_load_factor\b", "gpu_load_factor_inference", per_hour)
-    energy = f"({gh}) * ({per_hour})"
+    if d.measured_gpu_kwh is not None:  # measured GPU energy; the node besides the GPUs modelled
+        per_hour = it_energy_formula(w, gpu_rows[d.gpu], {"gpu_load_factor": 0.0})
+        energy = f"{d.measured_gpu_kwh!r} + ({gh}) * ({per_hour})"
+    else:
+        per_hour = it_energy_formula(w, gpu_rows[d.gpu], {} if d.load_factor is None else {"gpu_load_factor": d.load_factor})
+        per_hour = re.sub(r"\bgpu_load_factor\b", "gpu_load_factor_inference", per_hour)
+        energy = f"({gh}) * ({per_hour})"
     how = f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
     excs = [w.exchange(time_keys[d.gpu], "technosphere", gh, "hour", "GPU time of the deployment (campaign file)"), w.exchange(dcop, "technosphere", energy, "kilowatt hour", how)]
     amounts = {"gpu_hours": w.value(gh), "it_energy_kwh": w.value(energy)}
