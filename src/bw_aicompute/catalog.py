@@ -169,22 +169,23 @@ def hardware_table() -> pd.DataFrame:
     )
 
 
-def markdown(df: pd.DataFrame, floatfmt: str = ".3g") -> str:
-    """A GitHub markdown table (without the optional `tabulate` dependency)."""
-    cols = list(df.columns)
+def markdown(df: pd.DataFrame, floatfmt: str | None = ".3g") -> str:
+    """A GitHub markdown table (without the optional `tabulate` dependency): floats with
+    `floatfmt`, or as the text tables (`_cell`) when None; pipes in cells escaped."""
+    def cell(v) -> str:
+        text = format(v, floatfmt) if isinstance(v, float) and floatfmt else _cell(v)
+        return text.replace("|", "\\|")
+
+    cols = [str(c).replace("|", "\\|") for c in df.columns]
     out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in df.itertuples(index=False):
-        cells = [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
-        out.append("| " + " | ".join(cells) + " |")
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(out)
 
 
 def formatted(df: pd.DataFrame, style: str = "text") -> str:
     """A table as text sized to its content (nothing cut), GitHub markdown or CSV."""
     if style == "markdown":
-        cols = [str(c).replace("|", "\\|") for c in df.columns]
-        rows = ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |" for row in df.itertuples(index=False)]
-        return "\n".join(["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|", *rows])
+        return markdown(df, floatfmt=None)
     if style == "csv":
         return df.to_csv(index=False).rstrip("\n")
     cells = [[_cell(v) for v in row] for row in df.itertuples(index=False)]

@@ -158,14 +158,21 @@ def _core_rhs(system: System, bio: dict[tuple[int, int], np.ndarray], cols: np.n
     return out
 
 
-def _core_dense(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
-    """lambda of the core, (iterations, core, indicators), by batched dense solves of A^T."""
+def _core_matrix(system: System, tech: dict) -> tuple[object, list[tuple[int, int, np.ndarray]]]:
+    """The core's transposed technosphere (sparse csc, M[col, row]) and its changes per
+    iteration at (col, row) positions of M."""
     core = system.core
     rows = np.array([system.product_row[c] for c in core.tolist()], dtype=int)
-    M = system.A[rows][:, core].toarray().T  # transposed: M[col, row]
     ri, ci = {r: k for k, r in enumerate(rows.tolist())}, {c: k for k, c in enumerate(core.tolist())}
     changes = [(ci[c], ri[r], v) for (r, c), v in tech.items() if r in ri and c in ci]
-    n, iterations = len(core), rhs.shape[0]
+    return system.A[rows][:, core].T.tocsc(), changes
+
+
+def _core_dense(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
+    """lambda of the core, (iterations, core, indicators), by batched dense solves of A^T."""
+    M, changes = _core_matrix(system, tech)
+    M = M.toarray()
+    n, iterations = M.shape[0], rhs.shape[0]
     out = np.empty_like(rhs)
     block = max(1, BLOCK_FLOATS // (n * n))
     for lo in range(0, iterations, block):
@@ -182,11 +189,7 @@ def _core_sparse(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
     import scipy.sparse as sp
     from scipy.sparse.linalg import splu
 
-    core = system.core
-    rows = np.array([system.product_row[c] for c in core.tolist()], dtype=int)
-    M = system.A[rows][:, core].T.tocsc()
-    ri, ci = {r: k for k, r in enumerate(rows.tolist())}, {c: k for k, c in enumerate(core.tolist())}
-    changes = [(ci[c], ri[r], v) for (r, c), v in tech.items() if r in ri and c in ci]
+    M, changes = _core_matrix(system, tech)
     iterations, n, m = rhs.shape
     if not changes:
         x = splu(M).solve(rhs.transpose(1, 0, 2).reshape(n, iterations * m))
@@ -208,8 +211,10 @@ def _entries(system: System, j: int, tech: dict, iterations: int) -> list[tuple[
 
 def lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
     """Product row -> lambda, (iterations, indicators), for the core and the top columns."""
-    iterations = tech.values.shape[1]
-    t, b = tech.by_entry(), bio.by_entry()
+    return _lambdas(system, tech.by_entry(), bio.by_entry(), tech.values.shape[1])
+
+
+def _lambdas(system: System, t: dict, b: dict, iterations: int) -> dict[int, np.ndarray]:
     rhs = _core_rhs(system, b, system.core, iterations)
     solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
     x = solve(system, t, rhs)
@@ -255,10 +260,11 @@ def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[t
         The non-empty phase x stage shares, (iterations, indicators) each; they add up to the
         totals (round-off below `attribution.ROUNDOFF` of the total set to zero).
     """
-    lam = lambdas(system, tech, bio)
+    t = tech.by_entry()
+    lam = _lambdas(system, t, bio.by_entry(), tech.values.shape[1])
     totals = lam[system.product_row[system.fu]]
     shares = []
-    for i, stage, demand in stage_demands(system.attribution, system.A, len(system.phases), tech.by_entry()):
+    for i, stage, demand in stage_demands(system.attribution, system.A, len(system.phases), t):
         part = sum(lam[r] * np.reshape(a, (-1, 1)) for r, a in demand.items())
         shares.append((i, stage, clean_roundoff(part, totals)))
     return totals, shares

@@ -240,7 +240,7 @@ def paired_totals(models: list[CampaignModel], resolved: list[tuple[str, tuple]]
     sizes = chunk_sizes(iterations)
     out = []
     for k, n in enumerate(sizes):
-        samples = draw(plan, n, np.random.default_rng(np.random.SeedSequence(seed).spawn(len(sizes))[k]))
+        samples = draw(plan, n, chunk_rng(seed, k, len(sizes)))
         out.append(solver_totals(plan.system, samples.tech, samples.bio))
     return np.concatenate(out)
 
@@ -284,11 +284,16 @@ def chunk_sizes(iterations: int) -> list[int]:
     return [CHUNK] * (iterations // CHUNK) + ([iterations % CHUNK] if iterations % CHUNK else [])
 
 
+def chunk_rng(seed: int, chunk: int, chunks: int) -> np.random.Generator:
+    """The random stream of chunk `chunk` of `chunks`, spawned from `seed`
+    (`numpy.random.SeedSequence.spawn`): independent of the other chunks and of the workers."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(chunks)[chunk])
+
+
 def run_chunk(plan: Plan, seed: int, chunk: int, chunks: int, iterations: int) -> MonteCarlo:
     """Chunk `chunk` of `chunks` (`iterations` of them), with the random stream spawned for it
     from `seed` (`numpy.random.SeedSequence.spawn`)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(chunks)[chunk])
-    samples = draw(plan, iterations, rng)
+    samples = draw(plan, iterations, chunk_rng(seed, chunk, chunks))
     totals, breakdown = scores(plan, samples)
     return MonteCarlo(
         labels=plan.labels, units=plan.units, iterations=iterations, seed=seed, totals=totals, rows=plan.rows, breakdown=breakdown,

@@ -340,8 +340,9 @@ def parse_hardware(r: Reader, doc: Any, defaults: dict) -> Hardware:
     return hw
 
 
-def _phase_telemetry(r: Reader, spec: Any, field_: str, base: Path) -> tuple[float, float, str]:
-    """(measured GPU kWh, GPU-hours, description) of a phase's telemetry log."""
+def _read_telemetry(r: Reader, spec: Any, field_: str, base: Path):
+    """(TelemetrySummary, description) of a telemetry spec (`file`, `start`, `end`,
+    `gap_seconds`, or just the file); a log without energy or duration in its window is refused."""
     from ..telemetry import read_log
 
     if isinstance(spec, str):
@@ -360,7 +361,12 @@ def _phase_telemetry(r: Reader, spec: Any, field_: str, base: Path) -> tuple[flo
     if summary.energy_kwh <= 0 or summary.gpu_hours <= 0:
         raise r.fail(f"{field_}.file", f"{log}: no energy or duration in the selected window")
     window = (f" from {start}" if start else "") + (f" to {end}" if end else "")
-    source = f"telemetry {log.name}{window}: {summary.energy_kwh:.6g} kWh GPU energy, {len(summary.gpus)} GPU(s) x {summary.duration_s:.0f} s"
+    return summary, f"telemetry {log.name}{window}: {summary.energy_kwh:.6g} kWh GPU energy, {len(summary.gpus)} GPU(s) x {summary.duration_s:.0f} s"
+
+
+def _phase_telemetry(r: Reader, spec: Any, field_: str, base: Path) -> tuple[float, float, str]:
+    """(measured GPU kWh, GPU-hours, description) of a phase's telemetry log."""
+    summary, source = _read_telemetry(r, spec, field_, base)
     return summary.energy_kwh, summary.gpu_hours, source
 
 
@@ -517,18 +523,9 @@ def _request_log(r: Reader, name: str, base: Path, window: tuple, idle_gap: floa
 
 def _measured_serving(r: Reader, d: dict, unit: str, base: Path) -> tuple[float, float, float, str]:
     """(GPU kWh, GPU-hours, units served, how) of a deployment with a power log and a request log."""
-    from ..telemetry import read_log
-
-    f = "deployment.telemetry"
-    spec = r.mapping(d["telemetry"] if isinstance(d["telemetry"], dict) else {"file": d["telemetry"]}, f)
-    r.known_keys(spec, TELEMETRY_KEYS, f)
-    name = r.text(spec.get("file"), f"{f}.file")
-    try:
-        log = read_log(Path(name) if Path(name).is_absolute() else base / name, start=spec.get("start"), end=spec.get("end"), gap_seconds=r.number(spec.get("gap_seconds", 5.0), f"{f}.gap_seconds"))
-    except AicomputeError as exc:
-        raise r.fail(f"{f}.file", str(exc)) from None
-    if log.energy_kwh <= 0 or "request_log" not in d:
-        raise r.fail("deployment.request_log" if log.energy_kwh > 0 else f"{f}.file", "is required with deployment.telemetry" if log.energy_kwh > 0 else "no energy in the selected window")
+    log, source = _read_telemetry(r, d["telemetry"], "deployment.telemetry", base)
+    if "request_log" not in d:
+        raise r.fail("deployment.request_log", "is required with deployment.telemetry")
     window = (min(g.start for g in log.gpus), max(g.end for g in log.gpus))
     idle_gap = r.number(d.get("idle_gap_seconds", 60), "deployment.idle_gap_seconds")
     requests, tokens, idle = _request_log(r, r.text(d["request_log"], "deployment.request_log"), base, window, idle_gap)
@@ -536,8 +533,7 @@ def _measured_serving(r: Reader, d: dict, unit: str, base: Path) -> tuple[float,
     if units <= 0:
         raise r.fail("deployment.request_log", f"no {'request' if unit == 'request' else 'token'} in the power log's window")
     below = log.energy_kwh - sum(s["energy_kwh"] for s in log.segments)
-    how = (f"measured: {Path(name).name}, {log.energy_kwh:.6g} kWh GPU energy, {len(log.gpus)} GPU(s) x {log.duration_s:.0f} s; "
-           f"{requests:,} requests{f', {tokens:,.0f} tokens' if tokens else ''} in {Path(str(d['request_log'])).name}; idle between requests "
+    how = (f"measured: {source}; {requests:,} requests{f', {tokens:,.0f} tokens' if tokens else ''} in {Path(str(d['request_log'])).name}; idle between requests "
            f"(gaps over {idle_gap:g} s) {idle / 3600:.3g} h of {log.duration_s / 3600:.3g} h; {below:.4g} kWh below the active power threshold")
     return log.energy_kwh, log.gpu_hours, units, how
 
