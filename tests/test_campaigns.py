@@ -3,6 +3,7 @@ Brightway functional units, re-assessment that touches only the campaign, and ba
 
 import hashlib
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from bw_aicompute import AicomputeError
-from bw_aicompute.assessment import assess
+from bw_aicompute.assessment import assess, per_unit
 from bw_aicompute.campaign import read_campaign
 from bw_aicompute.cli import main
 
@@ -363,7 +364,7 @@ def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     assert c.loc["GPU manufacturing", "climate"] == pytest.approx(b.loc["GPU manufacturing", "climate"], rel=1e-6)
 
 
-@pytest.mark.parametrize("example", ["moshi_like.yaml", "bloom.yaml", "finetune_measured_ppa.yaml", "moshi_like_serving.yaml"])
+@pytest.mark.parametrize("example", ["moshi_like.yaml", "bloom.yaml", "finetune_measured_ppa.yaml", "moshi_like_serving.yaml", "bloom_api_serving.yaml"])
 def test_readme_example_outputs_are_reproduced(ready_dir, capsys, example):
     """The example outputs printed in the documentation (docs/campaigns.md) are the regression
     test of the whole chain."""
@@ -371,7 +372,7 @@ def test_readme_example_outputs_are_reproduced(ready_dir, capsys, example):
 
     readme = (Path(__file__).parents[1] / "docs" / "campaigns.md").read_text()
     block = re.search(r"```\n\$ aicompute assess examples/" + re.escape(example) + r"([^\n]*)\n(.*?)```", readme, re.S)
-    args = ["assess", str(EXAMPLES / example), *block.group(1).split()]
+    args = ["assess", str(EXAMPLES / example), *shlex.split(block.group(1))]
     assert main(args) == 0
     printed = capsys.readouterr().out.rstrip().splitlines()
     expected = block.group(2).rstrip().splitlines()
@@ -477,7 +478,7 @@ def test_serving_per_functional_unit(ready_dir, tmp_path):
     utilisation / tokens per request); amortised adds training / amortise_over; break-even =
     training / serving per request."""
     doc = yaml.safe_load((EXAMPLES / "moshi_like_serving.yaml").read_text())
-    doc["deployment"]["amortise_over"] = 1e9
+    doc["deployment"]["amortise_over"] = "1e9 requests"
     path = tmp_path / "serving.yaml"
     path.write_text(yaml.safe_dump(doc))
     a = assess(path, indicators=["climate", "water"])
@@ -495,6 +496,15 @@ def test_serving_per_functional_unit(ready_dir, tmp_path):
     assert pu["amortised_per_unit"] == pytest.approx(lca.score / requests + pu["training_total"] / 1e9, rel=1e-6)
     assert pu["break_even_units"] * pu["serving_per_unit"] == pytest.approx(pu["training_total"], rel=1e-9)
     assert a.to_dict()["per_unit"][0]["indicator"] == "climate"
+    serving_gpu_hours = 16 * 12 * 730.5 * 0.3
+    tokens = per_unit(a, "1000 tokens").set_index("indicator").loc["climate"]  # 1e9 requests = 4e8 x 1,000 tokens
+    assert tokens["units_served"] == pytest.approx(1000 * serving_gpu_hours * 3600 / 1000) and tokens["amortised_over"] == pytest.approx(4e8)
+    assert tokens["serving_per_unit"] == pytest.approx(lca.score / tokens["units_served"], rel=1e-6)
+    audio = per_unit(a, "hour of audio").set_index("indicator").loc["climate"]  # 4.7 h of audio per serving GPU-hour
+    assert audio["units_served"] == pytest.approx(4.7 * serving_gpu_hours) and audio["serving_total"] == pytest.approx(lca.score, rel=1e-6)
+    assert audio["it_energy_kwh_per_unit"] == pytest.approx(node["it_energy_kwh"] / audio["units_served"])
+    with pytest.raises(AicomputeError, match="declares request, 1000 tokens, hour of audio, not 'image'"):
+        per_unit(a, "image")
     mc = assess(path, indicators=["climate"], iterations=40, seed=1, replace=True).per_unit.iloc[0]
     assert 0 < mc["serving_per_unit p2_5"] < mc["serving_per_unit p97_5"] and mc["amortised_per_unit p2_5"] > mc["serving_per_unit p2_5"]
     doc["deployment"].pop("tokens_per_second_per_gpu")
@@ -531,3 +541,48 @@ def test_serving_measured_from_a_power_log_and_a_request_log(ready_dir, tmp_path
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(AicomputeError, match="deployment.request_log"):
         read_campaign(path)
+
+
+def test_bloom_api_per_request_as_published(ready_dir):
+    """examples/bloom_api_serving.yaml, the BLOOM inference API with the study's inputs (864.249
+    kWh measured, 394 g/kWh, 230,768 requests; bigscience-workshop/carbon-footprint,
+    bloom_api_carbon.ipynb): the study's result, 340.514 kg CO2-eq, is 1.4756 g per request; the
+    serving file's own site (Iowa) is used for the serving, the training keeps France."""
+    published, requests = 340.514, 230_768
+    a = assess(EXAMPLES / "bloom_api_serving.yaml", indicators=["climate"])
+    pu = a.per_unit.iloc[0]
+    assert pu["units_served"] == requests and pu["serving_total"] == pytest.approx(published, rel=0.05)
+    assert pu["serving_per_unit"] == pytest.approx(published / requests, rel=0.05)
+    assert pu["it_energy_kwh_per_unit"] == pytest.approx(864.249 / requests, rel=1e-6)
+    assert pu["training_total"] == pytest.approx(50_500, rel=0.01)  # BLOOM's final training, 50.5 t (Table 3)
+    assert pu["amortised_per_unit"] == pytest.approx((published + 50_500) / requests, rel=0.05)
+    assert bd.get_node(database=a.database, code="serving-grid")["location"] == "US-IA"
+    assert bd.get_node(database=a.database, code="grid")["location"] == "FR"
+
+
+def test_serving_file_errors(ready_dir, tmp_path, capsys):
+    """A serving file names a training campaign file without a deployment; every problem is one
+    message naming the field, exit 2, and nothing is written."""
+    shutil.copy(EXAMPLES / "bloom.yaml", tmp_path / "bloom.yaml")
+    shutil.copy(EXAMPLES / "moshi_like_serving.yaml", tmp_path / "with_deployment.yaml")
+    doc = yaml.safe_load((EXAMPLES / "bloom_api_serving.yaml").read_text())
+    path = tmp_path / "api.yaml"
+    before = set(bd.databases)
+    cases = [
+        ({"serves": "missing.yaml"}, "field 'serves': .*missing.yaml: training campaign file not found"),
+        ({"serves": "api.yaml"}, "field 'serves': this is a serving file"),
+        ({"serves": "with_deployment.yaml"}, "has a deployment of its own"),
+        ({"phases": []}, "unknown field"),
+        ({"deployment": {**doc["deployment"], "unit": "image"}}, "field 'deployment.images': is required for the functional unit 'image'"),
+        ({"deployment": {**doc["deployment"], "amortise_over": "1e9 images"}}, "field 'deployment.amortise_over': is given in images, which the deployment does not serve"),
+    ]
+    for change, message in cases:
+        path.write_text(yaml.safe_dump({**doc, **change}))
+        assert main(["assess", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and str(path) in err, err
+        assert __import__("re").search(message, err), err
+    path.write_text(yaml.safe_dump(doc))
+    assert main(["assess", str(path), "--per", "image"]) == 2
+    assert "deployment 'BLOOM API on GCP' declares request, not 'image'" in capsys.readouterr().err
+    assert set(bd.databases) == before

@@ -83,3 +83,23 @@ def test_dask_local_cluster_gives_the_local_numbers(ready_dir):
     s_local = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"])
     s_remote = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"], dask="local")
     assert list(s_remote.table["climate"]) == pytest.approx(list(s_local.table["climate"]), rel=1e-12)
+
+
+def test_serving_file_variants_give_their_per_unit_results(ready_dir, tmp_path):
+    """A serving file in a sweep: its own fields vary (the serving site's country, the requests);
+    per-unit columns equal what `assess` of the variant's file gives; the training's fields are
+    refused (they belong to the training file)."""
+    s = sweep([EXAMPLES / "bloom_api_serving.yaml"], ["deployment.requests=230768,1000000", "site.grid.kg_co2e_per_kwh=0.394,0.1"], indicators=["climate"])
+    assert len(s.table) == 4
+    doc = yaml.safe_load((EXAMPLES / "bloom_api_serving.yaml").read_text())
+    doc["serves"] = str(EXAMPLES / "bloom.yaml")
+    doc["deployment"]["requests"], doc["site"]["grid"]["kg_co2e_per_kwh"] = 1000000, 0.1
+    alone = tmp_path / "api.yaml"
+    alone.write_text(yaml.safe_dump(doc))
+    pu = assess(alone, indicators=["climate"]).per_unit.iloc[0]
+    row = s.table.iloc[3]
+    assert row["climate per request, serving"] == pytest.approx(pu["serving_per_unit"], rel=1e-6)
+    assert row["climate per request, with training"] == pytest.approx(pu["amortised_per_unit"], rel=1e-6)
+    assert "climate per request, serving (kg CO2-Eq)" in s.summary()
+    with pytest.raises(Exception, match="is a serving file; vary the training campaign file"):
+        sweep([EXAMPLES / "bloom_api_serving.yaml"], ["training.site.pue=1.1"], indicators=["climate"])

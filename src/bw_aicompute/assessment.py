@@ -124,7 +124,10 @@ class Assessment:
         if self.market_based is not None:
             parts.append(("Market-based totals", self.market_based))
         if self.per_unit is not None:
-            parts.append(("Per functional unit", self.per_unit))
+            from .report import per_unit_tables
+
+            facts, results = per_unit_tables(self)
+            parts += [("Per functional unit", results), ("Deployment", facts)]
         if self.uncertainty is not None:
             parts.append(("Monte Carlo totals", self.uncertainty.totals_table()))
         return "\n\n".join((f"## {title}\n\n" if style == "markdown" else f"# {title}\n") + formatted(df, style) for title, df in parts)
@@ -177,13 +180,14 @@ def _check_options(iterations: int, processes: int, background: str) -> None:
         raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
 
 
-def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, background: str, dask: str | None) -> Campaign:
+def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, background: str, dask: str | None, per: str | None = None) -> Campaign:
     """The validated campaign (read before anything is written) after the options are checked;
     workers read its file."""
     _check_options(iterations, processes, background)
     campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)
     if iterations and (processes > 1 or dask) and campaign.path is None:
         raise AicomputeError("several processes or a Dask cluster need a campaign file")
+    check_per(campaign, per)
     return campaign
 
 
@@ -208,6 +212,7 @@ def assess(
     progress: bool = False,
     dask: str | None = None,
     replace: bool = False,
+    per: str | None = None,
 ) -> Assessment:
     """Validate, write and solve a campaign in a Brightway project (set up first if needed).
 
@@ -225,15 +230,14 @@ def assess(
     background : {'open', 'ecoinvent'}
         Assess against the open background, or the foreground linked to ecoinvent by
         `link_ecoinvent` (`ecoinvent_database` chooses among several).
-    iterations, seed : int
+    iterations, seed, processes : int
         Monte Carlo iterations over exchange and parameter distributions (0: none); the same
         seed gives the same numbers, in this process, in `processes` worker processes or on a
         Dask cluster (`dask`: a scheduler address or `local`; see `bw_aicompute.cluster`).
-    processes : int
     progress : bool
         A progress bar (tqdm, on stderr) over setup and the chunks of iterations.
-    dask : str, optional
-    replace : bool
+    dask, replace, per : optional
+        `per`: with a deployment, the functional unit of the per-unit results (`check_per`).
 
     Returns
     -------
@@ -245,13 +249,13 @@ def assess(
     ----------
     GPU-hour model: `inventories/datacenter.yaml`; BLOOM: Luccioni et al. 2023, JMLR 24(253), Table 3.
     """
-    campaign = _campaign(campaign, iterations, processes, background, dask)
+    campaign = _campaign(campaign, iterations, processes, background, dask, per)
     preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project, progress=progress)
         resolved = resolve_all(indicators, methods)
         model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace)
-    result = solve(model, resolved)
+    result = solve(model, resolved, per)
     if iterations:
         _uncertainty(result, resolved, project, background, iterations, seed, processes, progress, dask)
     return result
@@ -288,9 +292,10 @@ def phase_table(model: CampaignModel) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def solve(model: CampaignModel, resolved: Resolved) -> Assessment:
+def solve(model: CampaignModel, resolved: Resolved, per: str | None = None) -> Assessment:
     """Solve a written campaign on the resolved methods ((label, method) pairs): the total and
-    every phase x stage share with one transposed system (`bw_aicompute.solver`)."""
+    every phase x stage share with one transposed system (`bw_aicompute.solver`); with a
+    deployment, the results per functional unit `per` (default: the deployment's)."""
     import bw2data as bd
 
     methods = list(dict.fromkeys(m for _, m in resolved))
@@ -312,7 +317,7 @@ def solve(model: CampaignModel, resolved: Resolved) -> Assessment:
     breakdown = pd.DataFrame(rows)
     a = Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)
     a.market_based = market_based(a, solver.stage_amounts(system, "electricity")) if model.campaign.site.contract else None
-    a.per_unit = per_unit(a) if model.serving else None
+    a.per_unit = per_unit(a, per) if model.serving else None
     return a
 
 
@@ -323,43 +328,68 @@ def per_unit_uncertainty(a: Assessment, resolved: Resolved, iterations: int, see
 
     from .uncertainty import paired_totals
 
-    m, d = a.model, a.model.campaign.deployment
+    m, pu = a.model, a.per_unit
     serving = CampaignModel(campaign=m.campaign, database=m.database, key=m.serving.key, phases=[], foreground=m.foreground)
     draws = paired_totals([m, serving], resolved, iterations, seed)  # (iterations, 2, indicators)
-    each = draws[:, 1, :] / d.units_served
-    amortised = each + draws[:, 0, :] / (d.amortise_over or d.units_served)
+    units, over = float(pu["units_served"].iloc[0]), float(pu["amortised_over"].iloc[0])
+    each = draws[:, 1, :] / units
+    amortised = each + draws[:, 0, :] / over
     for name, values in (("serving_per_unit", each), ("amortised_per_unit", amortised)):
         low, high = np.percentile(values, [2.5, 97.5], axis=0)
-        a.per_unit[f"{name} p2_5"], a.per_unit[f"{name} p97_5"] = low, high
+        pu[f"{name} p2_5"], pu[f"{name} p97_5"] = low, high
 
 
-def per_unit(a: Assessment) -> pd.DataFrame:
-    """Every indicator per functional unit of the deployment (a request, 1,000 tokens): serving
-    alone, and with the training campaign amortised over `amortise_over` units (default: the
-    units served); and the break-even, the number of units after which serving's footprint
-    exceeds training's.
+def check_per(campaign: Campaign, per: str | None) -> str | None:
+    """The functional unit results are given per: `per`, which the campaign's deployment must
+    declare (serve), or the deployment's own `unit`; None without a deployment."""
+    d = campaign.deployment
+    if d is None:
+        if per:
+            raise AicomputeError(f"{campaign.path or campaign.name}: --per {per!r} needs a deployment (a `deployment:` section, or a serving file)")
+        return None
+    if per is None:
+        return d.unit
+    if per not in d.served:
+        from .campaign.schema import UNITS
+
+        known = f"; functional units: {', '.join(UNITS)}" if per not in UNITS else ""
+        raise AicomputeError(f"{campaign.path or campaign.name}: deployment {d.name!r} declares {', '.join(d.served)}, not {per!r}{known}")
+    return per
+
+
+def per_unit(a: Assessment, unit: str | None = None) -> pd.DataFrame:
+    """Every indicator per functional unit of the deployment (a request, 1,000 tokens, an hour
+    of audio, an image): serving alone, and with the training campaign amortised over
+    `amortise_over` units (default: the units served); and the break-even, the number of units
+    after which serving's footprint exceeds training's.
 
     Parameters
     ----------
     a : Assessment
         Of a campaign with a `deployment:`.
+    unit : str, optional
+        One of the units the deployment serves (`check_per`); default its `unit`.
 
     Returns
     -------
     DataFrame
         indicator, unit (of the method, per functional unit), functional_unit, units_served,
-        serving_total, training_total, serving_per_unit, amortised_per_unit, break_even_units.
+        amortised_over, serving_it_energy_kwh, it_energy_kwh_per_unit (IT energy of serving,
+        kWh, without the PUE), serving_total, training_total, serving_per_unit,
+        amortised_per_unit, break_even_units.
     """
     from .lca import score_keys
 
     d = a.model.campaign.deployment
+    unit = check_per(a.model.campaign, unit)
     serving = score_keys([a.model.serving.key], list(a.totals["method"]))[0]
-    over = d.amortise_over or d.units_served
+    units, over = d.served[unit], d.amortise_over(unit)
     rows = []
     for r, s in zip(a.totals.itertuples(), serving):
-        each = s / d.units_served
+        each = s / units
         rows.append({
-            "indicator": r.indicator, "unit": r.unit, "functional_unit": d.unit, "units_served": d.units_served,
+            "indicator": r.indicator, "unit": r.unit, "functional_unit": unit, "units_served": units, "amortised_over": over,
+            "serving_it_energy_kwh": a.model.serving.it_energy_kwh, "it_energy_kwh_per_unit": a.model.serving.it_energy_kwh / units,
             "serving_total": s, "training_total": r.value, "serving_per_unit": each,
             "amortised_per_unit": each + r.value / over, "break_even_units": r.value / each if each else float("inf"),
         })

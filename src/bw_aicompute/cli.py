@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace a campaign of the same name written from another file")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="print the report (text, default) or its tables as markdown or CSV")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
+    p.add_argument("--per", metavar="UNIT", help="with a deployment: results per 'request', '1000 tokens', 'hour of audio' or 'image' (one the deployment serves; default its unit)")
     _background_args(p)
     _project_arg(p)
     _force_arg(p)
@@ -329,10 +330,11 @@ def _json_out(path: str, document) -> int:
 
 def cmd_assess(args: argparse.Namespace) -> int:
     """`aicompute assess`: validate, write and solve a campaign file; print and write the results."""
-    from .assessment import assess
+    from .assessment import assess, check_per
     from .campaign import read_campaign
 
     campaign = read_campaign(args.campaign)  # nothing is written before the file passes
+    check_per(campaign, args.per)
     indicators, methods = _indicators_and_methods(args)
     for out in (args.plot, args.sensitivity_plot):
         if out and not out.lower().endswith((".png", ".svg", ".pdf")):
@@ -357,6 +359,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         progress=not args.json,
         dask=args.dask,
         replace=args.replace,
+        per=args.per,
     )
     if args.json == "-":  # the JSON alone on standard output
         return _json_out("-", result.to_dict())
@@ -574,6 +577,7 @@ def _quiet_brightway() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message="(?s).*pypardiso")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:bw2calc")  # the same in spawned worker processes
     # bw2data (re)sets this logger's level at import, so a filter is used instead of a level
     logging.getLogger("brightway-stdout-feedback").addFilter(lambda record: record.levelno >= logging.ERROR)
 

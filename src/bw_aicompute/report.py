@@ -54,7 +54,7 @@ def format_summary(a: Assessment) -> str:
     )
     lines += [f"  {note}" for note in a.model.campaign.resolved]
     lines.append("")
-    lines.append("Totals")
+    lines.append("Totals" if a.per_unit is None else "Totals of the training campaign (without serving)")
     for r in a.totals.itertuples():
         lines.append(f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} {' | '.join(r.method)}")
     if a.per_unit is not None:
@@ -90,20 +90,57 @@ def format_summary(a: Assessment) -> str:
     return "\n".join(lines)
 
 
+def gpu_name(slug: str) -> str:
+    """The full name of a GPU model of the inventories (`h100_sxm_80gb` -> `H100 SXM 80GB`)."""
+    from .inventory import tables
+
+    return next((row["name"] for row in tables()["all_gpus"] if row["gpu"] == slug), slug)
+
+
 def format_per_unit(a: Assessment) -> list[str]:
     """Lines of the per-functional-unit part of the report (a campaign with a deployment)."""
-    d = a.model.campaign.deployment
-    pu = a.per_unit
-    plural = "requests" if d.unit == "request" else "x 1,000 tokens"
-    lines = ["", f"Per {d.unit} ({d.name}: {fmt(d.units_served)} {plural} served, {d.throughput}; the training amortised over {fmt(d.amortise_over or d.units_served)} {plural})"]
-    lines.append(f"  {'':<18} {'serving alone':>16} {'with training':>16} {'break-even':>16}")
+    from .campaign.schema import UNIT_PLURALS
+
+    d, pu = a.model.campaign.deployment, a.per_unit
+    unit = pu["functional_unit"].iloc[0]
+    plural = UNIT_PLURALS[unit]
+    lines = ["", f"Per {unit}: deployment {d.name!r}, {d.gpus:g} x {gpu_name(d.gpu)} for {fmt(d.hours)} h"]
+    lines.append(f"  served: {fmt(pu['units_served'].iloc[0])} {plural}; {d.throughput}")
+    lines.append(f"  IT energy of serving: {fmt(pu['serving_it_energy_kwh'].iloc[0])} kWh, {fmt(pu['it_energy_kwh_per_unit'].iloc[0] * 1000)} Wh per {unit} (before the PUE)")
+    lines.append(f"  the training amortised over {fmt(pu['amortised_over'].iloc[0])} {plural}")
+    lines.append(f"  per {unit}: serving alone and with the training amortised; break-even: {plural} after which serving exceeds training")
+    head = f"serving per {unit}"
+    lines.append(f"  {'':<18} {'serving total':>14} {head:>{len(head) + 2}} {'with training':>14} {'break-even':>14}")
     for r in pu.itertuples():
-        lines.append(f"  {r.indicator:<18} {fmt(r.serving_per_unit):>16} {fmt(r.amortised_per_unit):>16} {fmt(r.break_even_units):>16}  {r.unit} per {d.unit}; break-even in {plural}")
+        lines.append(f"  {r.indicator:<18} {fmt(r.serving_total):>14} {fmt(r.serving_per_unit):>{len(head) + 2}} {fmt(r.amortised_per_unit):>14} {fmt(r.break_even_units):>14}  {r.unit}")
     if "serving_per_unit p2_5" in pu:
         lines.append("  95 % intervals (Monte Carlo, training and serving from the same draws):")
         for _, r in pu.iterrows():
             lines.append(f"  {r['indicator']:<18} [{fmt(r['serving_per_unit p2_5'])}, {fmt(r['serving_per_unit p97_5'])}] serving alone; [{fmt(r['amortised_per_unit p2_5'])}, {fmt(r['amortised_per_unit p97_5'])}] with training")
     return lines
+
+
+def per_unit_tables(a: Assessment) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-unit results for reading (the workbook's sheet `Per unit`, `--format` tables):
+    (the deployment: quantity, value, unit; the results: one row per quantity, one column per
+    indicator with its unit)."""
+    from .campaign.schema import UNIT_PLURALS
+
+    d, pu = a.model.campaign.deployment, a.per_unit
+    first, unit = pu.iloc[0], pu["functional_unit"].iloc[0]
+    plural = UNIT_PLURALS[unit]
+    facts = [
+        ("deployment", d.name, ""), ("GPUs", d.gpus, gpu_name(d.gpu)), ("duration", d.hours, "h"), ("functional unit", unit, ""),
+        ("units served", first["units_served"], plural), ("how the units were obtained", d.throughput, ""),
+        ("training amortised over", first["amortised_over"], plural), ("IT energy of serving", first["serving_it_energy_kwh"], "kWh (before the PUE)"),
+        (f"IT energy per {unit}", first["it_energy_kwh_per_unit"] * 1000, "Wh (before the PUE)"),
+    ]
+    rows = {"serving total": "serving_total", "training total": "training_total", f"serving per {unit}": "serving_per_unit",
+            f"serving and training, per {unit}": "amortised_per_unit", f"break-even ({plural})": "break_even_units"}
+    rows |= {f"{label}, {p}": f"{column} {q}" for label, column in ((f"serving per {unit}", "serving_per_unit"), (f"serving and training, per {unit}", "amortised_per_unit"))
+             for p, q in (("2.5 %", "p2_5"), ("97.5 %", "p97_5")) if f"{column} {q}" in pu}
+    results = pd.DataFrame({"quantity": list(rows)} | {f"{r.indicator} ({r.unit})": [r[c] for c in rows.values()] for _, r in pu.iterrows()})
+    return pd.DataFrame(facts, columns=["quantity", "value", "unit"]), results
 
 
 def format_uncertainty(a: Assessment) -> list[str]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ._resources import atomic_write, output_path, write_json
 from .campaign import Campaign, read_campaign
-from .campaign.read import parse_campaign
+from .campaign.read import parse_campaign, parse_serving
 from .campaign.schema import slugify
 from .errors import AicomputeError
 
@@ -85,10 +85,13 @@ def variants(campaigns: list[Campaign], variations: list[Variation]) -> list[tup
         for combo in combos:
             doc = copy.deepcopy(campaign.inputs)
             varied = {v.field: value for v, value in zip(variations, combo)}
+            serving = doc.pop("training", None) is not None  # a serving file: its own fields vary
             for name, value in varied.items():
+                if serving and name.split(".")[0] == "training":
+                    raise AicomputeError(f"--vary {name}: {campaign.path} is a serving file; vary the training campaign file it serves")
                 _set(doc, name.split("."), value, f"{name}={value}")
             try:
-                parsed = parse_campaign(doc, campaign.path or campaign.name)
+                parsed = (parse_serving if serving else parse_campaign)(doc, campaign.path or campaign.name)
             except AicomputeError as exc:
                 label = ", ".join(f"{k}={v}" for k, v in varied.items())
                 raise AicomputeError(f"variant {label} of campaign {campaign.name!r}: {exc}") from None
@@ -147,7 +150,7 @@ class Sweep:
         """Write the table (sheet `Sweep`, units in the headers) and the units (sheet `Units`)
         as a workbook."""
 
-        headers = {"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{k: f"{k} ({u})" for k, u in self.units.items()}}
+        headers = self.headers()
 
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
@@ -159,11 +162,16 @@ class Sweep:
 
         atomic_write(output_path(path), write)
 
+    def headers(self) -> dict[str, str]:
+        """Column -> header with its unit (per-unit columns: `climate per request, serving (kg CO2-Eq)`)."""
+        units = {c: u for k, u in self.units.items() for c in self.table.columns if c == k or str(c).startswith(f"{k} per ")}
+        return {"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{c: f"{c} ({u})" for c, u in units.items()}}
+
     def summary(self) -> str:
         """The table printed by `aicompute sweep`."""
         from .catalog import formatted
 
-        t = self.table.rename(columns={"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{k: f"{k} ({u})" for k, u in self.units.items()}})
+        t = self.table.rename(columns=self.headers())
         return f"Sweep: {self.name}, {len(t)} variants (Brightway database {self.database!r})\n" + formatted(t)
 
 
@@ -226,10 +234,27 @@ def sweep(
         foreground = foreground_for(background, ecoinvent_database)
         database += "" if foreground == "aicompute" else "--" + foreground.removeprefix("aicompute-linked-")
         models = _write(chosen, database, report.biosphere, foreground, progress)
-    scores = _solve([m.key for m in models], [m for _, m in resolved], project, dask)
-    rows = [{**varied, "gpu_hours": sum(p.gpu_hours for p in m.phases), "it_energy_kwh": sum(p.it_energy_kwh for p in m.phases), **dict(zip([lab for lab, _ in resolved], s))} for (varied, _), m, s in zip(chosen, models, scores)]
+    serving = [m for m in models if m.serving]
+    scores = _solve([m.key for m in models] + [m.serving.key for m in serving], [m for _, m in resolved], project, dask)
+    labels = [lab for lab, _ in resolved]
+    served = dict(zip((id(m) for m in serving), scores[len(models):]))
+    rows = [{**varied, "gpu_hours": sum(p.gpu_hours for p in m.phases), "it_energy_kwh": sum(p.it_energy_kwh for p in m.phases), **dict(zip(labels, s)), **_per_unit(m, labels, s, served.get(id(m)))} for (varied, _), m, s in zip(chosen, models, scores)]
     units = {lab: _unit(m) for lab, m in resolved}
     return Sweep(name=sweep_name, database=database, table=pd.DataFrame(rows), units=units)
+
+
+def _per_unit(model, labels: list[str], training: list[float], serving: list[float] | None) -> dict[str, float]:
+    """With a deployment: each indicator per functional unit, serving alone and with the training
+    amortised (as `bw_aicompute.assessment.per_unit`, in the deployment's unit)."""
+    if serving is None:
+        return {}
+    d = model.campaign.deployment
+    units, over = d.units_served, d.amortise_over(d.unit)
+    out = {}
+    for lab, t, s in zip(labels, training, serving):
+        out[f"{lab} per {d.unit}, serving"] = s / units
+        out[f"{lab} per {d.unit}, with training"] = s / units + t / over
+    return out
 
 
 def _unit(method: tuple) -> str:

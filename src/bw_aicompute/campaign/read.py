@@ -27,13 +27,18 @@ from .schema import (
     HARDWARE_KEYS,
     KINDS,
     MAX_NAME,
+    MEASURED_UNITS,
     MAX_PHASES,
     OVERRIDE_KEYS,
     PHASE_KEYS,
     RANGES,
+    SERVING_KEYS,
     SITE_KEYS,
     TELEMETRY_KEYS,
     TIME_UNITS,
+    UNIT_PLURALS,
+    UNIT_WORDS,
+    UNITS,
     Campaign,
     Contract,
     Deployment,
@@ -481,23 +486,63 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     )
 
 
-def _units_served(r: Reader, d: dict, unit: str, gpus: float, hours: float) -> tuple[float, str]:
-    """(units served, how): measured totals, or modelled from tokens per second per GPU."""
+#: The modelled way to each functional unit: the fields it needs.
+MODELLED_UNITS = {
+    "request": ("tokens_per_second_per_gpu", "tokens_per_request"),
+    "1000 tokens": ("tokens_per_second_per_gpu",),
+    "hour of audio": ("audio_hours_per_gpu_hour",),
+    "image": ("images_per_gpu_hour",),
+}
+
+
+def _modelled(r: Reader, d: dict, unit: str, gpu_hours: float) -> float:
+    """Units of `unit` served, modelled from the throughput fields over `gpu_hours` of serving."""
     f = "deployment"
-    if "requests" in d or "tokens" in d:
-        key = "requests" if unit == "request" else "tokens"
-        if key not in d:
-            raise r.fail(f"{f}.{key}", f"is required for the functional unit {unit!r}")
-        value = r.number(d[key], f"{f}.{key}") / (1000.0 if key == "tokens" else 1.0)
-        return value, f"measured: {d[key]:,} {key} ({r.text(d.get('throughput_source'), f'{f}.throughput_source')})"
-    for key in ("tokens_per_second_per_gpu", "throughput_source") + (("tokens_per_request",) if unit == "request" else ()):
-        if key not in d:
-            raise r.fail(f"{f}.{key}", "is required: give measured `requests` or `tokens`, or the modelled throughput with its source")
+    if unit in ("request", "1000 tokens"):
+        tokens = r.number(d["tokens_per_second_per_gpu"], f"{f}.tokens_per_second_per_gpu") * gpu_hours * 3600
+        return tokens / (r.number(d["tokens_per_request"], f"{f}.tokens_per_request") if unit == "request" else 1000.0)
+    key = MODELLED_UNITS[unit][0]
+    return r.number(d[key], f"{f}.{key}") * gpu_hours
+
+
+def _units_served(r: Reader, d: dict, unit: str, gpus: float, hours: float) -> tuple[dict[str, float], str]:
+    """(functional unit -> units served, how): measured totals first, then what the modelled
+    throughput gives (over gpus x hours x utilisation); `unit` must be among them."""
+    f = "deployment"
+    served, how = {}, []
+    for u, (key, per) in MEASURED_UNITS.items():
+        if key in d:
+            served[u] = r.number(d[key], f"{f}.{key}") / per
+            how.append(f"{key} measured")
+    if "tokens" in d and "tokens_per_request" in d and "request" not in served:
+        served["request"] = served["1000 tokens"] * 1000 / r.number(d["tokens_per_request"], f"{f}.tokens_per_request")
+        how.append(f"requests = tokens / {d['tokens_per_request']} tokens per request")
     share = r.share(d.get("utilisation", 1.0), f"{f}.utilisation")
-    tokens = r.number(d["tokens_per_second_per_gpu"], f"{f}.tokens_per_second_per_gpu") * gpus * hours * 3600 * share
-    per = r.number(d["tokens_per_request"], f"{f}.tokens_per_request") if unit == "request" else 1000.0
-    how = f"modelled: {d['tokens_per_second_per_gpu']} tokens/s per GPU x {gpus:g} GPUs x {hours:g} h x utilisation {share:g} ({r.text(d['throughput_source'], f'{f}.throughput_source')})"
-    return tokens / per, how
+    modelled = [u for u, keys in MODELLED_UNITS.items() if u not in served and all(k in d for k in keys)]
+    for u in modelled:
+        served[u] = _modelled(r, d, u, gpus * hours * share)
+    if modelled:
+        given = dict.fromkeys(k for u in modelled for k in MODELLED_UNITS[u])
+        how.append(f"modelled over {gpus:g} GPUs x {hours:,.0f} h x utilisation {share:g}: " + ", ".join(f"{k} {d[k]}" for k in given))
+    if unit not in served:
+        missing = next((k for k in MODELLED_UNITS[unit] if k not in d), MODELLED_UNITS[unit][0]) if any(k in d for k in MODELLED_UNITS[unit]) else MEASURED_UNITS[unit][0]
+        needs = " and ".join(MODELLED_UNITS[unit])
+        raise r.fail(f"{f}.{missing}", f"is required for the functional unit {unit!r}: give the measured `{MEASURED_UNITS[unit][0]}`, or the modelled {needs}, with throughput_source")
+    return served, "; ".join(how) + f" ({r.text(d.get('throughput_source'), f'{f}.throughput_source')})"
+
+
+def _amortise(r: Reader, value: Any, unit: str, served: dict[str, float]) -> tuple[float, str]:
+    """`amortise_over`: a number of `unit`, or a number and a unit (`1e9 requests`, `5e12 tokens`)."""
+    f = "deployment.amortise_over"
+    if not isinstance(value, str):
+        return r.number(value, f), unit
+    number, _, word = value.strip().partition(" ")
+    if word.strip() not in UNIT_WORDS:
+        raise r.fail(f, f"{quote(value)} is not a number followed by a unit ({', '.join(UNIT_WORDS)})")
+    given, factor = UNIT_WORDS[word.strip()]
+    if given not in served:
+        raise r.fail(f, f"is given in {UNIT_PLURALS[given]}, which the deployment does not serve (it declares {', '.join(served)})")
+    return r.number(number, f) * factor, given
 
 
 def _request_log(r: Reader, name: str, base: Path, window: tuple, idle_gap: float) -> tuple[int, float, float]:
@@ -521,27 +566,26 @@ def _request_log(r: Reader, name: str, base: Path, window: tuple, idle_gap: floa
     return int(inside.sum()), tokens, float(gaps[gaps > idle_gap].sum())
 
 
-def _measured_serving(r: Reader, d: dict, unit: str, base: Path) -> tuple[float, float, float, str]:
-    """(GPU kWh, GPU-hours, units served, how) of a deployment with a power log and a request log."""
+def _measured_serving(r: Reader, d: dict, base: Path) -> tuple[float, float, dict[str, float], str]:
+    """(GPU kWh, GPU-hours, units served by functional unit, how) of a deployment with a power
+    log and a request log."""
     log, source = _read_telemetry(r, d["telemetry"], "deployment.telemetry", base)
     if "request_log" not in d:
         raise r.fail("deployment.request_log", "is required with deployment.telemetry")
     window = (min(g.start for g in log.gpus), max(g.end for g in log.gpus))
     idle_gap = r.number(d.get("idle_gap_seconds", 60), "deployment.idle_gap_seconds")
     requests, tokens, idle = _request_log(r, r.text(d["request_log"], "deployment.request_log"), base, window, idle_gap)
-    units = requests if unit == "request" else tokens / 1000.0
-    if units <= 0:
-        raise r.fail("deployment.request_log", f"no {'request' if unit == 'request' else 'token'} in the power log's window")
+    if requests <= 0:
+        raise r.fail("deployment.request_log", "no request in the power log's window")
+    served = {"request": float(requests), **({"1000 tokens": tokens / 1000.0} if tokens else {})}
     below = log.energy_kwh - sum(s["energy_kwh"] for s in log.segments)
     how = (f"measured: {source}; {requests:,} requests{f', {tokens:,.0f} tokens' if tokens else ''} in {Path(str(d['request_log'])).name}; idle between requests "
            f"(gaps over {idle_gap:g} s) {idle / 3600:.3g} h of {log.duration_s / 3600:.3g} h; {below:.4g} kWh below the active power threshold")
-    return log.energy_kwh, log.gpu_hours, units, how
+    return log.energy_kwh, log.gpu_hours, served, how
 
 
 def parse_deployment(r: Reader, doc: Any, hw: Hardware, base: Path = Path(".")) -> Deployment:
     """The `deployment:` section: serving the model (see `schema.Deployment`)."""
-    from .schema import UNITS
-
     f = "deployment"
     d = r.mapping(doc, f)
     r.known_keys(d, DEPLOYMENT_KEYS, f)
@@ -551,15 +595,60 @@ def parse_deployment(r: Reader, doc: Any, hw: Hardware, base: Path = Path(".")) 
     gpu = resolve_gpu(r, d["gpu"], f"{f}.gpu") if "gpu" in d else hw.gpu
     measured = None
     if "telemetry" in d:  # GPU energy and time from the power log, units from the request log
-        measured, gpu_hours, units, how = _measured_serving(r, d, unit, base)
+        if unit not in ("request", "1000 tokens"):
+            raise r.fail(f"{f}.unit", f"a request log gives requests and tokens, not {UNIT_PLURALS[unit]}")
+        measured, gpu_hours, served, how = _measured_serving(r, d, base)
         gpus, hours = 1.0, gpu_hours
+        if unit not in served:
+            raise r.fail(f"{f}.request_log", "has no `tokens` column, so it gives no tokens")
     else:
         gpus, hours = r.number(d.get("gpus"), f"{f}.gpus"), r.number(d.get("duration"), f"{f}.duration", TIME_UNITS)
-        units, how = _units_served(r, d, unit, gpus, hours)
-    amortise = r.number(d["amortise_over"], f"{f}.amortise_over") if "amortise_over" in d else None
-    lf = r.share(d["load_factor"], f"{f}.load_factor") if "load_factor" in d else None
-    name = r.text(d.get("name", "serving"), f"{f}.name")
-    return Deployment(name=name, gpu=gpu, gpus=gpus, hours=hours, unit=unit, units_served=units, throughput=how, load_factor=lf, amortise_over=amortise, measured_gpu_kwh=measured)
+        served, how = _units_served(r, d, unit, gpus, hours)
+    energy = r.number(d["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in d else None
+    if energy is not None and measured is not None:
+        raise r.fail(f"{f}.energy", "is given with deployment.telemetry; give one of them")
+    return Deployment(
+        name=r.text(d.get("name", "serving"), f"{f}.name"), gpu=gpu, gpus=gpus, hours=hours, unit=unit, served=served, throughput=how,
+        load_factor=r.share(d["load_factor"], f"{f}.load_factor") if "load_factor" in d else None,
+        amortise=_amortise(r, d["amortise_over"], unit, served) if "amortise_over" in d else None,
+        measured_gpu_kwh=measured, energy_kwh=energy, energy_source=r.text(d.get("energy_source"), f"{f}.energy_source", required=energy is not None),
+    )
+
+
+def parse_serving(doc: dict, path: Path | str) -> Campaign:
+    """A serving file: `serves` (the training campaign file, relative to this one), `deployment`,
+    and optionally `campaign` (name, description), and the `site` and `hardware` of the serving
+    when they differ from the training's. Returns the training campaign with the deployment,
+    named `<training>, <deployment>` unless the file names it."""
+    from dataclasses import replace
+
+    r = Reader(path)
+    r.known_keys(doc, SERVING_KEYS, "")
+    if "deployment" not in doc:
+        raise r.fail("deployment", "is required in a serving file (one that names the campaign it `serves`)")
+    target = Path(r.text(doc["serves"], "serves"))
+    target = target if target.is_absolute() else Path(path).parent / target
+    try:
+        found = target.is_file()
+    except OSError:  # a name too long for the file system
+        found = False
+    if not found:
+        raise r.fail("serves", f"{quote(str(target))[1:-1][:300]}: training campaign file not found")
+    training = read_campaign(target, serving=False)
+    if training.deployment is not None:
+        raise r.fail("serves", f"{target} has a deployment of its own; name a training campaign file without one")
+    site = parse_site(r, doc["site"]) if "site" in doc else None
+    hw = parse_hardware(r, doc["hardware"], {"gpu": training.hardware.gpu}) if "hardware" in doc else None
+    deployment = parse_deployment(r, doc["deployment"], hw or training.hardware, Path(path).parent)
+    deployment.site, deployment.hardware = site, hw
+    meta = r.mapping(doc.get("campaign") or {}, "campaign")
+    r.known_keys(meta, ("name", "description"), "campaign")
+    name = r.text(meta.get("name", f"{training.name}, {deployment.name}"), "campaign.name")
+    if len(name) > MAX_NAME:
+        raise r.fail("campaign.name", f"has more than {MAX_NAME} characters; name the serving file's campaign")
+    description = r.text(meta.get("description"), "campaign.description", required=False) or training.description
+    inputs = {**doc, "serves": str(target.resolve()), "training": training.inputs}  # `training`: for display, not read back
+    return replace(training, name=name, description=description, path=Path(path), inputs=inputs, resolved=training.resolved + r.resolved, deployment=deployment)
 
 
 def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Campaign:
@@ -659,14 +748,17 @@ def _load_yaml(path: Path) -> Any:
     return doc
 
 
-def read_campaign(path: str | Path) -> Campaign:
-    """Read and validate a campaign file.
+def read_campaign(path: str | Path, serving: bool = True) -> Campaign:
+    """Read and validate a campaign file, or a serving file (`serves:` names the campaign file
+    whose model it serves, see `parse_serving`).
 
     Parameters
     ----------
     path : str or Path
         A YAML file (`.yaml`, `.yml`) or an Excel workbook (`.xlsx`, `.xlsm`) in the layout of
         `aicompute template`; see `examples/`.
+    serving : bool
+        Accept a serving file (False: the file must be a training campaign).
 
     Returns
     -------
@@ -688,4 +780,8 @@ def read_campaign(path: str | Path) -> Campaign:
         doc = _load_yaml(path)
     else:
         raise AicomputeError(f"{path}: unknown file type; use .yaml, .yml or .xlsx")
+    if isinstance(doc, dict) and "serves" in doc:
+        if not serving:
+            raise Reader(path).fail("serves", "this is a serving file; a serving file names a training campaign file, not another serving file")
+        return parse_serving(doc, path)
     return parse_campaign(doc, path, cells)

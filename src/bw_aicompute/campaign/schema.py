@@ -59,6 +59,15 @@ RANGES = {
     "gpus": (0.0, 1e7),
     "hours": (0.0, 1e6),
     "energy": (0.0, 1e10),
+    "requests": (0.0, 1e18),
+    "tokens": (0.0, 1e21),
+    "audio_hours": (0.0, 1e15),
+    "images": (0.0, 1e18),
+    "amortise_over": (0.0, 1e21),
+    "tokens_per_second_per_gpu": (0.0, 1e7),
+    "tokens_per_request": (0.0, 1e8),
+    "audio_hours_per_gpu_hour": (0.0, 1e5),
+    "images_per_gpu_hour": (0.0, 1e8),
     "extra_energy": (0.0, 1e10),
     "load_factor": (0.01, 1.0),
     "node_overhead_w_per_gpu": (0.0, 10_000.0),
@@ -68,8 +77,26 @@ MAX_NAME = 100  # characters of a campaign or phase name
 
 # the fields of a campaign file, section by section
 CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases", "deployment")
-DEPLOYMENT_KEYS = ("name", "gpu", "gpus", "duration", "utilisation", "load_factor", "unit", "requests", "tokens", "tokens_per_second_per_gpu", "tokens_per_request", "throughput_source", "amortise_over", "telemetry", "request_log", "idle_gap_seconds")
-UNITS = ("request", "1000 tokens")
+DEPLOYMENT_KEYS = (
+    "name", "gpu", "gpus", "duration", "utilisation", "load_factor", "energy", "energy_source", "unit",
+    "requests", "tokens", "audio_hours", "images", "tokens_per_second_per_gpu", "tokens_per_request",
+    "audio_hours_per_gpu_hour", "images_per_gpu_hour", "throughput_source", "amortise_over",
+    "telemetry", "request_log", "idle_gap_seconds",
+)
+#: The top-level fields of a serving file (a deployment that names the training campaign file it serves).
+SERVING_KEYS = ("serves", "campaign", "site", "hardware", "deployment")
+#: Functional units of a deployment, with their plural, the field of a measured total and the
+#: divisor from that total to the unit (tokens are counted by the thousand).
+UNITS = ("request", "1000 tokens", "hour of audio", "image")
+UNIT_PLURALS = {"request": "requests", "1000 tokens": "units of 1,000 tokens", "hour of audio": "hours of audio", "image": "images"}
+MEASURED_UNITS = {"request": ("requests", 1.0), "1000 tokens": ("tokens", 1000.0), "hour of audio": ("audio_hours", 1.0), "image": ("images", 1.0)}
+#: Words accepted after the number of `amortise_over` ("1e9 requests"), to (unit, factor).
+UNIT_WORDS = {
+    "request": ("request", 1.0), "requests": ("request", 1.0),
+    "token": ("1000 tokens", 1e-3), "tokens": ("1000 tokens", 1e-3), "1000 tokens": ("1000 tokens", 1.0),
+    "hour of audio": ("hour of audio", 1.0), "hours of audio": ("hour of audio", 1.0),
+    "image": ("image", 1.0), "images": ("image", 1.0),
+}
 PHASE_KEYS = (
     "name",
     "kind",
@@ -186,20 +213,41 @@ class Phase:
 @dataclass
 class Deployment:
     """Serving the trained model: GPUs (model slug and count) for `hours`, serving a share
-    `utilisation` of the time, and the units served: measured totals (`requests`, `tokens`) or
-    modelled (`tokens_per_second_per_gpu`, `tokens_per_request`), per functional unit `unit`,
-    with the training amortised over `amortise_over` units (default: the units served)."""
+    `utilisation` of the time, and the units served, `served` (functional unit -> number):
+    measured totals (`requests`, `tokens`, `audio_hours`, `images`) or modelled (tokens per
+    second per GPU and tokens per request, hours of audio or images per GPU-hour). `unit` is the
+    functional unit results are given per unless another is asked; the training is amortised
+    over `amortise` ((number, unit); default: the units served). With its own `site` and
+    `hardware` when it comes from a serving file that names them (default: the campaign's)."""
 
     name: str
     gpu: str
     gpus: float
     hours: float
     unit: str
-    units_served: float
+    served: dict[str, float]
     throughput: str  # how the units were obtained, with the source
     load_factor: float | None = None
-    amortise_over: float | None = None
+    amortise: tuple[float, str] | None = None
     measured_gpu_kwh: float | None = None  # GPU energy of a power log (then gpus x hours is the log's GPU time)
+    energy_kwh: float | None = None  # measured IT energy (replaces the power model)
+    energy_source: str = ""
+    site: "Site | None" = None
+    hardware: "Hardware | None" = None
+
+    @property
+    def units_served(self) -> float:
+        """Units of `unit` served."""
+        return self.served[self.unit]
+
+    def amortise_over(self, unit: str) -> float:
+        """The number of `unit` the training is amortised over: `amortise` converted with the
+        ratio of the units served (1e9 requests at 400 tokens each = 4e8 x 1,000 tokens), or the
+        units served."""
+        if self.amortise is None:
+            return self.served[unit]
+        value, given = self.amortise
+        return value if given == unit else value * self.served[unit] / self.served[given]
 
 
 @dataclass

@@ -36,7 +36,7 @@ from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
 from .read import profiles
-from .schema import Campaign, CampaignModel, Override, Phase, PhaseModel
+from .schema import UNIT_PLURALS, Campaign, CampaignModel, Override, Phase, PhaseModel
 
 #: The templates a campaign renders, and the codes (before substitution) of the providers in
 #: them that a campaign treats specially.
@@ -401,26 +401,50 @@ def compose(w: _Writer) -> CampaignModel:
     return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=w.foreground, serving=serving)
 
 
+def _serving_writer(w: _Writer) -> _Writer:
+    """The writer of the deployment's own datasets: `w` itself, or, when the deployment has its
+    own site or hardware (a serving file), a writer of the same database whose campaign has
+    them and whose codes start with `serving-`."""
+    from dataclasses import replace
+
+    c, d = w.campaign, w.campaign.deployment
+    if d.site is None and d.hardware is None:
+        return w
+    served = replace(c, name=f"{c.name} (serving)", site=d.site or c.site, hardware=d.hardware or c.hardware)
+    return replace(w, campaign=served, prefix=w.prefix + "serving-")
+
+
+def _serving_energy(w: _Writer, gpu_row: dict, gh: str) -> tuple[str, str]:
+    """(IT energy formula in kWh, how it was obtained) of the deployment: measured, measured on
+    the GPUs with the node besides modelled, or the power model at the inference load factor
+    (`gpu_load_factor_inference`) unless the deployment gives one."""
+    d = w.campaign.deployment
+    if d.energy_kwh is not None:
+        return repr(d.energy_kwh), f"measured {d.energy_kwh:g} kWh ({d.energy_source})"
+    if d.measured_gpu_kwh is not None:
+        per_hour = it_energy_formula(w, gpu_row, {"gpu_load_factor": 0.0})
+        return f"{d.measured_gpu_kwh!r} + ({gh}) * ({per_hour})", f"measured GPU energy {d.measured_gpu_kwh:g} kWh + node overhead {w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W"
+    per_hour = it_energy_formula(w, gpu_row, {} if d.load_factor is None else {"gpu_load_factor": d.load_factor})
+    per_hour = re.sub(r"\bgpu_load_factor\b", "gpu_load_factor_inference", per_hour)
+    return f"({gh}) * ({per_hour})", f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
+
+
 def _serving(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[str, str]) -> PhaseModel:
     """The deployment's activity `serving` (not an input of the campaign): its GPU time and IT
-    energy, with the inference load factor (`gpu_load_factor_inference`) unless it gives one."""
-    d = w.campaign.deployment
+    energy, at the campaign's site and on its hardware unless the deployment has its own."""
+    d, sw = w.campaign.deployment, _serving_writer(w)
+    if sw is not w:
+        dcop, time_keys = datacenter_operation(sw), {}
     if d.gpu not in time_keys:
-        time_keys[d.gpu] = gpu_time(w, gpu_rows[d.gpu])
+        time_keys[d.gpu] = gpu_time(sw, gpu_rows[d.gpu])
     gh = f"{d.gpus!r} * {d.hours!r}"
-    if d.measured_gpu_kwh is not None:  # measured GPU energy; the node besides the GPUs modelled
-        per_hour = it_energy_formula(w, gpu_rows[d.gpu], {"gpu_load_factor": 0.0})
-        energy = f"{d.measured_gpu_kwh!r} + ({gh}) * ({per_hour})"
-    else:
-        per_hour = it_energy_formula(w, gpu_rows[d.gpu], {} if d.load_factor is None else {"gpu_load_factor": d.load_factor})
-        per_hour = re.sub(r"\bgpu_load_factor\b", "gpu_load_factor_inference", per_hour)
-        energy = f"({gh}) * ({per_hour})"
-    how = f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
+    energy, how = _serving_energy(sw, gpu_rows[d.gpu], gh)
     excs = [w.exchange(time_keys[d.gpu], "technosphere", gh, "hour", "GPU time of the deployment (campaign file)"), w.exchange(dcop, "technosphere", energy, "kilowatt hour", how)]
     amounts = {"gpu_hours": w.value(gh), "it_energy_kwh": w.value(energy)}
-    comment = f"Serving the model of campaign {w.campaign.name!r}: {d.gpus:g} GPUs for {d.hours:g} h; {d.units_served:,.0f} units of {d.unit} ({d.throughput})."
+    served = "; ".join(f"{v:,.0f} {UNIT_PLURALS[u]}" for u, v in d.served.items())
+    comment = f"Serving the model of campaign {w.campaign.name!r}: {d.gpus:g} GPUs for {d.hours:g} h; {served} ({d.throughput})."
     key = w.add("serving", f"serving, {d.name}, {w.campaign.name}", "unit", excs, comment, phase=d.name, kind="inference", **amounts)
-    phase = Phase(name=d.name, kind="inference", gpu=d.gpu, gpu_hours=amounts["gpu_hours"], energy_kwh=None, extra_energy_kwh=0.0, load_factor=d.load_factor, node_overhead_w_per_gpu=None)
+    phase = Phase(name=d.name, kind="inference", gpu=d.gpu, gpu_hours=amounts["gpu_hours"], energy_kwh=d.energy_kwh, extra_energy_kwh=0.0, load_factor=d.load_factor, node_overhead_w_per_gpu=None)
     return PhaseModel(phase=phase, key=key, **amounts)
 
 

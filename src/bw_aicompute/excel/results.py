@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..report import Assessment
+from ..report import Assessment, per_unit_tables
 
 
 def flatten_inputs(doc: Any, prefix: str = "") -> list[dict]:
@@ -135,7 +135,9 @@ def write_assessment(a: Assessment, path: Path) -> None:
         if a.market_based is not None:
             a.market_based.to_excel(xl, sheet_name="Market-based", index=False)
         if a.per_unit is not None:
-            a.per_unit.to_excel(xl, sheet_name="Per unit", index=False)
+            facts, results = per_unit_tables(a)
+            results.to_excel(xl, sheet_name="Per unit", index=False)
+            facts.to_excel(xl, sheet_name="Per unit", index=False, startrow=len(results) + 2)
         a.breakdown.to_excel(xl, sheet_name="Breakdown", index=False)
         _with_units(a, a.by_phase()).to_excel(xl, sheet_name="By phase")
         _with_units(a, a.by_stage()).to_excel(xl, sheet_name="By stage")
