@@ -32,6 +32,8 @@ HOLDING = {
     "ecologits-server-adp",
     "ecologits-server-pe",
     "ademe-measured-l4",
+    "bloom-api-total",  # serving (issue 17): the study's inputs through a serving file
+    "bloom-api-per-request",
 }
 # Grids composed of generation technologies (issue 12): lifecycle GHG within 15 % of OWID/Ember
 # for 25 of 31 countries. Outside: CA -20 %, AE -26 %, SA -15 % (gas fleets of open-cycle and

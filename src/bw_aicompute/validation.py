@@ -34,11 +34,14 @@ def references() -> list[dict]:
 
 
 def measure(a: Assessment, indicator: str, spec: Any) -> float:
-    """A measure of an assessment: `total`, a sum over `stages` and/or `phases`, or a
-    `share_of_total` of stages."""
+    """A measure of an assessment: `total`, a sum over `stages` and/or `phases`, a
+    `share_of_total` of stages, or a column of its deployment's `per_unit` table
+    (`{per_unit: serving_per_unit}`)."""
     total = float(a.totals.set_index("indicator").loc[indicator, "value"])
     if spec == "total":
         return total
+    if isinstance(spec, dict) and "per_unit" in spec:
+        return float(a.per_unit.set_index("indicator").loc[indicator, spec["per_unit"]])
     rows = a.breakdown[a.breakdown["indicator"] == indicator]
     share = isinstance(spec, dict) and "share_of_total" in spec
     spec = spec["share_of_total"] if share else spec
@@ -94,7 +97,9 @@ def _row(r: dict, ours: dict) -> dict:
     compared = study if study is not None else bottom
     deviation = compared / r["published"] - 1
     verdict = "within" if abs(deviation) <= r["tolerance"] else "outside"
-    if r.get("circular"):
+    if r.get("circular") == "bottom-up":
+        verdict += " (bottom-up circular: calibrated on this study)"
+    elif r.get("circular"):
         verdict += " (circular: used in calibration)"
     return {
         "reference": r["id"],
