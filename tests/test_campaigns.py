@@ -9,6 +9,7 @@ from pathlib import Path
 
 import bw2calc as bc
 import bw2data as bd
+import openpyxl
 import pytest
 import yaml
 
@@ -543,7 +544,7 @@ def test_serving_measured_from_a_power_log_and_a_request_log(ready_dir, tmp_path
         read_campaign(path)
 
 
-def test_bloom_api_per_request_as_published(ready_dir):
+def test_bloom_api_per_request_as_published(ready_dir, tmp_path):
     """examples/bloom_api_serving.yaml, the BLOOM inference API with the study's inputs (864.249
     kWh measured, 394 g/kWh, 230,768 requests; bigscience-workshop/carbon-footprint,
     bloom_api_carbon.ipynb): the study's result, 340.514 kg CO2-eq, is 1.4756 g per request; the
@@ -558,6 +559,10 @@ def test_bloom_api_per_request_as_published(ready_dir):
     assert pu["amortised_per_unit"] == pytest.approx((published + 50_500) / requests, rel=0.05)
     assert bd.get_node(database=a.database, code="serving-grid")["location"] == "US-IA"
     assert bd.get_node(database=a.database, code="grid")["location"] == "FR"
+    a.to_excel(tmp_path / "api.xlsx")  # the sheet a user reads: quantities down, indicators across, then the deployment
+    rows = list(openpyxl.load_workbook(tmp_path / "api.xlsx")["Per unit"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("quantity", "climate (kg CO2-Eq)") and rows[3][:2] == ("serving per request", pytest.approx(pu["serving_per_unit"]))
+    assert ("units served", 230768, "requests") in rows and ("IT energy per request", pytest.approx(864.249 / requests * 1000), "Wh (before the PUE)") in rows
 
 
 def test_serving_file_errors(ready_dir, tmp_path, capsys):
@@ -586,3 +591,17 @@ def test_serving_file_errors(ready_dir, tmp_path, capsys):
     assert main(["assess", str(path), "--per", "image"]) == 2
     assert "deployment 'BLOOM API on GCP' declares request, not 'image'" in capsys.readouterr().err
     assert set(bd.databases) == before
+
+
+@pytest.mark.parametrize("given, requests", [("1e9", 1e9), (2e9, 2e9), ("4e11 tokens", 1e9), ("1e9 requests", 1e9), ("4.7e6 hours of audio", None)])
+def test_amortise_over_a_number_or_a_number_and_a_unit(tmp_path, given, requests):
+    """`amortise_over` in the deployment's unit (a number, or `1e9` that YAML reads as text) or in
+    any unit it serves, converted with the ratio of the units served (400 tokens a request)."""
+    doc = yaml.safe_load((EXAMPLES / "moshi_like_serving.yaml").read_text())
+    doc["deployment"]["amortise_over"] = given
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    d = read_campaign(path).deployment
+    expected = requests if requests is not None else 4.7e6 * d.served["request"] / d.served["hour of audio"]
+    assert d.amortise_over("request") == pytest.approx(expected)
+    assert d.amortise_over("1000 tokens") == pytest.approx(expected * 400 / 1000)

@@ -537,6 +537,8 @@ def _amortise(r: Reader, value: Any, unit: str, served: dict[str, float]) -> tup
     if not isinstance(value, str):
         return r.number(value, f), unit
     number, _, word = value.strip().partition(" ")
+    if not word.strip():  # `1e9`, which YAML reads as text
+        return r.number(number, f), unit
     if word.strip() not in UNIT_WORDS:
         raise r.fail(f, f"{quote(value)} is not a number followed by a unit ({', '.join(UNIT_WORDS)})")
     given, factor = UNIT_WORDS[word.strip()]
