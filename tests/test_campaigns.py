@@ -605,3 +605,23 @@ def test_amortise_over_a_number_or_a_number_and_a_unit(tmp_path, given, requests
     expected = requests if requests is not None else 4.7e6 * d.served["request"] / d.served["hour of audio"]
     assert d.amortise_over("request") == pytest.approx(expected)
     assert d.amortise_over("1000 tokens") == pytest.approx(expected * 400 / 1000)
+
+
+def test_deployment_gpus_from_nodes(tmp_path):
+    """`nodes` x the GPUs per node (the file's hardware.gpus_per_node, else the inventories' 8
+    for an H100 SXM); `gpus` and `nodes` together are refused; a batch size is reported."""
+    doc = yaml.safe_load((EXAMPLES / "moshi_like_serving.yaml").read_text())
+    doc["deployment"].pop("gpus")
+    doc["deployment"].update(nodes=3, batch_size=64)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    d = read_campaign(path).deployment
+    assert d.gpus == 24 and "at batch size 64" in d.throughput
+    assert d.served["1000 tokens"] == pytest.approx(1000 * 24 * 12 * 730.5 * 3600 * 0.3 / 1000)
+    doc["hardware"]["gpus_per_node"] = 4
+    path.write_text(yaml.safe_dump(doc))
+    assert read_campaign(path).deployment.gpus == 12
+    doc["deployment"]["gpus"] = 16
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(AicomputeError, match="deployment.gpus.*one of them"):
+        read_campaign(path)

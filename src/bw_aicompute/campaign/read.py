@@ -523,7 +523,8 @@ def _units_served(r: Reader, d: dict, unit: str, gpus: float, hours: float) -> t
         served[u] = _modelled(r, d, u, gpus * hours * share)
     if modelled:
         given = dict.fromkeys(k for u in modelled for k in MODELLED_UNITS[u])
-        how.append(f"modelled over {gpus:g} GPUs x {hours:,.0f} h x utilisation {share:g}: " + ", ".join(f"{k} {d[k]}" for k in given))
+        batch = f" at batch size {r.number(d['batch_size'], f'{f}.batch_size'):g}" if "batch_size" in d else ""
+        how.append(f"modelled over {gpus:g} GPUs x {hours:,.0f} h x utilisation {share:g}{batch}: " + ", ".join(f"{k} {d[k]}" for k in given))
     if unit not in served:
         missing = next((k for k in MODELLED_UNITS[unit] if k not in d), MODELLED_UNITS[unit][0]) if any(k in d for k in MODELLED_UNITS[unit]) else MEASURED_UNITS[unit][0]
         needs = " and ".join(MODELLED_UNITS[unit])
@@ -586,6 +587,20 @@ def _measured_serving(r: Reader, d: dict, base: Path) -> tuple[float, float, dic
     return log.energy_kwh, log.gpu_hours, served, how
 
 
+def _serving_gpus(r: Reader, d: dict, gpu: str, hw: Hardware) -> float:
+    """The deployment's GPUs: `gpus`, or `nodes` x the GPUs per node (`hardware.gpus_per_node`,
+    or the inventories' `<gpu>_gpus_per_node`)."""
+    from ..inventory.templates import parameter
+
+    f = "deployment"
+    if ("gpus" in d) == ("nodes" in d):
+        raise r.fail(f"{f}.gpus", "give the GPUs (`gpus`) or the nodes (`nodes`), one of them")
+    if "gpus" in d:
+        return r.number(d["gpus"], f"{f}.gpus")
+    per_node = hw.gpus_per_node if hw.gpus_per_node is not None and gpu == hw.gpu else float(parameter(f"{gpu}_gpus_per_node")["amount"])
+    return r.number(d["nodes"], f"{f}.nodes") * per_node
+
+
 def parse_deployment(r: Reader, doc: Any, hw: Hardware, base: Path = Path(".")) -> Deployment:
     """The `deployment:` section: serving the model (see `schema.Deployment`)."""
     f = "deployment"
@@ -604,7 +619,7 @@ def parse_deployment(r: Reader, doc: Any, hw: Hardware, base: Path = Path(".")) 
         if unit not in served:
             raise r.fail(f"{f}.request_log", "has no `tokens` column, so it gives no tokens")
     else:
-        gpus, hours = r.number(d.get("gpus"), f"{f}.gpus"), r.number(d.get("duration"), f"{f}.duration", TIME_UNITS)
+        gpus, hours = _serving_gpus(r, d, gpu, hw), r.number(d.get("duration"), f"{f}.duration", TIME_UNITS)
         served, how = _units_served(r, d, unit, gpus, hours)
     energy = r.number(d["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in d else None
     if energy is not None and measured is not None:

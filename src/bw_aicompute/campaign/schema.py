@@ -68,6 +68,7 @@ RANGES = {
     "tokens_per_request": (0.0, 1e8),
     "audio_hours_per_gpu_hour": (0.0, 1e5),
     "images_per_gpu_hour": (0.0, 1e8),
+    "batch_size": (1.0, 1e6),
     "extra_energy": (0.0, 1e10),
     "load_factor": (0.01, 1.0),
     "node_overhead_w_per_gpu": (0.0, 10_000.0),
@@ -78,7 +79,7 @@ MAX_NAME = 100  # characters of a campaign or phase name
 # the fields of a campaign file, section by section
 CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases", "deployment")
 DEPLOYMENT_KEYS = (
-    "name", "gpu", "gpus", "duration", "utilisation", "load_factor", "energy", "energy_source", "unit",
+    "name", "gpu", "gpus", "nodes", "batch_size", "duration", "utilisation", "load_factor", "energy", "energy_source", "unit",
     "requests", "tokens", "audio_hours", "images", "tokens_per_second_per_gpu", "tokens_per_request",
     "audio_hours_per_gpu_hour", "images_per_gpu_hour", "throughput_source", "amortise_over",
     "telemetry", "request_log", "idle_gap_seconds",

@@ -136,6 +136,17 @@ def template(code: str, directory: Path | None = None) -> tuple[dict, str, Where
     raise AicomputeError(f"inventories: no dataset template with code {code!r}")
 
 
+def parameter(name: str, directory: Path | None = None) -> dict:
+    """The parameter `name` as the inventory files define it (`for_each` templates expanded):
+    its `amount` or `formula`, `unit` and `source`."""
+    docs, rows = _read_cached(*_signature(directory))
+    for path, doc in docs:
+        for item, _ in expand(doc.get("parameters") or [], rows, path, "parameter"):
+            if item.get("name") == name:
+                return item
+    raise AicomputeError(f"inventories: no parameter {name!r}")
+
+
 @functools.lru_cache(maxsize=8)
 def _read_cached(directory: str, signature: tuple) -> tuple[list[tuple[Path, dict]], dict[str, list[dict]]]:
     return read_files(Path(directory))
