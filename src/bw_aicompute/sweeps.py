@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ._resources import atomic_write, output_path, write_json
-from .campaign import Campaign, read_campaign
+from .campaign import Campaign, CampaignModel, read_campaign
 from .campaign.read import parse_campaign, parse_serving
 from .campaign.schema import slugify
 from .errors import AicomputeError
@@ -243,7 +243,7 @@ def sweep(
     return Sweep(name=sweep_name, database=database, table=pd.DataFrame(rows), units=units)
 
 
-def _per_unit(model, labels: list[str], training: list[float], serving: list[float] | None) -> dict[str, float]:
+def _per_unit(model: CampaignModel, labels: list[str], training: list[float], serving: list[float] | None) -> dict[str, float]:
     """With a deployment: each indicator per functional unit, serving alone and with the training
     amortised (as `bw_aicompute.assessment.per_unit`, in the deployment's unit)."""
     if serving is None:
