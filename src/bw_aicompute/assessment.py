@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -331,12 +332,17 @@ def per_unit_uncertainty(a: Assessment, resolved: Resolved, iterations: int, see
     m, pu = a.model, a.per_unit
     serving = CampaignModel(campaign=m.campaign, database=m.database, key=m.serving.key, phases=[], foreground=m.foreground)
     draws = paired_totals([m, serving], resolved, iterations, seed)  # (iterations, 2, indicators)
-    units, over = float(pu["units_served"].iloc[0]), float(pu["amortised_over"].iloc[0])
-    each = draws[:, 1, :] / units
-    amortised = each + draws[:, 0, :] / over
+    each, amortised = serving_and_amortised(draws[:, 1, :], draws[:, 0, :], float(pu["units_served"].iloc[0]), float(pu["amortised_over"].iloc[0]))
     for name, values in (("serving_per_unit", each), ("amortised_per_unit", amortised)):
         low, high = np.percentile(values, [2.5, 97.5], axis=0)
         pu[f"{name} p2_5"], pu[f"{name} p97_5"] = low, high
+
+
+def serving_and_amortised(serving: Any, training: Any, units: float, over: float) -> tuple[Any, Any]:
+    """(serving per unit, serving and training per unit): `serving / units` and that plus
+    `training / over` (the training amortised over `over` units); numbers or arrays of draws."""
+    each = serving / units
+    return each, each + training / over
 
 
 def check_per(campaign: Campaign, per: str | None) -> str | None:
@@ -386,12 +392,12 @@ def per_unit(a: Assessment, unit: str | None = None) -> pd.DataFrame:
     units, over = d.served[unit], d.amortise_over(unit)
     rows = []
     for r, s in zip(a.totals.itertuples(), serving):
-        each = s / units
+        each, amortised = serving_and_amortised(s, r.value, units, over)
         rows.append({
             "indicator": r.indicator, "unit": r.unit, "functional_unit": unit, "units_served": units, "amortised_over": over,
             "serving_it_energy_kwh": a.model.serving.it_energy_kwh, "it_energy_kwh_per_unit": a.model.serving.it_energy_kwh / units,
             "serving_total": s, "training_total": r.value, "serving_per_unit": each,
-            "amortised_per_unit": each + r.value / over, "break_even_units": r.value / each if each else float("inf"),
+            "amortised_per_unit": amortised, "break_even_units": r.value / each if each else float("inf"),
         })
     return pd.DataFrame(rows)
 

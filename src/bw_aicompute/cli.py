@@ -330,11 +330,10 @@ def _json_out(path: str, document) -> int:
 
 def cmd_assess(args: argparse.Namespace) -> int:
     """`aicompute assess`: validate, write and solve a campaign file; print and write the results."""
-    from .assessment import assess, check_per
+    from .assessment import assess
     from .campaign import read_campaign
 
     campaign = read_campaign(args.campaign)  # nothing is written before the file passes
-    check_per(campaign, args.per)
     indicators, methods = _indicators_and_methods(args)
     for out in (args.plot, args.sensitivity_plot):
         if out and not out.lower().endswith((".png", ".svg", ".pdf")):

@@ -61,17 +61,16 @@ class Comparison:
         write_json(output_path(path), self.to_dict())
 
     def to_excel(self, path: str | Path) -> None:
-        """Write sheets `Comparison` and (with iterations) `Uncertainty of differences`."""
+        """Write sheets `Comparison` and (with iterations) `Uncertainty of differences`, laid out
+        as the results workbook (`bw_aicompute.excel.results.lay_out`)."""
+        from .excel.results import lay_out
 
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 self.table.to_excel(xw, sheet_name="Comparison", index=False)
                 if self.uncertainty is not None:
                     self.uncertainty.to_excel(xw, sheet_name="Uncertainty of differences", index=False)
-                for ws in xw.sheets.values():
-                    ws.freeze_panes = "A2"
-                    for col in ws.columns:
-                        ws.column_dimensions[col[0].column_letter].width = min(50, max(12, *(len(str(c.value or "")) + 2 for c in col)))
+                lay_out(xw)
 
         atomic_write(output_path(path), write)
 

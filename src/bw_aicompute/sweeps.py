@@ -148,7 +148,8 @@ class Sweep:
 
     def to_excel(self, path: str | Path) -> None:
         """Write the table (sheet `Sweep`, units in the headers) and the units (sheet `Units`)
-        as a workbook."""
+        as a workbook, laid out as the results workbook (`bw_aicompute.excel.results.lay_out`)."""
+        from .excel.results import lay_out
 
         headers = self.headers()
 
@@ -156,9 +157,7 @@ class Sweep:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 self.table.rename(columns=headers).to_excel(xw, sheet_name="Sweep", index=False)
                 pd.DataFrame({"indicator": list(self.units), "unit": list(self.units.values())}).to_excel(xw, sheet_name="Units", index=False)
-                for ws in xw.sheets.values():
-                    for col in ws.columns:
-                        ws.column_dimensions[col[0].column_letter].width = min(60, max(12, *(len(str(c.value or "")) + 2 for c in col)))
+                lay_out(xw)
 
         atomic_write(output_path(path), write)
 
@@ -248,12 +247,13 @@ def _per_unit(model: CampaignModel, labels: list[str], training: list[float], se
     amortised (as `bw_aicompute.assessment.per_unit`, in the deployment's unit)."""
     if serving is None:
         return {}
+    from .assessment import serving_and_amortised
+
     d = model.campaign.deployment
-    units, over = d.units_served, d.amortise_over(d.unit)
     out = {}
     for lab, t, s in zip(labels, training, serving):
-        out[f"{lab} per {d.unit}, serving"] = s / units
-        out[f"{lab} per {d.unit}, with training"] = s / units + t / over
+        each, amortised = serving_and_amortised(s, t, d.units_served, d.amortise_over(d.unit))
+        out[f"{lab} per {d.unit}, serving"], out[f"{lab} per {d.unit}, with training"] = each, amortised
     return out
 
 

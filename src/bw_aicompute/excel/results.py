@@ -93,7 +93,8 @@ def _format_column(col, wrap, lines: dict[int, int]) -> int:
     width = 10
     for cell in col:
         if isinstance(cell.value, float) and cell.number_format == "General":
-            cell.number_format = "0.00E+00" if 0 < abs(cell.value) < 0.01 else "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
+            v = abs(cell.value)
+            cell.number_format = "0.00E+00" if 0 < v < 0.01 else "0.000" if v < 1 else "#,##0.00" if v < 1000 else "#,##0"
         elif isinstance(cell.value, str) and len(cell.value) > 60 and cell.row > 1:
             cell.alignment = wrap  # long texts (sources) wrap in their column instead of running over the page
             lines[cell.row] = max(lines.get(cell.row, 1), -(-len(cell.value) // 58))
@@ -101,10 +102,10 @@ def _format_column(col, wrap, lines: dict[int, int]) -> int:
     return width
 
 
-def _lay_out(xl) -> None:
+def lay_out(xl) -> None:
     """Every sheet: frozen header row, columns as wide as their content (at most 60; longer texts
-    wrap, their rows as high as needed), numbers with thousands separators (scientific below
-    0.01), landscape pages fitted to the width with the header repeated."""
+    wrap, their rows as high as needed), numbers with thousands separators (three decimals below 1,
+    scientific below 0.01), landscape pages fitted to the width with the header repeated."""
     from openpyxl.styles import Alignment
 
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -153,7 +154,7 @@ def write_assessment(a: Assessment, path: Path) -> None:
             mc.group_table("stage").to_excel(xl, sheet_name="Uncertainty by stage", index=False)
             mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
             sensitivity_table(mc.sensitivity(top=20)).to_excel(xl, sheet_name="Sensitivity", index=False)
-        _lay_out(xl)
+        lay_out(xl)
 
 
 def _parameters(foreground: str) -> dict[str, tuple[float, str, str]]:
