@@ -73,7 +73,9 @@ def test_shares_add_up_to_the_phase():
     shares = {stage: B @ spsolve(A, np.bincount(list(d), weights=list(d.values()), minlength=8)) for _, stage, d in stage_demands(attribution(), A, 1)}
     assert shares["GPU manufacturing"][0] == pytest.approx(total[0])
     assert shares["electricity"][1] == pytest.approx(total[1])
-    assert shares["on-site water"][2] == pytest.approx(total[2]) and shares["on-site water"][1] == pytest.approx(0.0, abs=1e-15)
+    # a zero out of a floating-point solve: checked against the magnitude of what was solved
+    scale = float(np.max(np.abs(total)))
+    assert shares["on-site water"][2] == pytest.approx(total[2]) and shares["on-site water"][1] == pytest.approx(0.0, abs=1e-12 * scale)
 
 
 def test_a_cycle_is_refused():

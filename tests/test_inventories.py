@@ -88,14 +88,16 @@ def test_every_dataset_solves_and_carries_every_flow_family(ready_dir):
     methods = {i: IND[i].method for i in ALL}
     scores = multi_scores(demands, list(methods.values()))
     memo, undocumented = {}, []
+    # round-off of a solve is relative: a "zero" is below 1e-12 of the largest score of its method
+    tiny = {i: 1e-12 * max(abs(scores[(m, key)]) for key in demands) for i, m in methods.items()}
     for ds, key in zip(nodes, demands):
         climate = scores[(methods["climate"], key)]
         assert math.isfinite(climate) and climate > 0, key
         consumption, withdrawal = scores[(methods["water_consumption"], key)], scores[(methods["water_withdrawal"], key)]
-        assert consumption >= -1e-12 and withdrawal >= consumption * (1 - 1e-5) - 1e-12, key
-        assert scores[(methods["adp_minerals"], key)] >= -1e-15, key
+        assert consumption >= -tiny["water_consumption"] and withdrawal >= consumption * (1 - 1e-5) - tiny["water_withdrawal"], key
+        assert scores[(methods["adp_minerals"], key)] >= -tiny["adp_minerals"], key
         for indicator in ALL:
-            if abs(scores[(methods[indicator], key)]) < 1e-15 and not documented(ds, indicator, memo):
+            if abs(scores[(methods[indicator], key)]) <= tiny[indicator] and not documented(ds, indicator, memo):
                 undocumented.append((key, indicator))
     assert undocumented == []
 
