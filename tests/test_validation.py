@@ -12,6 +12,7 @@ from bw_aicompute.cli import main
 from bw_aicompute.validation import references, to_markdown, validate
 
 README = Path(__file__).parents[1] / "docs" / "methodology" / "validation.md"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 
 # Rows within tolerance today: a change that loses one of them is a regression. The others are
 # gaps, listed in the documentation's validation report (docs/methodology/validation.md). With the multi-criteria inventories (issue 12)
@@ -47,8 +48,21 @@ WATER_HOLDING = "TW KR JP IN DE FR IE SE FI PL CA".split()
 HOLDING |= {f"grid-ghg-{c}" for c in GHG_HOLDING} | {f"grid-water-{c}" for c in WATER_HOLDING}
 
 
+def project_files(base: Path, project: str) -> dict[str, str]:
+    """SHA-256 of every file of a project's directory (its SQLite database, processed arrays...)."""
+    import hashlib
+
+    import bw2data as bd
+
+    bd.projects.set_current(project)
+    folder = Path(bd.projects.dir)
+    return {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
 @pytest.fixture(scope="module")
-def report(_template, tmp_path_factory):
+def validated(_template, tmp_path_factory):
+    """A data directory with a user's set-up project `aicompute` in which the validation ran:
+    (base, the report, the user's project files before and after)."""
     import shutil
 
     import bw2data as bd
@@ -56,7 +70,42 @@ def report(_template, tmp_path_factory):
     base = tmp_path_factory.mktemp("validation") / "bw"
     shutil.copytree(_template, base)
     bd.projects.change_base_directories(base, project_name="aicompute")
-    return validate("aicompute")
+    before = project_files(base, "aicompute")
+    table = validate()
+    return base, table, before, project_files(base, "aicompute")
+
+
+@pytest.fixture
+def report(validated):
+    return validated[1]
+
+
+def test_validation_leaves_the_users_project_as_it_found_it(validated, capsys):
+    import bw2data as bd
+
+    base, _, before, after = validated
+    assert after == before  # byte-identical: the campaigns went into the validation's own project
+    bd.projects.change_base_directories(base, project_name="aicompute")
+    assert not any(name.startswith("aicompute-campaign-") for name in bd.databases)
+    # the documented command that failed after a validation (the example's name was taken)
+    assert main(["assess", str(EXAMPLES / "bloom_api_serving.yaml"), "--indicator", "climate"]) == 0
+    # and the validation never writes into a project it did not create
+    assert main(["validate", "--project", "aicompute"]) == 2
+    assert "was not created by aicompute validate" in capsys.readouterr().err
+
+
+def test_the_same_file_at_another_path_is_the_same_campaign(ready_dir, tmp_path, capsys):
+    """The installed copy of an example and the repository's are one campaign; a different file
+    of the same campaign name is refused."""
+    copy = tmp_path / "bloom.yaml"
+    copy.write_bytes((EXAMPLES / "bloom.yaml").read_bytes())
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--indicator", "climate"]) == 0
+    assert main(["assess", str(copy), "--indicator", "climate"]) == 0
+    other = tmp_path / "bloom-edited.yaml"
+    other.write_text(copy.read_text() + "# edited\n")
+    capsys.readouterr()
+    assert main(["assess", str(other), "--indicator", "climate"]) == 2
+    assert "give --replace" in capsys.readouterr().err
 
 
 def test_every_reference_is_reported_with_a_consistent_verdict(report):
@@ -82,7 +131,10 @@ def test_readme_report_is_current(report):
     assert block.group(1).strip() == to_markdown(report).strip()
 
 
-def test_cli_prints_markdown_and_writes_csv(ready_dir, tmp_path, capsys):
+def test_cli_prints_markdown_and_writes_csv(validated, tmp_path, capsys):
+    import bw2data as bd
+
+    bd.projects.change_base_directories(validated[0], project_name="aicompute")
     assert main(["validate", "--out", str(tmp_path / "v.txt")]) == 2  # refused before any work
     assert "Markdown (.md) or CSV (.csv)" in capsys.readouterr().err
     csv = tmp_path / "v.csv"

@@ -44,6 +44,8 @@ def update_examples(env: dict) -> None:
 def main() -> None:
     env = {**os.environ, "BRIGHTWAY2_DIR": tempfile.mkdtemp(prefix="update_docs_"), "BRIGHTWAY_NO_STRUCTLOG": "1", "TQDM_DISABLE": "1"}
     subprocess.run([sys.executable, "-m", "bw_aicompute", "setup", "--quiet"], cwd=ROOT, env=env, check=True)
+    # the validation first: every documented command must still work after it (issue 23)
+    subprocess.run([sys.executable, "-m", "bw_aicompute", "validate"], cwd=ROOT, env=env, check=True, capture_output=True)
     update_examples(env)
     subprocess.run([sys.executable, "-m", "bw_aicompute", "tables", "--update-readme", "docs/methodology/inventories.md"], cwd=ROOT, env=env, check=True, capture_output=True)
     code = "from bw_aicompute.validation import validate, to_markdown; print(to_markdown(validate()))"

@@ -149,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("validate", help="set our results beside published studies (validation report)")
-    _project_arg(p)
+    p.add_argument(
+        "--project",
+        default="aicompute-validation",
+        metavar="NAME",
+        help="the validation's own project, set up from the shipped inventories (default: aicompute-validation); your projects are not written",
+    )
     p.add_argument("--out", metavar="FILE.md|FILE.csv", help="write the report as Markdown or CSV")
     _force_arg(p)
     p.set_defaults(func=cmd_validate)

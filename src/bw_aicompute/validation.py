@@ -3,7 +3,9 @@ beside our result with the study's own inputs and with our bottom-up defaults, t
 a verdict against the stated tolerance.
 
 Campaigns are read from `examples/` (or the folder given) and assessed once each, on every
-indicator their references name; datasets are scored in one MultiLCA.
+indicator their references name; datasets are scored in one MultiLCA. All of it happens in the
+validation's own project (`aicompute-validation`, set up from the shipped inventories and marked
+as bw_aicompute's), so a user's project is left as it was found.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from .assessment import Assessment, assess
 from .errors import AicomputeError
 from .inventory.templates import expand, tables
 from .lca import score_table
+from .ownership import OWNER_KEY
+
+#: The project the validation writes into: its own, never a user's.
+VALIDATION_PROJECT = "aicompute-validation"
 
 COLUMNS = ["reference", "study", "quantity", "indicator", "unit", "published", "ours, study inputs", "ours, bottom-up", "deviation", "tolerance", "verdict", "source"]
 
@@ -60,7 +66,7 @@ def _campaign_values(refs: list[dict], folder: Path, project: str) -> dict[tuple
         for key in ("study_inputs", "bottom_up"):
             if "campaign" in (r.get(key) or {}):
                 indicators.setdefault(r[key]["campaign"], set()).add(r["indicator"])
-    results = {name: assess(folder / name, indicators=sorted(inds), project=project) for name, inds in indicators.items()}
+    results = {name: assess(folder / name, indicators=sorted(inds), project=project, replace=True) for name, inds in indicators.items()}
     out = {}
     for r in refs:
         for key in ("study_inputs", "bottom_up"):
@@ -117,13 +123,35 @@ def _row(r: dict, ours: dict) -> dict:
     }
 
 
-def validate(project: str = "aicompute", examples: Path | None = None) -> pd.DataFrame:
+def own_project(name: str) -> None:
+    """Create the validation's project `name`, marked as bw_aicompute's (ProjectDataset data
+    `{"bw_aicompute": "validation"}`), or check that an existing one carries the mark: a user's
+    project is never written by the validation."""
+    from bw2data.project import ProjectDataset
+
+    from .project import brightway, use_project
+
+    bd = brightway()
+    if not name or not name.strip():
+        raise AicomputeError("project name must not be empty")
+    if name in bd.projects:
+        data = ProjectDataset.get(ProjectDataset.name == name).data or {}
+        if data.get(OWNER_KEY) != "validation":
+            raise AicomputeError(f"project {name!r} was not created by aicompute validate; the validation writes only into its own project (default {VALIDATION_PROJECT!r})")
+        return
+    bd.projects.create_project(name, **{OWNER_KEY: "validation"})
+    use_project(bd, name)
+
+
+def validate(project: str = VALIDATION_PROJECT, examples: Path | None = None) -> pd.DataFrame:
     """The validation report as a table.
 
     Parameters
     ----------
     project : str
-        The Brightway project (set up if needed; the campaigns are written into it).
+        The validation's own Brightway project (created, marked and set up from the shipped
+        inventories when absent; an existing project that the validation did not create is
+        refused). The example campaigns are written there, never into a user's project.
     examples : Path, optional
         The folder of the campaigns the references name (default: the shipped `examples/`).
 
@@ -137,6 +165,7 @@ def validate(project: str = "aicompute", examples: Path | None = None) -> pd.Dat
     """
     refs = references()
     folder = examples or data_dir("examples")
+    own_project(project)
     ours = _campaign_values(refs, folder, project)
     ours.update(_dataset_values(refs))
     return pd.DataFrame([_row(r, ours) for r in refs], columns=COLUMNS)

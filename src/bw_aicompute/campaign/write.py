@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._resources import fingerprint
 from .._resources import progress as progress_bar
 from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
@@ -461,10 +462,25 @@ def _write(w: _Writer, meta: dict) -> None:
     write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
 
 
+def file_digest(path: Path | str | None) -> str:
+    """SHA-256 of a campaign file's bytes ('' without a readable file): the same file at
+    another path (an example in the repository and its installed copy) has the same digest."""
+    if path is None:
+        return ""
+    try:
+        return fingerprint(Path(path).read_bytes())
+    except OSError:
+        return ""
+
+
 def _refuse_other_file(bd, campaign: Campaign, db: str) -> None:
-    """Refuse to replace the database of a campaign of the same name written from another file."""
-    before = (bd.databases[db].get("campaign_file") or "") if db in bd.databases else ""
-    if before and campaign.path and Path(before).resolve() != Path(campaign.path).resolve():
+    """Refuse to replace the database of a campaign of the same name written from another file:
+    neither the same path nor the same content (a copy of the same file is the same campaign)."""
+    meta = bd.databases[db] if db in bd.databases else {}
+    before, digest = meta.get("campaign_file") or "", meta.get("campaign_sha256") or ""
+    if not before or not campaign.path or Path(before).resolve() == Path(campaign.path).resolve():
+        return
+    if not digest or digest != file_digest(campaign.path):
         raise AicomputeError(
             f"{campaign.path}: campaign name {campaign.name!r} is already used in project {bd.projects.current!r} by {before} "
             f"(database {db!r}); rename the campaign, or give --replace to replace it"
@@ -503,7 +519,7 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     if not replace:
         _refuse_other_file(bd, campaign, w.db)
     model = compose(w)
-    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(Path(campaign.path).resolve()) if campaign.path else ""}
+    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(Path(campaign.path).resolve()) if campaign.path else "", "campaign_sha256": file_digest(campaign.path)}
     _write(w, {**meta, "functional_unit": model.key[1], "phases": [pm.key[1] for pm in model.phases]})
     return model
 
