@@ -62,6 +62,53 @@ def test_moshi_like_final_training_is_4_percent_and_outputs_add_up(ready_dir):
     assert stages.loc["on-site water", "climate"] == pytest.approx(0.0, abs=1e-6 * a.totals["value"].iloc[0])
 
 
+def test_report_prints_the_inputs_applied(ready_dir):
+    """The report's `Inputs applied` block shows the power per GPU-hour that the phases really
+    carry, its parts with where each comes from, and the site's values."""
+    from bw_aicompute.applied import parameters, power_per_gpu_hour
+
+    a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    params = parameters("aicompute")
+    powers = {tuple(pw.phases): pw for pw in power_per_gpu_hour(a.model, params)}
+    assert sum(len(p) for p in powers) == 9  # every modelled phase in one group or another
+    for pw in powers.values():  # the parts give what was written (IT energy / GPU-hours)
+        assert pw.it_w == pytest.approx(pw.applied_w, rel=1e-9)
+    idle = powers[("idle reservation",)]
+    assert idle.load_factor.value == 0.11 and idle.load_factor.origin == "campaign file"
+    assert idle.node_overhead.origin == "default" and idle.node_overhead.value == params["node_overhead_w_per_gpu"][0]
+    text = a.summary()
+    block = text.split("Inputs applied", 1)[1].split("\nTotals", 1)[0]
+    busy = next(pw for phases, pw in powers.items() if len(phases) == 8)
+    assert f"= {busy.applied_w:,.0f} W of IT power; x PUE 1.17 (profile free-cooled-colocation) = {busy.applied_w * 1.17:,.0f} W" in block
+    assert f"node overhead {params['node_overhead_w_per_gpu'][0]:,.4g} W per GPU (default)" in block
+    assert "grid: FR (France), generation mix of 2023" in block and "WUE: 0.1 L per kWh of IT energy, consumption (profile" in block
+    assert "hardware lifetime: 4.5 years (default)" in block
+
+
+def test_documented_campaign_file_is_valid_and_shows_the_defaults(ready_dir, tmp_path):
+    """The annotated campaign file of docs/campaigns.md reads as a campaign, and the values it
+    shows for fields left to their defaults are the defaults really applied."""
+    import re
+
+    from bw_aicompute.applied import parameters
+
+    text = (Path(__file__).parents[1] / "docs" / "campaigns.md").read_text()
+    block = re.search(r"## Campaign file\n.*?```yaml\n(.*?)```", text, re.S).group(1)
+    assert max(len(line) for line in block.splitlines()) <= 80  # no horizontal scroll on the site
+    path = tmp_path / "documented.yaml"
+    path.write_text(block)
+    read_campaign(path)
+    doc, params = yaml.safe_load(block), parameters("aicompute")
+    p = {name: value for name, (value, _, _) in params.items()}
+    assert doc["defaults"]["load_factor"] == pytest.approx(p["gpu_load_factor"])
+    assert doc["defaults"]["node_overhead_w_per_gpu"] == pytest.approx(p["node_overhead_w_per_gpu"])
+    hw = doc["hardware"]
+    assert hw["lifetime_years"] == pytest.approx(p["hw_lifetime_years"]) and hw["utilisation"] == pytest.approx(p["utilisation"])
+    assert hw["switches_per_gpu"] == pytest.approx(p["switches_per_gpu"]) and hw["storage_tb_per_gpu"] == pytest.approx(p["storage_tb_per_gpu"])
+    assert hw["gpus_per_node"] == p["h100_sxm_80gb_gpus_per_node"]
+    assert doc["site"]["pue"] == pytest.approx(p["pue_colo_free_cooled"]) and doc["site"]["wue_l_per_kwh"] == pytest.approx(p["wue_colo_free_cooled_l_per_kwh"])
+
+
 def test_campaign_is_an_ordinary_functional_unit(ready_dir):
     a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
     node = bd.get_node(database=a.database, code="campaign")
@@ -172,7 +219,7 @@ def test_cli_outputs_json_excel_plot(ready_dir, tmp_path, capsys):
     assert [c.value for c in wb["By stage"][1]][1] == "climate (kg CO2-Eq)"  # units in the headers
     applied = {row[0]: row for row in wb["Applied inputs"].iter_rows(min_row=2, values_only=True)}
     assert applied["PUE"][1] == pytest.approx(1.17) and applied["PUE"][3].startswith("profile free-cooled-colocation")
-    assert applied["hw_lifetime_years"][1] == 4.5 and applied["hw_lifetime_years"][3] == "database default" and applied["hw_lifetime_years"][4]
+    assert applied["hw_lifetime_years"][1] == 4.5 and applied["hw_lifetime_years"][3] == "default" and applied["hw_lifetime_years"][4]
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out_png.stat().st_size > 20_000
 
 

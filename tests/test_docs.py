@@ -28,6 +28,14 @@ def test_sweep_and_compare_outputs_are_reproduced(ready_dir, capsys, monkeypatch
     assert printed == block.group(2).rstrip().splitlines()
 
 
+def test_readme_example_is_the_documented_one():
+    """The README's example output is docs/campaigns.md's, which a test reproduces."""
+    pattern = r"```\n\$ aicompute assess examples/moshi_like.yaml\n(.*?)```"
+    readme = re.search(pattern, (ROOT / "README.md").read_text(), re.S).group(1).splitlines()
+    page = re.search(pattern, (ROOT / "docs" / "campaigns.md").read_text(), re.S).group(1).splitlines()
+    assert readme == page[: len(readme)] and len(readme) >= 20, "run: python tests/update_docs.py"
+
+
 def test_readme_is_short_and_its_links_exist():
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= 200

@@ -426,6 +426,16 @@ def test_cli_tables(ready_dir, capsys):
     assert "GPU node, NVIDIA DGX H100, 8 x H100 SXM 80GB" in out
 
 
+def test_documented_show_output_is_current(ready_dir, capsys):
+    """The `aicompute show` example of docs/methodology/inventories.md is what the command prints
+    (its IT energy per GPU-hour is the default really applied)."""
+    text = (Path(__file__).parents[1] / "docs" / "methodology" / "inventories.md").read_text(encoding="utf-8")
+    m = re.search(r'\$ aicompute show "([^"]+)"[^\n]*\n(.*?)\n  \.\.\.\n```', text, re.S)
+    assert main(["show", m.group(1)]) == 0
+    expected = m.group(2).splitlines()
+    assert capsys.readouterr().out.splitlines()[: len(expected)] == expected, "run: python tests/update_docs.py"
+
+
 def test_readme_tables_are_current(ready_dir):
     """The documentation's tables (docs/methodology/inventories.md) are the output of
     `aicompute tables` on the current database."""

@@ -14,6 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 COMMANDS = re.compile(r"```\n\$ (aicompute (?:assess|sweep|compare|telemetry|from-slurm) (?:examples|tests)/[^\n]*)\n(.*?)```", re.S)
+# `aicompute show "NAME"` after a `datasets` line: the output up to a last line `  ...` kept as is
+SHOW = re.compile(r"(\$ aicompute show (\"[^\"]+\")[^\n]*\n)(.*?)(\n  \.\.\.\n```)", re.S)
 
 
 def run(command: str, env: dict) -> list[str]:
@@ -26,19 +28,40 @@ def run(command: str, env: dict) -> list[str]:
     return [line.replace(str(ROOT) + "/", "") for line in out.rstrip().splitlines()]
 
 
+def cut(old: list[str], new: list[str]) -> int:
+    """How much of a command's new output a documentation block keeps: up to the line with the
+    label (the text before the numbers) of the block's last line, so that a block showing the
+    first tables of a report keeps showing them when lines are added above; the whole output
+    when the label is not found."""
+    if not old:
+        return len(new)
+    label = re.split(r"\s{2,}", old[-1].strip())[0]
+    return next((i + 1 for i in range(max(len(old) - 1, 0), len(new)) if new[i].strip().startswith(label)), len(new))
+
+
 def update_examples(env: dict) -> None:
-    for page in sorted((ROOT / "docs").rglob("*.md")):
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         text = page.read_text()
 
         def replace(m: re.Match) -> str:
             old = m.group(2).rstrip("\n").splitlines()
             new = run(m.group(1).replace(" --sensitivity-plot sens.png", ""), env)
-            return "```\n$ " + m.group(1) + "\n" + "\n".join(new[: max(len(old), 1)] if len(new) > len(old) else new) + "\n```"
+            return "```\n$ " + m.group(1) + "\n" + "\n".join(new[: cut(old, new)]) + "\n```"
 
-        new_text = COMMANDS.sub(replace, text)
+        def show(m: re.Match) -> str:
+            n = len(m.group(3).splitlines())
+            new = _show(m.group(2).strip('"'), env)
+            return m.group(1) + "\n".join(new[:n]) + m.group(4)
+
+        new_text = SHOW.sub(show, COMMANDS.sub(replace, text))
         if new_text != text:
             page.write_text(new_text)
             print(f"updated {page.relative_to(ROOT)}")
+
+
+def _show(name: str, env: dict) -> list[str]:
+    out = subprocess.run([sys.executable, "-m", "bw_aicompute", "show", name], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    return out.rstrip().splitlines()
 
 
 def main() -> None:

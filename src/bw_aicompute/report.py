@@ -53,6 +53,7 @@ def format_summary(a: Assessment) -> str:
         f"  {len(a.phases)} phases, {fmt(a.phases['gpu_hours'].sum())} GPU-hours, {fmt(a.phases['it_energy_kwh'].sum())} kWh of IT energy"
     )
     lines += [f"  {note}" for note in a.model.campaign.resolved]
+    lines += format_inputs(a.model)
     lines.append("")
     lines.append("Totals" if a.per_unit is None else "Totals of the training campaign (without serving)")
     for r in a.totals.itertuples():
@@ -88,6 +89,42 @@ def format_summary(a: Assessment) -> str:
     if a.uncertainty is not None:
         lines += format_uncertainty(a)
     return "\n".join(lines)
+
+
+def _v(v, unit: str = "") -> str:
+    """An applied value with its unit and where it came from: `0.87 (default)`."""
+    return f"{v.value:,.4g}{' ' + unit if unit else ''} ({v.origin})"
+
+
+def format_inputs(model) -> list[str]:
+    """Lines of the report's `Inputs applied` block: the power per GPU-hour and its parts, the
+    grid and the year of its mix, the WUE, lifetime and utilisation, each with where it came from
+    (`bw_aicompute.applied`)."""
+    from .applied import FROM_FILE, parameter_value, grid_description, parameters, power_per_gpu_hour, site_values
+
+    c = model.campaign
+    params = parameters(model.foreground)
+    site = site_values(model, params)
+    lines = ["", "Inputs applied (campaign file; profile: the site's facility profile; default: the inventories', see aicompute list parameters)"]
+    for pw in power_per_gpu_hour(model, params):
+        which = "all phases" if len(pw.phases) == len(model.phases) else ", ".join(pw.phases) if len(pw.phases) <= 3 else f"{len(pw.phases)} phases"
+        lines.append(f"  power per GPU-hour, {gpu_name(pw.gpu)} ({which}):")
+        lines.append(f"    rated {_v(pw.rated, 'W')} x load factor {_v(pw.load_factor)} + node overhead {_v(pw.node_overhead, 'W per GPU')}")
+        lines.append(f"    = {pw.applied_w:,.0f} W of IT power; x PUE {_v(site['PUE'])} = {pw.applied_w * site['PUE'].value:,.0f} W drawn by the facility")
+    measured = [pm.phase.name for pm in model.phases if pm.phase.energy_kwh is not None or pm.phase.measured_gpu_kwh is not None]
+    if measured:
+        lines.append(f"  measured energy: {', '.join(measured)} (replaces the power model); PUE {_v(site['PUE'])}")
+    if c.site.grid_kg_co2e_per_kwh is not None:
+        lines.append(f"  grid: as given ({FROM_FILE}), {c.site.grid_kg_co2e_per_kwh:g} kg CO2-eq per kWh; {c.site.grid_source or 'no source given'}")
+    else:
+        lines.append(f"  grid: {grid_description(c.site.country)}")
+    lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")
+    given = {"hw_lifetime_years": c.hardware.lifetime_years, "utilisation": c.hardware.utilisation}
+    life, use = (parameter_value(params, k, v) for k, v in given.items())
+    lines.append(f"  hardware lifetime: {_v(life, 'years')}; utilisation: {_v(use)} of the lifetime allocated to jobs")
+    if model.serving is not None and c.deployment.energy_kwh is None and model.serving.gpu_hours:
+        lines.append(f"  serving: {model.serving.it_energy_kwh / model.serving.gpu_hours * 1000:,.0f} W of IT power per GPU-hour (see Per {c.deployment.unit} below)")
+    return lines
 
 
 def gpu_name(slug: str) -> str:

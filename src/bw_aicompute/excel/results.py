@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..applied import applied_inputs
 from ..report import Assessment, per_unit_tables
 
 
@@ -143,7 +144,7 @@ def write_assessment(a: Assessment, path: Path) -> None:
         _with_units(a, a.by_phase()).to_excel(xl, sheet_name="By phase")
         _with_units(a, a.by_stage()).to_excel(xl, sheet_name="By stage")
         a.phases.to_excel(xl, sheet_name="Phases", index=False)
-        applied_inputs(a).to_excel(xl, sheet_name="Applied inputs", index=False)
+        applied_inputs(a.model).to_excel(xl, sheet_name="Applied inputs", index=False)
         pd.DataFrame(flatten_inputs(a.model.campaign.inputs)).to_excel(xl, sheet_name="Inputs", index=False)
         inventory_table(a).to_excel(xl, sheet_name="Inventory", index=False)
         activities_table(a.database).to_excel(xl, sheet_name="Activities", index=False)
@@ -155,42 +156,6 @@ def write_assessment(a: Assessment, path: Path) -> None:
             mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
             sensitivity_table(mc.sensitivity(top=20)).to_excel(xl, sheet_name="Sensitivity", index=False)
         lay_out(xl)
-
-
-def _parameters(foreground: str) -> dict[str, tuple[float, str, str]]:
-    """Name -> (value, source, unit) of every parameter of the foreground, in one query."""
-    from bw2data.parameters import DatabaseParameter
-
-    query = DatabaseParameter.select().where(DatabaseParameter.database == foreground)
-    return {p.name: (float(p.amount), (p.data or {}).get("source", ""), (p.data or {}).get("unit", "")) for p in query}
-
-
-def applied_inputs(a: Assessment) -> pd.DataFrame:
-    """Every value the campaign was assessed with and where it comes from: the campaign file,
-    the facility profile, or the default of the foreground database (with its source)."""
-    from ..campaign.read import profiles
-    from ..campaign.write import hardware_overrides, phase_overrides
-
-    c, params = a.model.campaign, _parameters(a.model.foreground)
-    missing = (float("nan"), "", "")
-    profile = profiles()[c.site.profile]
-    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": "campaign file", "source": "electricity-grid dataset of the inventories"}]
-    site = {"PUE": (c.site.pue, profile["pue"], ""), "WUE": (c.site.wue_l_per_kwh, profile["wue"], "L per kWh of IT energy")}
-    for label, (given, param, unit) in site.items():
-        value, source, _ = (given, "", "") if given is not None else params.get(param, missing)
-        rows.append({"input": label, "value": value, "unit": unit, "from": "campaign file" if given is not None else f"profile {c.site.profile} ({param})", "source": source})
-    if c.site.grid_kg_co2e_per_kwh is not None:
-        rows.append({"input": "grid override", "value": c.site.grid_kg_co2e_per_kwh, "unit": "kg CO2-eq per kWh", "from": "campaign file", "source": c.site.grid_source})
-    given = hardware_overrides(c, c.hardware.gpu)
-    for name in ("hw_lifetime_years", "utilisation", "switches_per_gpu", "storage_tb_per_gpu", f"{c.hardware.gpu}_gpus_per_node", f"{c.hardware.gpu}_tdp_w"):
-        value, source, unit = params.get(name, missing)
-        rows.append({"input": name, "value": given.get(name, value), "unit": unit, "from": "campaign file" if name in given else "database default", "source": "" if name in given else source})
-    for pm in a.model.phases:
-        own = phase_overrides(pm.phase)
-        for name in ("gpu_load_factor", "node_overhead_w_per_gpu"):
-            value, source, unit = params.get(name, missing)
-            rows.append({"input": f"{name} ({pm.phase.name})", "value": own.get(name, value), "unit": unit, "from": "campaign file" if name in own else "database default", "source": "" if name in own else source})
-    return pd.DataFrame(rows)
 
 
 def summary_tables(a: Assessment) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,136 @@
+"""The inputs a written campaign was assessed with, and where each comes from: the campaign file,
+the facility profile it names, or the default of the inventories (a parameter of the foreground
+database, with its source). Read by the text report (`Inputs applied`) and the results workbook
+(sheet `Applied inputs`); reads the project, writes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .campaign import CampaignModel
+from .campaign.read import profiles
+from .campaign.write import hardware_overrides, phase_overrides
+from .inventory import tables
+
+FROM_FILE = "campaign file"
+FROM_DEFAULT = "default"
+
+
+def parameters(foreground: str) -> dict[str, tuple[float, str, str]]:
+    """Name -> (value, source, unit) of every parameter of the foreground database, in one query."""
+    from bw2data.parameters import DatabaseParameter
+
+    query = DatabaseParameter.select().where(DatabaseParameter.database == foreground)
+    return {p.name: (float(p.amount), (p.data or {}).get("source", ""), (p.data or {}).get("unit", "")) for p in query}
+
+
+@dataclass
+class Value:
+    """One applied input: its value, unit, where it comes from and its source."""
+
+    value: float
+    unit: str
+    origin: str
+    source: str = ""
+
+
+def parameter_value(params: dict, name: str, given: float | None, origin: str = FROM_DEFAULT) -> Value:
+    """The value of parameter `name`: `given` by the campaign file, else the parameter's own."""
+    value, source, unit = params.get(name, (float("nan"), "", ""))
+    if given is not None:
+        return Value(float(given), unit, FROM_FILE)
+    return Value(value, unit, origin, source)
+
+
+def site_values(model: CampaignModel, params: dict) -> dict[str, Value]:
+    """PUE and WUE of the campaign's site: the file's, else its facility profile's parameter."""
+    site = model.campaign.site
+    profile = profiles()[site.profile]
+    origin = f"profile {site.profile}"
+    wue = parameter_value(params, profile["wue"], site.wue_l_per_kwh, origin)
+    withdrawal = site.wue_basis == "withdrawal" if site.wue_basis else bool(params.get(profile["wue_withdrawal"], (0.0,))[0])
+    wue.unit = "L per kWh of IT energy, " + ("withdrawal" if withdrawal else "consumption")
+    return {"PUE": parameter_value(params, profile["pue"], site.pue, origin), "WUE": wue}
+
+
+def grid_description(code: str) -> str:
+    """The grid of a campaign and the year of its generation mix, as the inventories state it."""
+    t = tables()
+    country = next((r for r in t["grid_countries"] if r["iso2"] == code), None)
+    if country is not None:
+        return f"{code} ({country['country']}), generation mix of {country['year']} (Our World in Data / Ember)"
+    state = next((r for r in t.get("grid_us_states", []) if r["state"] == code), None)
+    if state is not None:
+        return f"{code} ({state['label']}), eGRID 2023 output rate; PROXY composition (national shares within fossil and non-fossil)"
+    province = next((r for r in t.get("grid_ca_provinces", []) if r["province"] == code), None)
+    if province is not None:
+        return f"{code} ({province['label']}), provincial generation shares (year not stated by the source)"
+    return f"{code}, world generation mix (sum of the countries' latest years, mostly 2023)" if code == "GLO" else code
+
+
+@dataclass
+class Power:
+    """The power of one GPU-hour of the power model, as applied to the phases that share it."""
+
+    gpu: str
+    phases: list[str]
+    rated: Value
+    load_factor: Value
+    node_overhead: Value
+    applied_w: float  # what the written phases carry: IT energy / GPU-hours
+
+    @property
+    def it_w(self) -> float:
+        """IT power per GPU (W): rated power x load factor + node overhead per GPU."""
+        return self.rated.value * self.load_factor.value + self.node_overhead.value
+
+
+def power_per_gpu_hour(model: CampaignModel, params: dict) -> list[Power]:
+    """The power model of every group of modelled phases with the same GPU and power inputs
+    (phases with measured energy or extra energy are left out: the model does not apply to them)."""
+    groups: dict[tuple, Power] = {}
+    for pm in model.phases:
+        p = pm.phase
+        if p.energy_kwh is not None or p.measured_gpu_kwh is not None or p.extra_energy_kwh or not pm.gpu_hours:
+            continue
+        own = phase_overrides(p)
+        key = (p.gpu, own.get("gpu_load_factor"), own.get("node_overhead_w_per_gpu"))
+        if key not in groups:
+            groups[key] = Power(
+                gpu=p.gpu, phases=[],
+                rated=parameter_value(params, f"{p.gpu}_tdp_w", None),
+                load_factor=parameter_value(params, "gpu_load_factor", key[1]),
+                node_overhead=parameter_value(params, "node_overhead_w_per_gpu", key[2]),
+                applied_w=pm.it_energy_kwh / pm.gpu_hours * 1000,
+            )
+        groups[key].phases.append(p.name)
+    return list(groups.values())
+
+
+def applied_inputs(model: CampaignModel) -> pd.DataFrame:
+    """Every value the campaign was assessed with and where it comes from: the campaign file, the
+    facility profile, or the default of the foreground database (with its source).
+
+    Returns
+    -------
+    DataFrame
+        input, value, unit, from, source.
+    """
+    c, params = model.campaign, parameters(model.foreground)
+    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": grid_description(c.site.country)}]
+    for label, v in site_values(model, params).items():
+        rows.append({"input": label, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
+    if c.site.grid_kg_co2e_per_kwh is not None:
+        rows.append({"input": "grid override", "value": c.site.grid_kg_co2e_per_kwh, "unit": "kg CO2-eq per kWh", "from": FROM_FILE, "source": c.site.grid_source})
+    given = hardware_overrides(c, c.hardware.gpu)
+    for name in ("hw_lifetime_years", "utilisation", "switches_per_gpu", "storage_tb_per_gpu", f"{c.hardware.gpu}_gpus_per_node", f"{c.hardware.gpu}_tdp_w"):
+        v = parameter_value(params, name, given.get(name))
+        rows.append({"input": name, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
+    for pm in model.phases:
+        own = phase_overrides(pm.phase)
+        for name in ("gpu_load_factor", "node_overhead_w_per_gpu"):
+            v = parameter_value(params, name, own.get(name))
+            rows.append({"input": f"{name} ({pm.phase.name})", "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
+    return pd.DataFrame(rows)
