@@ -444,3 +444,13 @@ def test_readme_tables_are_current(ready_dir):
     readme = (Path(__file__).parents[1] / "docs" / "methodology" / "inventories.md").read_text(encoding="utf-8")
     current = readme.split("<!-- tables:start -->\n", 1)[1].split("\n<!-- tables:end -->", 1)[0]
     assert current == readme_tables(["FR", "US", "DE", "GLO"]), "run: aicompute tables --update-readme docs/methodology/inventories.md"
+
+
+def test_sources_cite_what_a_user_can_find():
+    """Sources name the publication or dataset (as inventories/SOURCES.md does), never the
+    developers' reference notes or folders a user does not have, and no bare "unverified"."""
+    root = Path(__file__).parents[1]
+    files = [*(root / "inventories").rglob("*.yaml"), *(root / "inventories").glob("*.md"), *(root / "examples").glob("*.yaml")]
+    private = re.compile(r"data_sources\.md|published_studies\.md|shared/data|shared/reference|\bunverified\b")
+    found = [f"{f.relative_to(root)}:{n}" for f in files for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1) if private.search(line)]
+    assert found == []
