@@ -94,3 +94,29 @@ def test_command_writes_a_campaign_and_assesses_it(ready_dir, tmp_path, capsys):
     assert main(["from-slurm", str(SACCT), "--rules", str(RULES), "--by", "account", "--out", str(folder), "--assess", "--indicator", "climate"]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["proj-eval.yaml", "proj-misc.yaml", "proj-speech.yaml"]
     assert "3 variants" in capsys.readouterr().out
+
+
+def test_duplicated_allocations_are_dropped_and_conflicts_refused(tmp_path, capsys):
+    """Two overlapping sacct exports joined: the same allocation twice counts once (and the
+    report says how many rows were dropped); the same JobID with other fields is refused, with
+    both line numbers."""
+    text = SACCT.read_text().splitlines()
+    row = next(i for i, line in enumerate(text) if line.startswith("1005_3|"))
+    path = tmp_path / "joined.txt"
+    path.write_text("\n".join(text + [text[row]]) + "\n")
+    once, twice = from_slurm(SACCT, RULES), from_slurm(path, RULES)
+    assert twice.counts["gpu_hours"] == pytest.approx(once.counts["gpu_hours"]) and twice.counts["duplicates"] == 1
+    assert "1 duplicated rows dropped" in twice.report() and once.counts["duplicates"] == 0
+    conflicting = text[row].replace("TIMEOUT", "COMPLETED")
+    path.write_text("\n".join(text + [conflicting]) + "\n")
+    out = tmp_path / "c.yaml"
+    assert main(["from-slurm", str(path), "--rules", str(RULES), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"lines {row + 1} and {len(text) + 1}" in err and "JobID '1005_3'" in err and "field 'JobID'" in err
+    assert not out.exists()
+
+
+def test_phase_descriptions_count_jobs_in_words():
+    phases = from_slurm(SACCT, RULES).campaigns[0][1]["phases"]
+    described = {p["name"]: p["description"] for p in phases}
+    assert described["unclassified"].startswith("1 job (") and described["ablations"].startswith("2 jobs (")

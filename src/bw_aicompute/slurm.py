@@ -124,6 +124,21 @@ def _gpus(tres: pd.Series) -> tuple[pd.Series, pd.Series]:
     return total.fillna(counts.reindex(tres.index)).fillna(0.0), kinds.reindex(tres.index).fillna("")
 
 
+def _without_duplicates(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
+    """The allocations with exact duplicates dropped (the same row twice, as when overlapping
+    exports are joined), and how many were dropped; the same JobID with other fields is refused,
+    naming both lines."""
+    exact = df.duplicated(keep="first")
+    df = df[~exact]
+    again = df["JobID"].duplicated(keep=False)
+    if again.any():
+        job = df.loc[again, "JobID"].iloc[0]
+        lines = [int(i) + 2 for i in df.index[df["JobID"] == job][:2]]
+        differ = next(c for c in df.columns if df.loc[df["JobID"] == job, c].nunique() > 1)
+        raise InputError(f"JobID {job!r} appears on lines {lines[0]} and {lines[1]} with different {differ} ({df.loc[df['JobID'] == job, differ].iloc[0]!r}, {df.loc[df['JobID'] == job, differ].iloc[1]!r}); keep one record per allocation", Where(file=str(path), line=lines[1], field="JobID"))
+    return df, int(exact.sum())
+
+
 def read_sacct(path: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
     """Read `sacct --parsable2 --allocations` output (with the `FIELDS`; `Comment` and `WCKey`
     when present).
@@ -138,7 +153,8 @@ def read_sacct(path: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
         One row per allocation that ran: the sacct fields, `state` (CANCELLED by ... ->
         CANCELLED), `seconds` (s), `gpus`, `gpu_type`, `gpu_hours` (GPU-h) and `start` (time).
     counts : dict
-        records, steps (dropped), running (left out), not started (left out), allocations.
+        records, steps (dropped), duplicates (exact repeats of a row, dropped), running (left
+        out), not started (left out), allocations.
     """
     path = Path(path)
     try:
@@ -158,7 +174,7 @@ def read_sacct(path: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
     counts = {"records": len(df)}
     step = df["JobID"].str.contains(".", regex=False)
     counts["steps"] = int(step.sum())
-    df = df[~step]
+    df, counts["duplicates"] = _without_duplicates(df[~step], path)
     running = df["End"].isin(["Unknown", "None", ""])
     not_started = df["Start"].isin(["Unknown", "None", ""])
     counts["running"], counts["not started"] = int((running & ~not_started).sum()), int(not_started.sum())
@@ -243,7 +259,7 @@ def _phases(jobs: pd.DataFrame, source: str) -> list[dict]:
             "kind": kind,
             "gpu": gpu,
             "gpu_hours": round(float(g["gpu_hours"].sum()), 6),
-            "description": f"{len(g)} jobs ({counts}) of {source}, {g['gpu_hours'].sum():,.1f} GPU-hours",
+            "description": f"{len(g)} job{'s' if len(g) != 1 else ''} ({counts}) of {source}, {g['gpu_hours'].sum():,.1f} GPU-hours",
         })
     return out
 
@@ -299,7 +315,7 @@ class Accounting:
 
         c = self.counts
         lines = [
-            f"{c['records']:,} records: {c['steps']:,} job steps dropped, {c['running']:,} running, {c['not started']:,} never started and {c['without GPUs']:,} without GPUs left out; "
+            f"{c['records']:,} records: {c['steps']:,} job steps dropped, {c['duplicates']:,} duplicated rows dropped, {c['running']:,} running, {c['not started']:,} never started and {c['without GPUs']:,} without GPUs left out; "
             f"{c['allocations']:,} allocations, {c['gpu_hours']:,.1f} GPU-hours, {c['unclassified']:,} unclassified",
         ]
         for _, doc in self.campaigns:
@@ -365,15 +381,19 @@ def write_campaign_files(accounting: Accounting, out: Path, several: bool, force
     from .campaign.schema import slugify
 
     if several:
-        out.mkdir(parents=True, exist_ok=True)
         targets = [out / f"{slugify(label) or 'all'}.yaml" for label, _ in accounting.campaigns]
     elif len(accounting.campaigns) > 1:
         raise AicomputeError(f"the partitions are on {len(accounting.campaigns)} sites: give --by and a folder for --out, one campaign per site")
     else:
         targets = [out]
+    if several and out.exists() and not out.is_dir():
+        raise AicomputeError(f"--out {out}: with --by, --out is a folder (one campaign file per group), not a file")
     for path, (_, doc) in zip(targets, accounting.campaigns):
-        output_path(path, force=force)
+        if not several or out.is_dir():  # a folder not created yet holds no file to refuse
+            output_path(path, force=force)
         parse_campaign(doc, path)  # a class that makes no valid phase fails here, before any file is written
+    if several:
+        out.mkdir(parents=True, exist_ok=True)  # only once every campaign validates
     header = "# Written by aicompute from-slurm: review the phases, then assess with aicompute assess.\n"
     for path, (_, doc) in zip(targets, accounting.campaigns):
         text = header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
