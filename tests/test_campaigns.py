@@ -220,6 +220,15 @@ def test_cli_outputs_json_excel_plot(ready_dir, tmp_path, capsys):
     applied = {row[0]: row for row in wb["Applied inputs"].iter_rows(min_row=2, values_only=True)}
     assert applied["PUE"][1] == pytest.approx(1.17) and applied["PUE"][3].startswith("profile free-cooled-colocation")
     assert applied["hw_lifetime_years"][1] == 4.5 and applied["hw_lifetime_years"][3] == "default" and applied["hw_lifetime_years"][4]
+    # printable: every sheet landscape, fitted to the page width, its columns within a page width
+    # that keeps the print scale at 0.75 or more (8 pt text; checked in LibreOffice as PDF)
+    from bw_aicompute.excel.layout import PAGE_WIDTH
+
+    for ws in wb:
+        width = sum(ws.column_dimensions[c.column_letter].width or 8 for c in next(ws.iter_rows(max_row=max(ws.max_row, 1))))
+        assert width <= PAGE_WIDTH and ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1, ws.title
+    header = [c for c in wb["Summary"][6] if c.value]
+    assert header[0].value == "phase" and all(c.alignment.wrap_text for c in header)  # the units wrap under the names
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out_png.stat().st_size > 20_000
 
 

@@ -272,3 +272,15 @@ def test_workbook_formulas_cannot_read_files(ready_dir, exported_workbook, tmp_p
     assert main(["import-inventories", str(workbook)]) == 2
     err = capsys.readouterr().err
     assert f"row {row}, column 'formula'" in err and "only arithmetic" in err
+
+
+def test_layout_fits_text_columns_into_a_page_width():
+    """Text columns are narrowed (and wrap) until the sheet fits the page width; numbers keep
+    their width; a wrapped text's line count follows its words."""
+    from bw_aicompute.excel.layout import MIN_TEXT_WIDTH, PAGE_WIDTH, _lines, fit
+
+    natural = {1: (60, True), 2: (60, True), 3: (40, True), 4: (14, False)}
+    w = fit(natural)
+    assert sum(w.values()) == PAGE_WIDTH and w[4] == 14 and w[1] == w[2] >= w[3]
+    assert fit({1: (20, False), 2: (200, True)}, page=30) == {1: 20, 2: MIN_TEXT_WIDTH}  # never below the minimum
+    assert _lines("one two three", 7) == 2 and _lines("a" * 25, 10) == 3 and _lines("", 5) == 1

@@ -62,8 +62,8 @@ class Comparison:
 
     def to_excel(self, path: str | Path) -> None:
         """Write sheets `Comparison` and (with iterations) `Uncertainty of differences`, laid out
-        as the results workbook (`bw_aicompute.excel.results.lay_out`)."""
-        from .excel.results import lay_out
+        as the results workbook (`bw_aicompute.excel.layout.lay_out`)."""
+        from .excel.layout import lay_out
 
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:

@@ -148,8 +148,8 @@ class Sweep:
 
     def to_excel(self, path: str | Path) -> None:
         """Write the table (sheet `Sweep`, units in the headers) and the units (sheet `Units`)
-        as a workbook, laid out as the results workbook (`bw_aicompute.excel.results.lay_out`)."""
-        from .excel.results import lay_out
+        as a workbook, laid out as the results workbook (`bw_aicompute.excel.layout.lay_out`)."""
+        from .excel.layout import lay_out
 
         headers = self.headers()
 

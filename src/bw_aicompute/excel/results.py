@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..applied import applied_inputs
+from .layout import lay_out
 from ..report import Assessment, per_unit_tables
 
 
@@ -88,51 +89,11 @@ def _with_units(a: Assessment, df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={k: f"{k} ({u})" for k, u in units.items()})
 
 
-def _format_column(col, wrap, lines: dict[int, int]) -> int:
-    """Number formats and wrapping of one column's cells; its width (characters, at most 60).
-    `lines` gets the text lines each row needs."""
-    width = 10
-    for cell in col:
-        if isinstance(cell.value, float) and cell.number_format == "General":
-            v = abs(cell.value)
-            cell.number_format = "0.00E+00" if 0 < v < 0.01 else "0.000" if v < 1 else "#,##0.00" if v < 1000 else "#,##0"
-        elif isinstance(cell.value, str) and len(cell.value) > 60 and cell.row > 1:
-            cell.alignment = wrap  # long texts (sources) wrap in their column instead of running over the page
-            lines[cell.row] = max(lines.get(cell.row, 1), -(-len(cell.value) // 58))
-        width = max(width, min(60, len(str(cell.value)) + 2 if not isinstance(cell.value, float) else 14))
-    return width
-
-
-def lay_out(xl) -> None:
-    """Every sheet: frozen header row, columns as wide as their content (at most 60; longer texts
-    wrap, their rows as high as needed), numbers with thousands separators (three decimals below 1,
-    scientific below 0.01), landscape pages fitted to the width with the header repeated."""
-    from openpyxl.styles import Alignment
-
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for ws in xl.sheets.values():
-        ws.freeze_panes = None if ws.title == "Summary" else "B2" if ws.max_column > 1 else "A2"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_title_rows = "1:1"
-        lines: dict[int, int] = {}
-        for col in ws.columns:
-            cells = col[4:] if ws.title == "Summary" else col  # the note's lines do not set widths
-            ws.column_dimensions[col[0].column_letter].width = _format_column(cells, wrap, lines)
-        top = Alignment(vertical="top")
-        for row, n in lines.items():
-            ws.row_dimensions[row].height = 15 * n
-            for cell in ws[row]:
-                if not cell.alignment.wrap_text:
-                    cell.alignment = top
-
-
 def write_assessment(a: Assessment, path: Path) -> None:
     """Write the results workbook of `a` to `path`."""
     totals = a.totals.assign(method=a.totals["method"].map(" | ".join))
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        write_summary(a, xl)
+        summary_headers = write_summary(a, xl)
         totals.to_excel(xl, sheet_name="Totals", index=False)
         if a.market_based is not None:
             a.market_based.to_excel(xl, sheet_name="Market-based", index=False)
@@ -155,12 +116,13 @@ def write_assessment(a: Assessment, path: Path) -> None:
             mc.group_table("stage").to_excel(xl, sheet_name="Uncertainty by stage", index=False)
             mc.breakdown_table().to_excel(xl, sheet_name="Uncertainty breakdown", index=False)
             sensitivity_table(mc.sensitivity(top=20)).to_excel(xl, sheet_name="Sensitivity", index=False)
-        lay_out(xl)
+        lay_out(xl, headers={"Summary": summary_headers}, notes={"Summary": set(range(1, len(SUMMARY_NOTE) + 2))})
 
 
 def summary_tables(a: Assessment) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(phases x indicators with units and shares of the total, in phase order with a total row;
-    totals: the deterministic value beside the Monte Carlo median and 95 % interval)."""
+    totals: each indicator with its unit, the deterministic value beside the Monte Carlo median
+    and 95 % interval)."""
     labels, units = list(a.totals["indicator"]), dict(zip(a.totals["indicator"], a.totals["unit"]))
     by_phase = a.by_phase().reindex(a.phases["phase"])
     table = pd.DataFrame({"phase": list(by_phase.index), "GPU-hours": list(a.phases["gpu_hours"])})
@@ -170,10 +132,10 @@ def summary_tables(a: Assessment) -> tuple[pd.DataFrame, pd.DataFrame]:
         table[f"{lab} share"] = by_phase[lab].values / total[lab] if total[lab] else 0.0
     last = {"phase": "total", "GPU-hours": a.phases["gpu_hours"].sum(), **{f"{lab} ({units[lab]})": total[lab] for lab in labels}, **{f"{lab} share": 1.0 for lab in labels}}
     table = pd.concat([table, pd.DataFrame([last])], ignore_index=True)
-    totals = a.totals[["indicator", "unit", "value"]].rename(columns={"value": "deterministic"})
+    totals = pd.DataFrame({"indicator (unit)": [f"{lab} ({units[lab]})" for lab in labels], "deterministic": [total[lab] for lab in labels]})
     if a.uncertainty is not None:
         mc = a.uncertainty.totals_table().set_index("indicator")
-        totals = totals.assign(**{"median": totals["indicator"].map(mc["p50"]), "p2.5": totals["indicator"].map(mc["p2_5"]), "p97.5": totals["indicator"].map(mc["p97_5"])})
+        totals = totals.assign(**{"median": [mc.loc[lab, "p50"] for lab in labels], "p2.5": [mc.loc[lab, "p2_5"] for lab in labels], "p97.5": [mc.loc[lab, "p97_5"] for lab in labels]})
     return table, totals
 
 
@@ -184,9 +146,9 @@ SUMMARY_NOTE = [
 ]
 
 
-def write_summary(a: Assessment, xl) -> None:
+def write_summary(a: Assessment, xl) -> set[int]:
     """The `Summary` sheet: the campaign, phases x indicators with shares, the totals with their
-    interval, and what each number is."""
+    interval, and what each number is; returns the rows of its two headers (one printed page)."""
     table, totals = summary_tables(a)
     pd.DataFrame({"Summary": [f"Campaign {a.campaign}", *SUMMARY_NOTE]}).to_excel(xl, sheet_name="Summary", index=False, header=False)
     start = len(SUMMARY_NOTE) + 2
@@ -198,3 +160,4 @@ def write_summary(a: Assessment, xl) -> None:
         for cell, header in zip(row, headers):
             if header and str(header).endswith("share"):
                 cell.number_format = "0.0%"
+    return {start + 1, start + len(table) + 3}
