@@ -454,3 +454,15 @@ def test_sources_cite_what_a_user_can_find():
     private = re.compile(r"data_sources\.md|published_studies\.md|shared/data|shared/reference|\bunverified\b")
     found = [f"{f.relative_to(root)}:{n}" for f in files for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1) if private.search(line)]
     assert found == []
+
+
+def test_parameters_say_their_source_in_the_comment_activity_browser_shows(ready_dir):
+    """Activity Browser 3 shows a parameter's `comment`; every parameter of ours carries its
+    source there (as exchanges do), and a comment of its own is kept before it."""
+    params = list(DatabaseParameter.select().where(DatabaseParameter.database.in_(["aicompute", "aicompute-background"])))
+    assert len(params) > 100
+    for p in params:
+        source, comment = p.data.get("source", ""), p.data.get("comment", "")
+        assert source and source in comment, p.name
+    fab = next(p for p in params if p.name == "fab_line_yield")
+    assert fab.data["comment"].startswith("Share of processed wafer area") and fab.data["comment"].endswith(fab.data["source"])

@@ -10,7 +10,7 @@ from ..errors import AicomputeError
 from ..ownership import OWNER_KEY, database_rows, owner, state, write_owned
 from ..project import flow_index
 from .templates import inventory_files
-from .validate import InventoryDatabase, inventories_fingerprint, load
+from .validate import InventoryDatabase, comment_with_source, inventories_fingerprint, load
 
 
 def _parameter_tables():
@@ -40,6 +40,8 @@ def _parameter_rows(db: InventoryDatabase) -> list[dict]:
     for name, p in db.parameters.items():
         data = {k: v for k, v in p.items() if not k.startswith("_") and k not in ("name", "amount", "formula", "uncertainty")}
         data.update(p["_uncertainty"])
+        # Activity Browser shows a parameter's `comment`, not its `source`: the comment says it too
+        data["comment"] = comment_with_source(data.get("comment"), data.get("source"))
         row = {"database": db.name, "name": name, "amount": p["amount"], "data": data}
         if "formula" in p:
             row["formula"] = p["formula"]
