@@ -12,13 +12,16 @@ from bw_aicompute.cli import main
 
 def test_setup_prints_summary_then_nothing_changed(bw_dir, capsys):
     assert main(["setup", "--project", "cli"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "Project 'cli'" in out and "(created)" in out
     assert "installed biosphere3" in out
     assert "Setup done" in out
+    # the documented progress lines (docs/getting-started.md): one per step that installed something, on stderr
+    steps = [line.split(":")[0] for line in err.splitlines() if line.startswith("setup ")]
+    assert steps == ["setup 1/3 biosphere", "setup 2/3 methods", "setup 3/3 inventories"] and "setup " not in out
     assert main(["setup", "--project", "cli"]) == 0
-    out = capsys.readouterr().out
-    assert "nothing changed" in out
+    out, err = capsys.readouterr()
+    assert "nothing changed" in out and "setup " not in err
 
 
 def test_setup_quiet_prints_nothing(bw_dir, capsys):

@@ -55,3 +55,18 @@ def test_cli_compare_outputs_and_bad_input(ready_dir, tmp_path, capsys):
     assert main(["compare", str(EXAMPLES / "bloom.yaml")]) == 2
     assert "two campaign files or more" in capsys.readouterr().err
     assert main(["compare", str(EXAMPLES / "bloom.yaml"), str(copy), "--plot", "x.gif"]) == 2
+
+
+def test_plots_leave_room_above_the_tallest_bar():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bw_aicompute.report import headroom
+
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [3.0, 10.0])
+    headroom(ax, [3.0, 12.0])  # an error bar reaching 12
+    assert ax.get_ylim() == (0.0, pytest.approx(13.2))
+    plt.close(fig)

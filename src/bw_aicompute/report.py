@@ -236,6 +236,13 @@ def _thousands(v: float, _pos=None) -> str:
     return f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.3g}"
 
 
+def headroom(ax, tops: list[float], share: float = 0.1) -> None:
+    """Room above the tallest bar or error bar: the y axis runs to `1 + share` times it."""
+    highest = max([t for t in tops if t == t] + [0.0])
+    if highest > 0:
+        ax.set_ylim(min(0.0, ax.get_ylim()[0]), highest * (1 + share))
+
+
 def _grid(plt, n: int, width: float, height: float):
     """A figure with `n` panels in up to three columns (the extra panels hidden)."""
     ncols = min(3, n)
@@ -269,10 +276,13 @@ def plot_assessment(a: Assessment, path: Path) -> None:
             values = data[stage].tolist()
             ax.bar(range(len(phases)), values, bottom=bottom, color=color, label=stage, width=0.7)
             bottom = [b + v for b, v in zip(bottom, values)]
+        top = list(bottom)
         if bands is not None:
             lo = [float(bands.loc[(lab, p), "p2_5"]) for p in phases]
             hi = [float(bands.loc[(lab, p), "p97_5"]) for p in phases]
             ax.errorbar(range(len(phases)), bottom, yerr=[[max(b - x, 0) for b, x in zip(bottom, lo)], [max(x - b, 0) for b, x in zip(bottom, hi)]], fmt="none", ecolor="black", capsize=3, lw=0.8)
+            top = [max(t, h) for t, h in zip(top, hi)]
+        headroom(ax, top)
         ax.set_title(f"{lab} ({units[lab]})", fontsize=10)
         ax.set_xticks(range(len(phases)))
         ax.set_xticklabels(phases, rotation=35, ha="right", fontsize=8)
@@ -313,10 +323,13 @@ def plot_comparison(c, path: Path) -> None:
             values = [float(rows.loc[stage, label]) for label in c.labels]
             ax.bar(x, values, bottom=bottom, color=color, label=stage, width=0.6)
             bottom = [b + v for b, v in zip(bottom, values)]
+        top = list(bottom)
         if c.intervals is not None:
             iv = c.intervals[c.intervals["indicator"] == ind].set_index("campaign").reindex(c.labels)
             total = [float(rows.loc["total", label]) for label in c.labels]
             ax.errorbar(x, total, yerr=[[t - lo for t, lo in zip(total, iv["p2_5"])], [hi - t for t, hi in zip(total, iv["p97_5"])]], fmt="none", ecolor="black", capsize=4, lw=1)
+            top = [max(t, float(h)) for t, h in zip(top, iv["p97_5"])]
+        headroom(ax, top)
         ax.set_title(f"{ind} ({rows['unit'].iloc[0]})", fontsize=10)
         ax.set_xticks(list(x))
         ax.set_xticklabels(c.labels, rotation=20, ha="right", fontsize=8)
