@@ -682,3 +682,66 @@ def test_deployment_gpus_from_nodes(tmp_path):
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(AicomputeError, match="deployment.gpus.*one of them"):
         read_campaign(path)
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device", "unreadable", "missing"])
+def test_files_a_campaign_names_are_readable_regular_files(ready_dir, tmp_path, capsys, kind):
+    """`serves:`, `telemetry:` and `request_log:` resolve relative to the campaign file and are
+    refused, naming the field, when they are not a readable regular file (a pipe would be read
+    forever); nothing is written."""
+    import os
+
+    target = tmp_path / "named"
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target = Path("/dev/zero")
+    elif kind == "unreadable":
+        target.write_text("x")
+        target.chmod(0)
+        if os.access(target, os.R_OK):  # root reads anything
+            pytest.skip("running as root: every file is readable")
+    cases = {
+        "serves": {"serves": str(target), "deployment": {"gpus": 1, "duration": "1 h", "requests": 10, "energy": "1 kWh"}},
+        "deployment.request_log": {"campaign": {"name": "t"}, "site": {"country": "FR"}, "hardware": {"gpu": "H200"}, "phases": [{"name": "p", "kind": "debugging", "gpu_hours": 10}],
+                                   "deployment": {"telemetry": str(Path(__file__).parent / "data" / "h200_training_nvidia_smi.csv"), "request_log": str(target)}},
+        "phases[1] (p).telemetry.file": {"campaign": {"name": "t"}, "site": {"country": "FR"}, "hardware": {"gpu": "H200"}, "phases": [{"name": "p", "kind": "debugging", "telemetry": str(target)}]},
+    }
+    for field, doc in cases.items():
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        assert main(["assess", str(path), "--indicator", "climate"]) == 2
+        err = capsys.readouterr().err
+        assert f"field '{field}'" in err and err.count("\n") == 1, err
+    assert not any(name.startswith("aicompute-campaign-t") for name in bd.databases)
+
+
+def test_telemetry_path_is_relative_to_the_campaign_file(ready_dir, tmp_path, monkeypatch):
+    """A relative `telemetry:` path is read from the campaign file's folder, not the working one."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "h200_training_nvidia_smi.csv", folder / "log.csv")
+    doc = {"campaign": {"name": "relative log"}, "site": {"country": "FR"}, "hardware": {"gpu": "H200"}, "phases": [{"name": "run", "kind": "fine-tuning", "telemetry": "log.csv"}]}
+    (folder / "c.yaml").write_text(yaml.safe_dump(doc))
+    monkeypatch.chdir(tmp_path)
+    c = read_campaign(folder / "c.yaml")
+    assert c.phases[0].measured_gpu_kwh > 0
+
+
+def test_an_output_that_is_a_symlink_is_replaced_never_written_through(ready_dir, tmp_path):
+    """`--json out.json --force` where out.json links to a file elsewhere: the link becomes the
+    output file, the file it pointed to is untouched."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = elsewhere / "precious.json"
+    victim.write_text("keep me")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    link = out_dir / "r.json"
+    link.symlink_to(victim)
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--indicator", "climate", "--json", str(link)]) == 2  # exists: --force
+    assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--indicator", "climate", "--json", str(link), "--force"]) == 0
+    assert victim.read_text() == "keep me" and not link.is_symlink() and json.loads(link.read_text())["totals"]["climate"]["value"] > 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.json"]  # no temporary file left there either

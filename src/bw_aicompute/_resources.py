@@ -32,6 +32,27 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"bw_aicompute data folder {name!r} not found next to {_PACKAGE}")
 
 
+#: What the parts of a workbook (a zip archive) may hold, uncompressed: a campaign or inventory
+#: workbook is a few MB; a "zip bomb" whose sharedStrings expands to gigabytes is refused before
+#: openpyxl reads it.
+MAX_WORKBOOK_BYTES = 200_000_000
+
+
+def check_workbook_archive(path: Path, limit: int = MAX_WORKBOOK_BYTES) -> None:
+    """Refuse a file that is not a zip archive (an .xlsx is one) or whose parts add up to more
+    than `limit` bytes uncompressed, as the archive declares them (zipfile never inflates a
+    part beyond its declared size)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise AicomputeError(f"{path}: not a readable Excel workbook (not a zip archive: {exc})") from None
+    if total > limit:
+        raise AicomputeError(f"{path}: its parts expand to {total:,} bytes (more than {limit:,}); not a workbook this tool reads")
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
@@ -52,10 +73,11 @@ def output_path(path: str | Path, inputs: Iterable[str | Path] = (), force: bool
         Whether an existing file may be replaced (the command line's `--force`).
 
     Raises an error when the folder is missing or not writable, the path is a folder or a
-    device, an input, or an existing file without `force`.
+    device, an input, or an existing file without `force`. A symbolic link is the name of the
+    output: `atomic_write` replaces the link itself, never the file it points to.
     """
     path = Path(path)
-    folder = path.resolve().parent
+    folder = link_folder(path)
     if not folder.is_dir():
         raise AicomputeError(f"{path}: folder {folder} does not exist")
     if path.is_dir():
@@ -72,10 +94,17 @@ def output_path(path: str | Path, inputs: Iterable[str | Path] = (), force: bool
     return path
 
 
+def link_folder(path: Path) -> Path:
+    """The folder that holds the name `path` (for a symbolic link, the link's folder, not its
+    target's), resolved."""
+    return Path(os.path.abspath(path)).parent.resolve()
+
+
 def _mode_for(path: Path) -> int:
     """The permissions a written file gets: those of the file it replaces, else the usual ones
-    for a new file (0o666 less the umask; a temporary file is created 0o600)."""
-    if path.exists():
+    for a new file (0o666 less the umask; a temporary file is created 0o600), also in place of
+    a symbolic link."""
+    if path.exists() and not path.is_symlink():
         return stat.S_IMODE(path.stat().st_mode)
     umask = os.umask(0)
     os.umask(umask)
@@ -85,9 +114,10 @@ def _mode_for(path: Path) -> int:
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write a file whole or not at all: `write(tmp)` writes a temporary file in the target's
     folder (same suffix, so that writers choosing a format by suffix work), which then replaces
-    the target. On any failure the target is untouched and the temporary file removed."""
+    the target. On any failure the target is untouched and the temporary file removed. A
+    target that is a symbolic link is replaced by the file: what it pointed to is never written."""
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=path.suffix)
+    fd, name = tempfile.mkstemp(dir=link_folder(path), prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
     try:

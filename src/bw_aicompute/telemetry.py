@@ -12,6 +12,7 @@ between the log's idle level (5th percentile) and its peak (99th percentile).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -621,7 +622,10 @@ def record(out: str | Path, command: list[str], interval_s: float = 0.1) -> int:
                     energy = ""
                 f.write(f"{now},{i},{power:.3f},{energy}\n")
 
-        with open(out, "w", encoding="utf-8") as f:
+        if Path(out).is_symlink():  # the link is replaced, what it points to never written
+            Path(out).unlink()
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("timestamp,gpu,power_w,energy_j\n")
             try:
                 proc = subprocess.Popen(command)

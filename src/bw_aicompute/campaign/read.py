@@ -345,6 +345,27 @@ def parse_hardware(r: Reader, doc: Any, defaults: dict) -> Hardware:
     return hw
 
 
+def referenced_file(r: Reader, name: str, base: Path, field_: str, what: str) -> Path:
+    """A file a campaign file names (`serves`, a `telemetry` log, a `request_log`): relative to
+    the campaign file's folder unless absolute; refused unless it is a readable regular file (a
+    folder, a device, a pipe or a socket would be read forever or not at all)."""
+    import os
+    import stat
+
+    path = Path(name) if Path(name).is_absolute() else base / name
+    shown = quote(str(path))[1:-1][:300]
+    try:
+        mode = path.stat().st_mode  # follows links: what is read is what is checked
+    except (OSError, ValueError):  # missing, a name too long for the file system, a NUL byte
+        raise r.fail(field_, f"{shown}: {what} not found") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, pipe or socket)"
+        raise r.fail(field_, f"{shown}: is {kind}; name the {what}")
+    if not os.access(path, os.R_OK):
+        raise r.fail(field_, f"{shown}: {what} cannot be read (permission denied)")
+    return path
+
+
 def _read_telemetry(r: Reader, spec: Any, field_: str, base: Path):
     """(TelemetrySummary, description) of a telemetry spec (`file`, `start`, `end`,
     `gap_seconds`, or just the file); a log without energy or duration in its window is refused."""
@@ -355,7 +376,7 @@ def _read_telemetry(r: Reader, spec: Any, field_: str, base: Path):
     spec = r.mapping(spec, field_)
     r.known_keys(spec, TELEMETRY_KEYS, field_)
     name = r.text(spec.get("file"), f"{field_}.file")
-    log = Path(name) if Path(name).is_absolute() else base / name
+    log = referenced_file(r, name, base, f"{field_}.file", "power log")
     gap = r.number(spec.get("gap_seconds", 5.0), f"{field_}.gap_seconds")
     start = str(spec["start"]) if spec.get("start") is not None else None
     end = str(spec["end"]) if spec.get("end") is not None else None
@@ -555,7 +576,7 @@ def _request_log(r: Reader, name: str, base: Path, window: tuple, idle_gap: floa
     import pandas as pd
 
     f = "deployment.request_log"
-    path = Path(name) if Path(name).is_absolute() else base / name
+    path = referenced_file(r, name, base, f, "request log")
     try:
         df = pd.read_csv(path)
         times = pd.to_datetime(df["timestamp"], format="ISO8601", utc=True)
@@ -643,14 +664,7 @@ def parse_serving(doc: dict, path: Path | str) -> Campaign:
     r.known_keys(doc, SERVING_KEYS, "")
     if "deployment" not in doc:
         raise r.fail("deployment", "is required in a serving file (one that names the campaign it `serves`)")
-    target = Path(r.text(doc["serves"], "serves"))
-    target = target if target.is_absolute() else Path(path).parent / target
-    try:
-        found = target.is_file()
-    except OSError:  # a name too long for the file system
-        found = False
-    if not found:
-        raise r.fail("serves", f"{quote(str(target))[1:-1][:300]}: training campaign file not found")
+    target = referenced_file(r, r.text(doc["serves"], "serves"), Path(path).parent, "serves", "training campaign file")
     training = read_campaign(target, serving=False)
     if training.deployment is not None:
         raise r.fail("serves", f"{target} has a deployment of its own; name a training campaign file without one")

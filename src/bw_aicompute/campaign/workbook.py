@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._resources import atomic_write
+from .._resources import atomic_write, check_workbook_archive
 from ..errors import AicomputeError
 from .schema import KINDS, PHASE_KEYS
 
@@ -128,6 +128,7 @@ def read_campaign_workbook(path: Path, cells: dict | None = None) -> dict:
     cells = {} if cells is None else cells
     from openpyxl import load_workbook
 
+    check_workbook_archive(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # openpyxl raises several types for broken files

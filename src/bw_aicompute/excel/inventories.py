@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import distributions
-from .._resources import atomic_write, fingerprint
+from .._resources import atomic_write, check_workbook_archive, fingerprint
 from ..errors import AicomputeError, InputError, Where
 from ..inventory import InventoryDatabase, write_database
 from ..inventory.validate import Biosphere, add_dataset, check_links, check_parameter, evaluate_database_parameters, ordered
@@ -341,6 +341,9 @@ def read_inventory_workbook(path: Path) -> list[InventoryDatabase]:
     import bw2data as bd
     from openpyxl import load_workbook
 
+    if not Path(path).is_file():
+        raise AicomputeError(f"{path}: workbook not found (or not a regular file)")
+    check_workbook_archive(Path(path))
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:
