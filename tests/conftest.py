@@ -5,6 +5,8 @@ import time), and each test then moves Brightway to its own `tmp_path` with
 `projects.change_base_directories`.
 """
 
+import contextlib
+import gc
 import os
 import shutil
 import tempfile
@@ -25,12 +27,30 @@ import pytest  # noqa: E402
 from bw_aicompute import setup_project  # noqa: E402
 
 
+@contextlib.contextmanager
+def _without_gc_collect():
+    """bw2data runs `gc.collect()` four times when it changes data directory (to release SQLite
+    files on Windows): 0.3-0.5 s per test in a process holding pandas, scipy and matplotlib. The
+    fixtures skip it; the code under test does not."""
+    collect, gc.collect = gc.collect, lambda *args, **kwargs: 0
+    try:
+        yield
+    finally:
+        gc.collect = collect
+
+
+def change_base(base: Path, project_name: str | None = None) -> None:
+    """`projects.change_base_directories` without the garbage collections."""
+    with _without_gc_collect():
+        bd.projects.change_base_directories(base, project_name=project_name)
+
+
 @pytest.fixture
 def bw_dir(tmp_path: Path) -> Path:
     """An empty Brightway data directory for this test."""
     base = tmp_path / "bw"
     base.mkdir()
-    bd.projects.change_base_directories(base)
+    change_base(base)
     return base
 
 
@@ -40,7 +60,7 @@ def _template(tmp_path_factory) -> Path:
     slowest step and most tests start from a set-up project)."""
     base = tmp_path_factory.mktemp("template") / "bw"
     base.mkdir()
-    bd.projects.change_base_directories(base)
+    change_base(base)
     setup_project("aicompute")
     return base
 
@@ -50,17 +70,38 @@ def ready_dir(_template: Path, tmp_path: Path) -> Path:
     """A data directory holding a set-up `aicompute` project, current."""
     base = tmp_path / "bw"
     shutil.copytree(_template, base)
-    bd.projects.change_base_directories(base, project_name="aicompute")
+    change_base(base, project_name="aicompute")
     return base
 
 
 @pytest.fixture(scope="session")
 def exported_workbook(_template: Path, tmp_path_factory) -> Path:
-    """The inventories of the set-up project exported once (`export-inventories` takes 2 s);
-    tests copy it before editing."""
-    from bw_aicompute.excel.inventories import export_inventories
+    """The inventories of the set-up project exported once by the command
+    (`aicompute export-inventories` takes 2 s); tests copy it before editing."""
+    from bw_aicompute.cli import main
 
-    bd.projects.change_base_directories(_template, project_name="aicompute")
+    change_base(_template, project_name="aicompute")
     path = tmp_path_factory.mktemp("export") / "inventories.xlsx"
-    export_inventories(path)
+    assert main(["export-inventories", str(path)]) == 0
     return path
+
+
+class Grid:
+    """A worksheet's cells as rows of values (what the inventory importer reads of a sheet), so
+    that tests edit and validate a workbook in memory instead of saving and reading 10,000 rows
+    (`bw_aicompute.excel.inventories.workbook_databases` takes an object with `worksheets`)."""
+
+    def __init__(self, title: str, rows: list[list]):
+        self.title, self.rows = title, rows
+
+    def iter_rows(self, values_only: bool = True):
+        return (tuple(r) for r in self.rows)
+
+
+@pytest.fixture(scope="session")
+def exported_grids(exported_workbook) -> dict[str, Grid]:
+    """The exported workbook's sheets as grids, read once; a test that edits one restores it."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(exported_workbook, read_only=True)
+    return {ws.title: Grid(ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in wb.worksheets}

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from bw2data.parameters import DatabaseParameter
 
-from bw_aicompute import setup_project
+from bw_aicompute import AicomputeError, setup_project
 from bw_aicompute.assessment import assess
 from bw_aicompute.cli import main
 from bw_aicompute.lca import method_for, multi_scores
@@ -37,9 +37,8 @@ def plain_bw2io_import(workbook: Path) -> None:
         imp.write_database()
 
 
-def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, tmp_path):
-    workbook = tmp_path / "inventories.xlsx"
-    assert main(["export-inventories", str(workbook)]) == 0
+def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, exported_workbook, tmp_path):
+    workbook = exported_workbook  # written by `aicompute export-inventories` (conftest)
     assert openpyxl.load_workbook(workbook, read_only=True).sheetnames == ["aicompute-background", "aicompute"]
     plain_bw2io_import(workbook)
     assert len(bd.Database("fg-copy")) == len(bd.Database("aicompute"))
@@ -60,9 +59,10 @@ def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, tmp_path):
     co2 = next(e for e in plant.biosphere() if e.input["name"] == "Carbon dioxide, fossil")
     assert "IPCC AR5" in co2["source"] and co2["uncertainty type"] == 2
 
-    # every example campaign, relinked to the copies, gives the same scores on every indicator
+    # example campaigns, relinked to the copies, give the same scores on every indicator: a
+    # facility profile, a grid override with measured energy, study overrides, a deployment
     methods = [method_for(i)[1] for i in indicators()]
-    for example in sorted(EXAMPLES.glob("*.yaml")):
+    for example in (EXAMPLES / n for n in ("moshi_like.yaml", "finetune_measured_ppa.yaml", "bloom.yaml", "moshi_like_serving.yaml")):
         a = assess(example, indicators=["climate"])
         data = bd.Database(a.database).load()
         copy = f"copy-{a.database}"[:60]
@@ -126,30 +126,54 @@ def find_exchange(ws, activity_code, input_name):
     return rows[i], cols
 
 
-@pytest.mark.parametrize(
-    "label, column, value, message",
-    [
-        ("missing source", "source", None, "missing field 'source'"),
-        ("unit typo", "unit", "kilowatt hours", "unit 'kilowatt hours'"),
-        ("unknown provider", "name", "datacenter operation, per kWh of IT energy, Mars", "no provider"),
-        ("negative amount", "amount", -1, "negative"),
-    ],
-)
-def test_edited_workbook_errors_name_sheet_row_and_column(ready_dir, exported_workbook, tmp_path, capsys, label, column, value, message):
+def test_edited_workbook_error_names_sheet_row_and_column(ready_dir, exported_workbook, tmp_path, capsys):
+    """Through the command: one message naming the file, sheet, row and field; nothing written."""
     def change(wb):
         row, cols = find_exchange(wb["aicompute"], "gpu-hour-h100_sxm_80gb-FR", "datacenter operation, per kWh of IT energy, FR")
-        row[cols[column]].value = value
-        if column == "amount":
-            row[cols["formula"]].value = None
+        row[cols["source"]].value = None
         return row[0].row
 
     state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
     workbook, row = edited(tmp_path, change, exported_workbook)
     assert main(["import-inventories", str(workbook)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"aicompute: error: edit.xlsx: sheet 'aicompute', row {row}")
-    assert message in err
+    assert err.startswith(f"aicompute: error: edit.xlsx: sheet 'aicompute', row {row}") and "missing field 'source'" in err
     assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
+
+
+@pytest.mark.parametrize(
+    "label, column, value, message",
+    [
+        ("unit typo", "unit", "kilowatt hours", "unit 'kilowatt hours'"),
+        ("unknown provider", "name", "datacenter operation, per kWh of IT energy, Mars", "no provider"),
+        ("negative amount", "amount", -1, "negative"),
+        ("formula reading a file", "formula", "ord(open('/etc/hostname').read()[0])", "column 'formula'"),
+    ],
+)
+def test_edited_workbook_errors_name_the_row(ready_dir, exported_grids, label, column, value, message):
+    """The same validation on the sheet edited in memory (the workbook file read as above)."""
+    from types import SimpleNamespace
+
+    from bw_aicompute.excel.inventories import workbook_databases
+
+    grid = exported_grids["aicompute"]
+    rows = grid.rows
+    start = next(i for i, r in enumerate(rows) if r[0] == "code" and r[1] == "gpu-hour-h100_sxm_80gb-FR")
+    header = next(i for i in range(start, len(rows)) if rows[i][0] == "name" and rows[i][1] == "amount")
+    cols = {name: k for k, name in enumerate(rows[header])}
+    i = next(i for i in range(header + 1, len(rows)) if rows[i][0] == "datacenter operation, per kWh of IT energy, FR")
+    saved = list(rows[i])
+    rows[i][cols[column]] = value
+    if column == "amount":
+        rows[i][cols["formula"]] = None
+    try:
+        with pytest.raises(AicomputeError) as err:
+            workbook_databases(SimpleNamespace(worksheets=[exported_grids["aicompute-background"], grid]), Path("edit.xlsx"))
+    finally:
+        rows[i] = saved
+    assert str(err.value).startswith(f"edit.xlsx: sheet 'aicompute', row {i + 1}") and message in str(err.value)
+    if column == "formula":  # formulas of a workbook are parsed, never run
+        assert "only arithmetic" in str(err.value)
 
 
 def user_database_linking_to_ours():
@@ -260,18 +284,6 @@ def test_workbook_whose_last_row_is_exchanges(ready_dir, exported_workbook, tmp_
     wb.save(workbook)
     assert main(["import-inventories", str(workbook)]) == 2
     assert "missing field 'unit'" in capsys.readouterr().err
-
-
-def test_workbook_formulas_cannot_read_files(ready_dir, exported_workbook, tmp_path, capsys):
-    def change(wb):
-        row, cols = find_exchange(wb["aicompute"], "gpu-hour-h100_sxm_80gb-FR", "datacenter operation, per kWh of IT energy, FR")
-        row[cols["formula"]].value = "ord(open('/etc/hostname').read()[0])"
-        return row[0].row
-
-    workbook, row = edited(tmp_path, change, exported_workbook)
-    assert main(["import-inventories", str(workbook)]) == 2
-    err = capsys.readouterr().err
-    assert f"row {row}, column 'formula'" in err and "only arithmetic" in err
 
 
 def test_layout_fits_text_columns_into_a_page_width():

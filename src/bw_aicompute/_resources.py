@@ -32,10 +32,10 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"bw_aicompute data folder {name!r} not found next to {_PACKAGE}")
 
 
-#: What the parts of a workbook (a zip archive) may hold, uncompressed: a campaign or inventory
-#: workbook is a few MB; a "zip bomb" whose sharedStrings expands to gigabytes is refused before
-#: openpyxl reads it.
-MAX_WORKBOOK_BYTES = 200_000_000
+#: What the parts of a workbook (a zip archive) may hold, uncompressed: the exported inventories
+#: are 4.4 MB, a results workbook 0.3 MB; a "zip bomb" whose sharedStrings expands to gigabytes
+#: is refused before openpyxl reads it.
+MAX_WORKBOOK_BYTES = 100_000_000
 
 
 def check_workbook_archive(path: Path, limit: int = MAX_WORKBOOK_BYTES) -> None:

@@ -64,8 +64,56 @@ def _pattern(text: str, where: Where) -> re.Pattern:
         raise where.error(f"pattern {text!r} does not compile ({exc})") from None
 
 
+RULES_KEYS = ("campaign", "partitions", "gpu_types", "failed_min_minutes", "unclassified_kind", "rules")
+
+
+def _text_map(value: Any, where: Where, field_: str) -> dict[str, str]:
+    """A mapping of names to texts (numbers are read as text), or an error naming the field."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value.values()):
+        raise where.at(field=field_).error("must be a mapping of names to texts")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _rule(rule: Any, i: int, path: Path) -> dict:
+    """One checked rule with its patterns compiled (`patterns`: sacct column -> regex)."""
+    from .campaign import KINDS
+
+    where = Where(file=str(path), field=f"rules[{i}]")
+    if not isinstance(rule, dict) or not isinstance(rule.get("match"), dict) or not rule["match"] or not isinstance(rule.get("phase"), (str, int)) or not str(rule["phase"]).strip():
+        raise where.error("a rule has `match` (a mapping of fields to patterns), `phase` and `kind`")
+    unknown = set(rule) - {"match", "phase", "kind", "failed"} or set(rule["match"]) - set(MATCH_FIELDS)
+    if unknown:
+        raise where.error(f"unknown field {sorted(map(str, unknown))[0]!r}; a rule has match ({', '.join(MATCH_FIELDS)}), phase, kind and failed")
+    if rule.get("kind") not in KINDS:
+        raise where.at(field=f"rules[{i}].kind").error(f"unknown kind {str(rule.get('kind'))[:60]!r}; use one of: {', '.join(KINDS)}")
+    if rule.get("failed") not in (None, "keep"):
+        raise where.at(field=f"rules[{i}].failed").error("is `keep` (failed jobs stay in this phase) or absent")
+    patterns = _text_map(rule["match"], where, f"rules[{i}].match")
+    compiled = {MATCH_FIELDS[k]: _pattern(v, where.at(field=f"rules[{i}].match.{k}")) for k, v in patterns.items()}
+    return {**rule, "phase": str(rule["phase"]).strip(), "patterns": compiled}
+
+
+def _partitions(doc: dict, path: Path) -> dict[str, dict]:
+    parts = doc.get("partitions")
+    if not isinstance(parts, dict) or not parts:
+        raise Where(file=str(path), field="partitions").error("a rules file has `partitions`: a mapping of each GPU partition to its `gpu` and site")
+    out = {}
+    for name, p in parts.items():
+        where = Where(file=str(path), field=f"partitions.{name}")
+        if not isinstance(p, dict) or not p.get("gpu"):
+            raise where.error("needs `gpu` (the GPU model of the partition)")
+        unknown = set(p) - {"gpu", "country", "profile"}
+        if unknown:
+            raise where.error(f"unknown field {sorted(map(str, unknown))[0]!r}; a partition has gpu, country and profile")
+        out[str(name)] = _text_map(p, where, f"partitions.{name}")
+    return out
+
+
 def read_rules(path: str | Path) -> Rules:
-    """Read and check a rules file (YAML).
+    """Read and check a rules file (YAML): every field of the wrong type or unknown is refused,
+    naming it.
 
     Parameters
     ----------
@@ -76,6 +124,8 @@ def read_rules(path: str | Path) -> Rules:
     Rules
         With every pattern compiled (`rule["patterns"]`: sacct column -> regex).
     """
+    import math
+
     import yaml
 
     from .campaign import KINDS
@@ -83,26 +133,26 @@ def read_rules(path: str | Path) -> Rules:
     path = Path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise AicomputeError(f"{path}: not a readable YAML rules file ({exc})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("partitions"), dict) or not isinstance(doc.get("rules", []), list):
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
+        raise AicomputeError(f"{path}: not a readable YAML rules file ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
+    where = Where(file=str(path))
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules", []), list):
         raise AicomputeError(f"{path}: a rules file has `partitions` (a mapping) and `rules` (a list)")
-    rules = []
-    for i, rule in enumerate(doc.get("rules") or [], start=1):
-        where = Where(file=str(path), field=f"rules[{i}]")
-        if not isinstance(rule, dict) or not isinstance(rule.get("match"), dict) or not rule.get("phase"):
-            raise where.error("a rule has `match` (a mapping of fields to patterns), `phase` and `kind`")
-        unknown = set(rule["match"]) - set(MATCH_FIELDS)
-        if unknown:
-            raise where.at(field=f"rules[{i}].match").error(f"unknown field {sorted(unknown)[0]!r}; use {', '.join(MATCH_FIELDS)}")
-        if rule.get("kind") not in KINDS:
-            raise where.at(field=f"rules[{i}].kind").error(f"unknown kind {rule.get('kind')!r}; use one of: {', '.join(KINDS)}")
-        patterns = {MATCH_FIELDS[k]: _pattern(str(v), where.at(field=f"rules[{i}].match.{k}")) for k, v in rule["match"].items()}
-        rules.append({**rule, "patterns": patterns})
-    for name, p in doc["partitions"].items():
-        if not isinstance(p, dict) or not p.get("gpu"):
-            raise Where(file=str(path), field=f"partitions.{name}").error("needs `gpu` (the GPU model of the partition)")
-    return Rules(str(path), doc["partitions"], rules, doc.get("gpu_types") or {}, float(doc.get("failed_min_minutes", 10)), doc.get("unclassified_kind", "debugging"), doc.get("campaign") or {})
+    unknown = set(doc) - set(RULES_KEYS)
+    if unknown:
+        raise where.at(field=str(sorted(map(str, unknown))[0])).error(f"unknown field; a rules file has {', '.join(RULES_KEYS)}")
+    minutes = doc.get("failed_min_minutes", 10)
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes) or not 0 <= minutes <= 1e6:
+        raise where.at(field="failed_min_minutes").error("must be a number of minutes from 0 to 1,000,000")
+    kind = doc.get("unclassified_kind", "debugging")
+    if kind not in KINDS:
+        raise where.at(field="unclassified_kind").error(f"unknown kind {str(kind)[:60]!r}; use one of: {', '.join(KINDS)}")
+    campaign = doc.get("campaign") or {}
+    if not isinstance(campaign, dict) or not isinstance(campaign.get("site", {}), dict) or not isinstance(campaign.get("name", ""), (str, int, float)):
+        raise where.at(field="campaign").error("is a mapping with an optional `name` and `site` (a mapping, as in a campaign file)")
+    rules = [_rule(rule, i, path) for i, rule in enumerate(doc.get("rules") or [], start=1)]
+    gpu_types = _text_map(doc.get("gpu_types"), where, "gpu_types")
+    return Rules(str(path), _partitions(doc, path), rules, gpu_types, float(minutes), kind, campaign)
 
 
 def _seconds(elapsed: pd.Series) -> pd.Series:
@@ -267,7 +317,7 @@ def _phases(jobs: pd.DataFrame, source: str) -> list[dict]:
 def campaign_documents(jobs: pd.DataFrame, rules: Rules, by: str | None, source: str) -> list[tuple[str, dict]]:
     """Campaign documents (as a campaign YAML file holds) of classified jobs: one per group of
     `by` and per site (country, profile) of the partitions."""
-    base = rules.campaign.get("name") or Path(source).stem
+    base = str(rules.campaign.get("name") or "").strip() or Path(source).stem
     groups = GROUPS[by](jobs) if by else pd.Series("", index=jobs.index)
     out = []
     for (group, country, profile), g in jobs.groupby([groups, jobs["country"], jobs["profile"]], sort=True):

@@ -376,7 +376,7 @@ def _read_telemetry(r: Reader, spec: Any, field_: str, base: Path):
     spec = r.mapping(spec, field_)
     r.known_keys(spec, TELEMETRY_KEYS, field_)
     name = r.text(spec.get("file"), f"{field_}.file")
-    log = referenced_file(r, name, base, f"{field_}.file", "power log")
+    log = referenced_file(r, name, base, f"{field_}.file", "telemetry file")
     gap = r.number(spec.get("gap_seconds", 5.0), f"{field_}.gap_seconds")
     start = str(spec["start"]) if spec.get("start") is not None else None
     end = str(spec["end"]) if spec.get("end") is not None else None
@@ -569,24 +569,41 @@ def _amortise(r: Reader, value: Any, unit: str, served: dict[str, float]) -> tup
     return r.number(number, f) * factor, given
 
 
+def _log_column(r: Reader, path: Path, df, column: str, parse) -> Any:
+    """A column of a request log parsed by `parse` (NaN or NaT where a cell does not parse);
+    the first cell that does not parse is refused with its line (the header is line 1)."""
+    values = parse(df[column])
+    bad = values.isna()
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise r.fail("deployment.request_log", f"{path}, line {line}: {column} {quote(df[column].iloc[line - 2][:60])} is not {'an ISO 8601 time' if column == 'timestamp' else 'a number of tokens (0 or more)'}")
+    return values
+
+
 def _request_log(r: Reader, name: str, base: Path, window: tuple, idle_gap: float) -> tuple[int, float, float]:
     """(requests, tokens, idle seconds) of a request log (CSV: `timestamp`, optional `tokens`)
     within the power log's window; idle: the stretches longer than `idle_gap` s without a
     request, window edges included."""
+    import numpy as np
     import pandas as pd
 
     f = "deployment.request_log"
     path = referenced_file(r, name, base, f, "request log")
     try:
-        df = pd.read_csv(path)
-        times = pd.to_datetime(df["timestamp"], format="ISO8601", utc=True)
-    except (OSError, KeyError, ValueError) as exc:
-        raise r.fail(f, f"{path}: not a request log with a `timestamp` column of ISO 8601 times ({exc})") from None
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise r.fail(f, f"{path}: not a CSV request log ({quote(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[1:-1][:200]})") from None
+    if "timestamp" not in df:
+        raise r.fail(f, f"{path}: no `timestamp` column (a request log has `timestamp` and optionally `tokens`)")
+    times = _log_column(r, path, df, "timestamp", lambda c: pd.to_datetime(c, format="ISO8601", utc=True, errors="coerce"))
     start, end = (pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tzinfo is None else pd.Timestamp(t).tz_convert("UTC") for t in window)
     inside = (times >= start) & (times <= end)
     t = pd.concat([pd.Series([start]), times[inside].sort_values(), pd.Series([end])]).to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
     gaps = t[1:] - t[:-1]
-    tokens = float(pd.to_numeric(df.loc[inside, "tokens"]).sum()) if "tokens" in df else 0.0
+    tokens = 0.0
+    if "tokens" in df:
+        counts = _log_column(r, path, df, "tokens", lambda c: pd.to_numeric(c, errors="coerce").where(lambda v: np.isfinite(v) & (v >= 0)))
+        tokens = float(counts[inside].sum())
     return int(inside.sum()), tokens, float(gaps[gaps > idle_gap].sum())
 
 

@@ -338,16 +338,27 @@ def read_inventory_workbook(path: Path) -> list[InventoryDatabase]:
     """Read and validate an inventory workbook (the layout of `export_inventories`) with the
     rules of `inventories/`; return databases ready to write, in writing order. Errors name
     the sheet, row and column."""
-    import bw2data as bd
     from openpyxl import load_workbook
 
-    if not Path(path).is_file():
+    path = Path(path)
+    if not path.is_file():
         raise AicomputeError(f"{path}: workbook not found (or not a regular file)")
-    check_workbook_archive(Path(path))
+    check_workbook_archive(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:
         raise AicomputeError(f"{path}: not a readable Excel workbook ({exc})") from None
+    result = workbook_databases(wb, path)
+    for db in result:
+        db.fingerprint = fingerprint("import", path.read_bytes())
+    return result
+
+
+def workbook_databases(wb, path: Path) -> list[InventoryDatabase]:
+    """The validated databases of an open inventory workbook (openpyxl), in writing order;
+    `path` is named in messages."""
+    import bw2data as bd
+
     biosphere = find_biosphere(bd)
     if biosphere is None:
         raise AicomputeError("the project has no biosphere database; run: aicompute setup")
@@ -364,10 +375,7 @@ def read_inventory_workbook(path: Path) -> list[InventoryDatabase]:
     dbs = {s.db.name: s.db for s in sheets}
     if not dbs:
         raise AicomputeError(f"{path.name}: no sheet starts with a 'Database | <name>' row")
-    result = _check_graph(dbs)
-    for db in result:
-        db.fingerprint = fingerprint("import", path.read_bytes())
-    return result
+    return _check_graph(dbs)
 
 
 @dataclass

@@ -175,10 +175,10 @@ def build_exchange(exc: Any, db: InventoryDatabase, bio: Biosphere, xw: Where) -
     return out
 
 
-def comment_with_source(comment: str | None, source: str | None) -> str:
+def comment_with_source(comment: object, source: object) -> str:
     """An exchange's comment that also says its source (Activity Browser shows `comment`, not
     `source`): the source alone where there is no comment; idempotent."""
-    comment, source = (comment or "").strip(), (source or "").strip()
+    comment, source = ("" if comment is None else str(comment)).strip(), ("" if source is None else str(source)).strip()
     if not source or source in comment:
         return comment
     return f"{comment} Source: {source}" if comment else source
