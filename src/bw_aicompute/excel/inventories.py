@@ -80,21 +80,29 @@ def _exchange_row(exc) -> list:
     return [_xl(row.get(c)) for c in EXCHANGE_COLUMNS]
 
 
+def _heading(ws, values: list, bold) -> None:
+    """Append a row whose first cell is bold (a Cell, not `ws[ws.max_row]`: finding the last
+    row scans every cell of the sheet)."""
+    from openpyxl.cell import Cell
+
+    first = Cell(ws, value=values[0])
+    first.font = bold
+    ws.append([first, *values[1:]])
+
+
 def _write_sheet(ws, name: str, bold) -> None:
     import bw2data as bd
     from bw2data.parameters import DatabaseParameter
 
     meta = bd.databases[name]
-    ws.append(["Database", name])
-    ws[ws.max_row][0].font = bold
+    _heading(ws, ["Database", name], bold)
     for key in ("format", "license"):
         if meta.get(key):
             ws.append([key, meta[key]])
     ws.append([])
     params = list(DatabaseParameter.select().where(DatabaseParameter.database == name).order_by(DatabaseParameter.name))
     if params:
-        ws.append(["Database parameters"])
-        ws[ws.max_row][0].font = bold
+        _heading(ws, ["Database parameters"], bold)
         ws.append(PARAM_COLUMNS)
         for p in params:
             d = {**p.data, "name": p.name, "amount": p.amount, "formula": p.formula}
@@ -102,8 +110,7 @@ def _write_sheet(ws, name: str, bold) -> None:
         ws.append([])
     order = {"production": 0, "technosphere": 1, "biosphere": 2}
     for act in sorted(bd.Database(name), key=lambda a: (a["name"], a.get("location", ""), a["code"])):
-        ws.append(["Activity", act["name"]])
-        ws[ws.max_row][0].font = bold
+        _heading(ws, ["Activity", act["name"]], bold)
         for field_ in ACTIVITY_FIELDS:
             value = "process" if field_ == "type" else act.get(field_)
             if value not in (None, ""):
@@ -262,6 +269,18 @@ class _Providers:
                 m = act.meta
                 self.index[(sheet.db.name, m.get("name"), m.get("reference product", m.get("name")), str(m.get("location", "GLO")))] = str(m.get("code"))
         self.in_workbook = {s.db.name for s in sheets}
+        self.indexed: set[str] = set()
+
+    def _index_installed(self, dbname: str) -> None:
+        """Index an installed database once (the first provider looked up in it)."""
+        import bw2data as bd
+
+        if dbname in self.indexed:
+            return
+        self.indexed.add(dbname)
+        for node in bd.Database(dbname):
+            key = (dbname, node["name"], node.get("reference product", node["name"]), str(node.get("location", "GLO")))
+            self.index.setdefault(key, node["code"])
 
     def __call__(self, dbname: str, d: dict, where: Where) -> tuple[str, str]:
         import bw2data as bd
@@ -270,9 +289,9 @@ class _Providers:
         if key in self.index:
             return (dbname, self.index[key])
         if dbname not in self.in_workbook and dbname in bd.databases:
-            for node in bd.Database(dbname):
-                if (node["name"], node.get("reference product", node["name"]), str(node.get("location", "GLO"))) == key[1:]:
-                    return (dbname, node["code"])
+            self._index_installed(dbname)
+            if key in self.index:
+                return (dbname, self.index[key])
         raise where.error(f"no provider {d.get('name')!r} [{d.get('location')}] ({d.get('reference product')}) in database {dbname!r}", column="name")
 
 
