@@ -54,14 +54,34 @@ def bw_dir(tmp_path: Path) -> Path:
     return base
 
 
+def _shared(tmp_path_factory, name: str) -> tuple[Path, "FileLock"]:
+    """A folder shared by the pytest-xdist workers of this run (the parent of their temporary
+    folders), with a lock: what one worker builds, the others copy."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / name, FileLock(str(root / f"{name}.lock"))
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory) -> Path:
-    """A data directory in which `setup_project()` ran once (copied per test: setup is the
-    slowest step and most tests start from a set-up project)."""
+    """A data directory in which `setup_project()` ran once for the whole run (copied per test:
+    setup is the slowest step and most tests start from a set-up project). Built by the first
+    worker that needs it; each worker then copies it, so no worker writes the shared one."""
+    shared, lock = _shared(tmp_path_factory, "template")
+    with lock:
+        if not (shared / "complete").exists():
+            build = shared / "bw"
+            shutil.rmtree(shared, ignore_errors=True)
+            build.mkdir(parents=True)
+            change_base(build)
+            setup_project("aicompute")
+            (shared / "complete").write_text("")
     base = tmp_path_factory.mktemp("template") / "bw"
-    base.mkdir()
-    change_base(base)
-    setup_project("aicompute")
+    shutil.copytree(shared / "bw", base)
+    change_base(base, project_name="aicompute")
     return base
 
 
@@ -80,9 +100,13 @@ def exported_workbook(_template: Path, tmp_path_factory) -> Path:
     (`aicompute export-inventories` takes 2 s); tests copy it before editing."""
     from bw_aicompute.cli import main
 
-    change_base(_template, project_name="aicompute")
-    path = tmp_path_factory.mktemp("export") / "inventories.xlsx"
-    assert main(["export-inventories", str(path)]) == 0
+    shared, lock = _shared(tmp_path_factory, "export")
+    path = shared / "inventories.xlsx"
+    with lock:
+        if not path.exists():
+            shared.mkdir(parents=True, exist_ok=True)
+            change_base(_template, project_name="aicompute")
+            assert main(["export-inventories", str(path)]) == 0
     return path
 
 

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import bw2data as bd
 import pytest
@@ -10,25 +11,15 @@ import pytest
 from bw_aicompute.cli import main
 
 
-def test_setup_prints_summary_then_nothing_changed(bw_dir, capsys):
-    assert main(["setup", "--project", "cli"]) == 0
-    out, err = capsys.readouterr()
-    assert "Project 'cli'" in out and "(created)" in out
-    assert "installed biosphere3" in out
-    assert "Setup done" in out
-    # the documented progress lines (docs/getting-started.md): one per step that installed something, on stderr
-    steps = [line.split(":")[0] for line in err.splitlines() if line.startswith("setup ")]
-    assert steps == ["setup 1/3 biosphere", "setup 2/3 methods", "setup 3/3 inventories"] and "setup " not in out
-    assert main(["setup", "--project", "cli"]) == 0
-    out, err = capsys.readouterr()
-    assert "nothing changed" in out and "setup " not in err
-
-
-def test_setup_quiet_prints_nothing(bw_dir, capsys):
-    assert main(["setup", "--project", "q", "--quiet"]) == 0
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "q" in bd.projects
+def test_setup_quiet_prints_nothing(ready_dir, capsys):
+    """--quiet on a setup that installs something (the methods, deleted here): no summary, no
+    progress lines."""
+    installed = [m for m in bd.methods]
+    for m in installed:
+        bd.Method(m).deregister()
+    assert main(["setup", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert set(bd.methods) == set(installed)
 
 
 def test_status_lists_indicators(ready_dir, capsys):
@@ -62,7 +53,7 @@ def test_unknown_command_exits_2(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_module_entry_point_in_a_fresh_data_directory(tmp_path):
+def test_module_entry_point_in_a_fresh_data_directory(tmp_path, capsys, monkeypatch):
     """`python -m bw_aicompute setup` in a new process, with BRIGHTWAY2_DIR naming a folder that
     does not exist yet: it is created, and the output holds no log noise."""
     env = {**os.environ, "BRIGHTWAY2_DIR": str(tmp_path / "new" / "bw")}
@@ -71,16 +62,23 @@ def test_module_entry_point_in_a_fresh_data_directory(tmp_path):
     run = subprocess.run([sys.executable, "-m", "bw_aicompute", "setup", "--project", "p"], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("Project 'p' in ")
+    assert "(created)" in run.stdout and "installed biosphere3" in run.stdout and "Setup done" in run.stdout
     assert "INFO" not in run.stdout and "it/s" not in run.stderr
     assert "Traceback" not in run.stderr
     steps = [line for line in run.stderr.splitlines() if line.startswith("setup ")]  # one line per step on a first run
     assert [line.split(":")[0] for line in steps] == ["setup 1/3 biosphere", "setup 2/3 methods", "setup 3/3 inventories"]
-    run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "p"], env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert "water_withdrawal" in run.stdout
-    run = subprocess.run([sys.executable, "-m", "bw_aicompute", "status", "--project", "missing"], env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2
-    assert run.stderr.strip() == f"aicompute: error: project 'missing' does not exist in {env['BRIGHTWAY2_DIR']} (BRIGHTWAY2_DIR); run: aicompute setup --project missing"
+    assert "setup " not in run.stdout
+    # the same directory read in this process (a new process costs seconds of imports)
+    from conftest import change_base
+
+    change_base(Path(env["BRIGHTWAY2_DIR"]), project_name="p")
+    assert main(["status", "--project", "p"]) == 0 and "water_withdrawal" in capsys.readouterr().out
+    assert main(["setup", "--project", "p"]) == 0  # a second run: nothing to do, no progress lines
+    out, err = capsys.readouterr()
+    assert "nothing changed" in out and "setup " not in err
+    monkeypatch.setenv("BRIGHTWAY2_DIR", env["BRIGHTWAY2_DIR"])
+    assert main(["status", "--project", "missing"]) == 2
+    assert capsys.readouterr().err.strip() == f"aicompute: error: project 'missing' does not exist in {env['BRIGHTWAY2_DIR']} (BRIGHTWAY2_DIR); run: aicompute setup --project missing"
 
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "bloom.yaml")

@@ -2,6 +2,7 @@
 example campaigns give the same scores), and import of an edited workbook with validation."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -205,10 +206,12 @@ def background_only(exported_workbook):
     """The exported workbook without the foreground sheet, and its background sheet (the
     background-only file is made once per session: loading the whole workbook takes seconds)."""
     small = exported_workbook.parent / "background-only.xlsx"
-    if not small.exists():
+    if not small.exists():  # the folder is shared by the workers: written whole, then renamed
         wb = openpyxl.load_workbook(exported_workbook)
         del wb["aicompute"]
-        wb.save(small)
+        part = small.with_name(f"{small.stem}.{os.getpid()}.xlsx")
+        wb.save(part)
+        os.replace(part, small)
     wb = openpyxl.load_workbook(small)
     return wb, wb["aicompute-background"]
 

@@ -84,7 +84,15 @@ def score(node, method):
     return lca.score
 
 
-def test_fresh_setup_installs_biosphere_methods(bw_dir):
+def test_fresh_setup_installs_biosphere_methods_and_leaves_other_projects(ready_dir):
+    """A new project beside a set-up one and someone else's: only the new one is written."""
+    others = [bd.projects.dir]  # the set-up project `aicompute`
+    bd.projects.set_current("someone-else")
+    bd.Database("theirs").write(
+        {("theirs", "a"): {"name": "a", "unit": "kg", "exchanges": [{"input": ("theirs", "a"), "amount": 1, "type": "production"}]}}
+    )
+    others.append(bd.projects.dir)
+    before = {p: p.read_bytes() for d in others for p in d.rglob("*") if p.is_file()}
     report = setup_project("fresh")
     assert report.project_created
     assert report.biosphere == "biosphere3"
@@ -102,6 +110,8 @@ def test_fresh_setup_installs_biosphere_methods(bw_dir):
     assert set(bd.databases) == {"biosphere3", "aicompute-background", "aicompute"}
     for name in bd.databases:
         assert bd.databases[name][OWNER_KEY]["state"] == "complete"
+    assert not setup_project("aicompute").changed
+    assert {p: p.read_bytes() for d in others for p in d.rglob("*") if p.is_file()} == before
 
 
 def test_indicators_cover_the_required_methods():
@@ -240,6 +250,7 @@ def test_foreign_biosphere_and_method_of_the_same_name_are_kept(bw_dir):
 
 
 def test_biosphere_named_like_an_ecoinvent_import(bw_dir):
+    """An ecoinvent-style biosphere is used, named by the preference or found by its name."""
     from bw2io.importers import Ecospold2BiosphereImporter
 
     bd.projects.set_current("ei")
@@ -247,9 +258,15 @@ def test_biosphere_named_like_an_ecoinvent_import(bw_dir):
     imp = Ecospold2BiosphereImporter(name=name)
     imp.apply_strategies(verbose=False)
     bd.Database(name).write({(name, ds["code"]): ds for ds in imp.data})
+    # a copy of the project without the preference: the biosphere is found by its name
+    bd.projects.copy_project("ei-no-preference", switch=True)
+    report = setup_project("ei-no-preference")
+    assert report.biosphere == name
+    assert set(bd.databases) == {name, "aicompute-background", "aicompute"}
+
+    bd.projects.set_current("ei")
     bd.preferences["biosphere_database"] = name
     bd.preferences.flush()
-
     report = setup_project("ei")
     assert report.biosphere == name
     assert "biosphere3" not in bd.databases
@@ -260,20 +277,6 @@ def test_biosphere_named_like_an_ecoinvent_import(bw_dir):
     ids = {a.id for a in ActivityDataset.select(ActivityDataset.id).where(ActivityDataset.database == name)}
     for m in EXPECTED_METHODS:
         assert {r for r, _ in method_rows(m)} <= ids
-
-
-def test_biosphere_found_by_name_without_preference(bw_dir):
-    """An ecoinvent-style biosphere is used even when the preference is not set."""
-    from bw2io.importers import Ecospold2BiosphereImporter
-
-    bd.projects.set_current("ei2")
-    name = "ecoinvent-3.11-biosphere"
-    imp = Ecospold2BiosphereImporter(name=name)
-    imp.apply_strategies(verbose=False)
-    bd.Database(name).write({(name, ds["code"]): ds for ds in imp.data})
-    report = setup_project("ei2")
-    assert report.biosphere == name
-    assert set(bd.databases) == {name, "aicompute-background", "aicompute"}
 
 
 def test_failure_in_methods_midway_then_rerun_completes(bw_dir, monkeypatch):
@@ -325,19 +328,6 @@ def test_failure_while_writing_biosphere_then_rerun_completes(bw_dir, monkeypatc
     assert len(bd.Database("biosphere3")) == 4709
     assert bd.databases["biosphere3"][OWNER_KEY]["state"] == "complete"
     assert EXPECTED_METHODS <= set(bd.methods)
-
-
-def test_other_projects_are_untouched(ready_dir):
-    bd.projects.set_current("someone-else")
-    bd.Database("theirs").write(
-        {("theirs", "a"): {"name": "a", "unit": "kg", "exchanges": [{"input": ("theirs", "a"), "amount": 1, "type": "production"}]}}
-    )
-    other_dir = bd.projects.dir
-    before = {p.name: p.read_bytes() for p in other_dir.rglob("*") if p.is_file()}
-    setup_project("aicompute")
-    setup_project("another")
-    after = {p.name: p.read_bytes() for p in other_dir.rglob("*") if p.is_file()}
-    assert after == before
 
 
 def test_a_complete_mark_without_rows_is_repaired(ready_dir):

@@ -75,13 +75,17 @@ def test_dask_local_cluster_gives_the_local_numbers(ready_dir):
     pytest.importorskip("distributed")
     from bw_aicompute import uncertainty
 
+    from distributed import LocalCluster
+
     n = uncertainty.CHUNK + 10
     local = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], iterations=n, seed=3)
     remote = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], iterations=n, seed=3, dask="local")
     assert remote.uncertainty.chunks == [(0, 2), (1, 2)]
     assert np.array_equal(local.uncertainty.totals, remote.uncertainty.totals)
     s_local = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"])
-    s_remote = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"], dask="local")
+    # the sweep on a cluster given by its address (a second LocalCluster would cost seconds more)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        s_remote = sweep([EXAMPLES / "bloom.yaml"], ["site.country=FR,US"], indicators=["climate"], dask=cluster.scheduler_address)
     assert list(s_remote.table["climate"]) == pytest.approx(list(s_local.table["climate"]), rel=1e-12)
 
 

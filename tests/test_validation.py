@@ -59,6 +59,10 @@ def project_files(base: Path, project: str) -> dict[str, str]:
     return {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(folder.rglob("*")) if f.is_file()}
 
 
+# one worker runs the validation once for these tests (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("validation")
+
+
 @pytest.fixture(scope="module")
 def validated(_template, tmp_path_factory):
     """A data directory with a user's set-up project `aicompute` in which the validation ran:
