@@ -237,6 +237,8 @@ def test_excel_template_round_trip(ready_dir, tmp_path):
 
     template = tmp_path / "campaign.xlsx"
     assert main(["template", str(template)]) == 0
+    with pytest.raises(AicomputeError, match=r"sheet 'campaign', row 2, column 'value' \(field campaign.name\): is required"):
+        assess(template)  # the blank template: the first required cell is named
     wb = openpyxl.load_workbook(template)
     doc = yaml.safe_load((EXAMPLES / "bloom.yaml").read_text())
 

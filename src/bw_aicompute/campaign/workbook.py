@@ -145,18 +145,16 @@ def read_campaign_workbook(path: Path, cells: dict | None = None) -> dict:
                 continue
             key = str(row[0]).strip()
             value = _cell(row[1]) if len(row) > 1 else None
+            nested = next(((prefix, name) for prefix, name in NESTED.get(sheet, {}).items() if key.startswith(prefix)), None)
+            field_ = f"{sheet}.{nested[1]}.{key[len(nested[0]):]}" if nested else f"{sheet}.{key}"
+            cells[field_] = (sheet, i, "value")  # blank too: a required blank value is named at its cell
             if value is None:
                 continue
-            for prefix, nested in NESTED.get(sheet, {}).items():
-                if key.startswith(prefix):
-                    section.setdefault(nested, {})[key[len(prefix):]] = value
-                    cells[f"{sheet}.{nested}.{key[len(prefix):]}"] = (sheet, i, "value")
-                    break
+            if nested:
+                section.setdefault(nested[1], {})[key[len(nested[0]):]] = value
             else:
                 section[key] = value
-                cells[f"{sheet}.{key}"] = (sheet, i, "value")
-        if section:
-            doc[sheet] = section
+        doc[sheet] = section
     if "phases" not in wb.sheetnames:
         raise AicomputeError(f"{path}: sheet 'phases' is missing")
     rows = list(wb["phases"].iter_rows(values_only=True))
