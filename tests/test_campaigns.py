@@ -75,12 +75,13 @@ def test_report_prints_the_inputs_applied(ready_dir):
         assert pw.it_w == pytest.approx(pw.applied_w, rel=1e-9)
     idle = powers[("idle reservation",)]
     assert idle.load_factor.value == 0.11 and idle.load_factor.origin == "campaign file"
-    assert idle.node_overhead.origin == "default" and idle.node_overhead.value == params["node_overhead_w_per_gpu"][0]
+    assert idle.node_share.origin == "default" and idle.node_share.value == params["node_overhead_share"][0]
+    assert idle.node_overhead.value == 0  # no fixed draw unless a campaign gives one
     text = a.summary()
     block = text.split("Inputs applied", 1)[1].split("\nTotals", 1)[0]
     busy = next(pw for phases, pw in powers.items() if len(phases) == 8)
     assert f"= {busy.applied_w:,.0f} W of IT power; x PUE 1.17 (profile free-cooled-colocation) = {busy.applied_w * 1.17:,.0f} W" in block
-    assert f"node overhead {params['node_overhead_w_per_gpu'][0]:,.4g} W per GPU (default)" in block
+    assert f"x (1 + node overhead share {params['node_overhead_share'][0]:,.4g} (default))" in block
     assert "grid: FR (France), generation mix of 2023" in block and "WUE: 0.1 L per kWh of IT energy, consumption (profile" in block
     assert "hardware lifetime: 4.5 years (default)" in block
 
@@ -101,7 +102,8 @@ def test_documented_campaign_file_is_valid_and_shows_the_defaults(ready_dir, tmp
     doc, params = yaml.safe_load(block), parameters("aicompute")
     p = {name: value for name, (value, _, _) in params.items()}
     assert doc["defaults"]["load_factor"] == pytest.approx(p["gpu_load_factor"])
-    assert doc["defaults"]["node_overhead_w_per_gpu"] == pytest.approx(p["node_overhead_w_per_gpu"])
+    assert "node_overhead_w_per_gpu" not in doc["defaults"]  # an override; the default is the share
+    assert doc["defaults"]["node_overhead_share"] == pytest.approx(p["node_overhead_share"])
     hw = doc["hardware"]
     assert hw["lifetime_years"] == pytest.approx(p["hw_lifetime_years"]) and hw["utilisation"] == pytest.approx(p["utilisation"])
     assert hw["switches_per_gpu"] == pytest.approx(p["switches_per_gpu"]) and hw["storage_tb_per_gpu"] == pytest.approx(p["storage_tb_per_gpu"])
@@ -141,8 +143,8 @@ def test_grid_override_and_measured_energy(ready_dir):
     phases = a.phases.set_index("phase")
     assert phases.loc["fine-tuning", "it_energy_kwh"] == pytest.approx(366.0)
     assert bool(phases.loc["fine-tuning", "energy_measured"])
-    # power model for the evaluation: 8 GPUs x 6 h x (700 W x 0.6 + 300 W) / 1000
-    assert phases.loc["evaluation", "it_energy_kwh"] == pytest.approx(48 * (700 * 0.6 + 300) / 1000)
+    # power model for the evaluation: 8 GPUs x 6 h x 700 W x 0.6 x (1 + node overhead share 0.43) / 1000
+    assert phases.loc["evaluation", "it_energy_kwh"] == pytest.approx(48 * 700 * 0.6 * 1.43 / 1000)
     rows = a.breakdown.set_index(["phase", "stage", "indicator"])["value"]
     assert rows[("fine-tuning", "electricity", "climate")] == pytest.approx(366 * 1.10 * 0.011, rel=1e-5)
     water = a.totals.set_index("indicator").loc["water_consumption", "value"]
@@ -408,10 +410,10 @@ def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     inventories = tmp_path / "inventories"
     shutil.copytree(data_dir("inventories"), inventories)
     text = (inventories / "datacenter.yaml").read_text()
-    energy = '"({gpu}_tdp_w * gpu_load_factor + node_overhead_w_per_gpu) / 1000"'
+    energy = '"({gpu}_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000"'
     server = '"1 / ({gpu}_gpus_per_node * hw_lifetime_years * 8760 * utilisation)"'
     assert energy in text and server in text
-    text = text.replace(energy, '"2 * ({gpu}_tdp_w * gpu_load_factor + node_overhead_w_per_gpu) / 1000"')
+    text = text.replace(energy, '"2 * ({gpu}_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000"')
     text = text.replace(server, '"3 / ({gpu}_gpus_per_node * hw_lifetime_years * 8760 * utilisation)"')
     (inventories / "datacenter.yaml").write_text(text)
     install(bd, "biosphere3", SetupReport("aicompute", ready_dir, False), directory=inventories)
@@ -594,7 +596,7 @@ def test_serving_measured_from_a_power_log_and_a_request_log(ready_dir, tmp_path
     assert f"idle between requests (gaps over 60 s) {2404 / 3600:.3g} h of 1 h" in d.throughput
     a = assess(path, indicators=["climate"])
     node = bd.get_node(database=a.database, code="serving")
-    assert node["it_energy_kwh"] == pytest.approx(0.4 + 300 / 1000, rel=1e-9)  # GPU energy + node overhead 300 W x 1 h
+    assert node["it_energy_kwh"] == pytest.approx(0.4 * 1.43, rel=1e-9)  # GPU energy + the node's share 0.43 of it
     pu = a.per_unit.iloc[0]
     assert pu["serving_per_unit"] == pytest.approx(pu["serving_total"] / 300, rel=1e-9)
     doc["deployment"].pop("request_log")

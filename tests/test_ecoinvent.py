@@ -133,9 +133,9 @@ def test_link_ecoinvent_replaces_mapped_providers_and_changes_nothing_else(ready
     # water flows relinked by (name, categories, unit) to the ecoinvent biosphere
     dcop = bd.get_node(database=LINKED, code="datacenter-operation-FR")
     assert {e.input["database"] for e in dcop.biosphere()} == {EI_BIO}
-    # results move as expected: 1 kWh of IT energy in FR = PUE 1.56 x 0.080 kg
-    assert score(LINKED, "datacenter-operation-FR") == pytest.approx(1.56 * 0.080, rel=1e-5)
-    assert score("aicompute", "datacenter-operation-FR") == pytest.approx(1.56 * score("aicompute-background", "electricity-grid-FR"), rel=1e-5)
+    # results move as expected: 1 kWh of IT energy in FR = PUE 1.16 (ai-cluster profile) x 0.080 kg
+    assert score(LINKED, "datacenter-operation-FR") == pytest.approx(1.16 * 0.080, rel=1e-5)
+    assert score("aicompute", "datacenter-operation-FR") == pytest.approx(1.16 * score("aicompute-background", "electricity-grid-FR"), rel=1e-5)
     # an unmapped country keeps the open proxy
     assert score(LINKED, "datacenter-operation-KR") == pytest.approx(score("aicompute", "datacenter-operation-KR"), rel=1e-6)
 

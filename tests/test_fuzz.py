@@ -315,6 +315,8 @@ def mutate_workbook(source: Path, target: Path, rng: random.Random) -> None:
         ws = rng.choice(wb.worksheets)
         action = rng.random()
         cell = ws.cell(row=rng.randint(1, max(ws.max_row, 2) + 1), column=rng.randint(1, max(ws.max_column, 2)))
+        if isinstance(cell, openpyxl.cell.cell.MergedCell):  # inside an earlier merge: read-only
+            continue
         if action < 0.6:
             cell.value = rng.choice(WORKBOOK_VALUES + [datetime.datetime(2026, 1, 1)])
         elif action < 0.75:

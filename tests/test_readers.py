@@ -35,11 +35,17 @@ def campaign(**changes):
 
 def test_a_document_is_validated_and_units_converted():
     c = campaign()
-    assert c.site.country == "FR" and c.site.profile == "industry-average"
+    assert c.site.country == "FR" and c.site.profile == "ai-cluster"  # the default profile
     assert c.hardware.gpu == "h100_sxm_80gb"  # names resolved whatever the case and spacing
     assert c.phases[0].gpu_hours == 48.0  # 2 GPU-days
     assert c.phases[1].node_hours == 2 * 36.0 and c.phases[1].gpu_hours == 0.0  # x GPUs per node when written
     assert c.slug == "t" and c.database == "aicompute-campaign-t"
+
+
+def test_former_profile_name_is_read_as_its_new_one():
+    c = campaign(site__profile="industry-average")
+    assert c.site.profile == "enterprise"
+    assert c.resolved == ["site.profile: 'industry-average' read as 'enterprise' (its former name)"]
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,7 @@ def test_campaign_phase_from_telemetry(ready_dir, tmp_path):
     s = read_log(log, start="2026-11-26T03:52:30")
     phases = a.phases.set_index("phase")
     assert phases.loc["measured run", "gpu_hours"] == pytest.approx(s.duration_s / 3600)
-    assert phases.loc["measured run", "it_energy_kwh"] == pytest.approx(s.energy_kwh + s.duration_s / 3600 * 300 / 1000, rel=1e-9)
+    assert phases.loc["measured run", "it_energy_kwh"] == pytest.approx(s.energy_kwh * 1.43, rel=1e-9)  # + the node's share 0.43
     assert bool(phases.loc["measured run", "energy_measured"])
     # a broken log is reported through the campaign file's field
     doc["phases"][0]["telemetry"]["file"] = "missing.csv"

@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).parents[1] / "examples"
 
 # A BLOOM-like campaign whose only uncertainty is in the foreground parameters: grid and
 # embodied footprints are given as numbers (no distribution), so the total has a closed form in
-# the sampled hw_lifetime_years, utilisation, gpu_load_factor and node_overhead_w_per_gpu.
+# the sampled hw_lifetime_years, utilisation, gpu_load_factor and node_overhead_share.
 CLOSED_FORM = {
     "campaign": {"name": "closed form"},
     "site": {"country": "FR", "pue": 1.0, "wue_l_per_kwh": 0, "grid": {"kg_co2e_per_kwh": 0.057, "water_l_per_kwh": 0}},
@@ -48,9 +48,9 @@ def test_parameters_are_sampled_and_propagated(ready_dir, tmp_path):
     a = assess(closed_form_file(tmp_path), indicators=["climate"], iterations=200, seed=3)
     mc = a.uncertainty
     L, u = column(mc, "hw_lifetime_years"), column(mc, "utilisation")
-    lf, oh = column(mc, "gpu_load_factor"), column(mc, "node_overhead_w_per_gpu")
+    lf, share = column(mc, "gpu_load_factor"), column(mc, "node_overhead_share")
     gh = 100000
-    expected = gh * (400 * lf + oh) / 1000 * 0.057 + gh * (150 + 2500 / 8) / (L * 8760 * u)
+    expected = gh * 400 * lf * (1 + share) / 1000 * 0.057 + gh * (150 + 2500 / 8) / (L * 8760 * u)
     assert mc.totals[:, 0] == pytest.approx(expected, rel=1e-5)
     assert L.min() >= 3 and L.max() <= 6 and u.min() >= 0.5 and u.max() <= 0.95
     assert np.std(mc.totals[:, 0]) > 0.05 * np.mean(mc.totals[:, 0])

@@ -78,13 +78,15 @@ class Power:
     phases: list[str]
     rated: Value
     load_factor: Value
+    node_share: Value
     node_overhead: Value
     applied_w: float  # what the written phases carry: IT energy / GPU-hours
 
     @property
     def it_w(self) -> float:
-        """IT power per GPU (W): rated power x load factor + node overhead per GPU."""
-        return self.rated.value * self.load_factor.value + self.node_overhead.value
+        """IT power per GPU (W): rated power x load factor x (1 + node overhead share) + fixed
+        node overhead per GPU."""
+        return self.rated.value * self.load_factor.value * (1 + self.node_share.value) + self.node_overhead.value
 
 
 def power_per_gpu_hour(model: CampaignModel, params: dict) -> list[Power]:
@@ -96,12 +98,13 @@ def power_per_gpu_hour(model: CampaignModel, params: dict) -> list[Power]:
         if p.energy_kwh is not None or p.measured_gpu_kwh is not None or p.extra_energy_kwh or not pm.gpu_hours:
             continue
         own = phase_overrides(p)
-        key = (p.gpu, own.get("gpu_load_factor"), own.get("node_overhead_w_per_gpu"))
+        key = (p.gpu, own.get("gpu_load_factor"), own.get("node_overhead_w_per_gpu"), own.get("node_overhead_share"))
         if key not in groups:
             groups[key] = Power(
                 gpu=p.gpu, phases=[],
                 rated=parameter_value(params, f"{p.gpu}_tdp_w", None),
                 load_factor=parameter_value(params, "gpu_load_factor", key[1]),
+                node_share=parameter_value(params, "node_overhead_share", key[3]),
                 node_overhead=parameter_value(params, "node_overhead_w_per_gpu", key[2]),
                 applied_w=pm.it_energy_kwh / pm.gpu_hours * 1000,
             )
@@ -130,7 +133,7 @@ def applied_inputs(model: CampaignModel) -> pd.DataFrame:
         rows.append({"input": name, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
     for pm in model.phases:
         own = phase_overrides(pm.phase)
-        for name in ("gpu_load_factor", "node_overhead_w_per_gpu"):
+        for name in ("gpu_load_factor", "node_overhead_share", "node_overhead_w_per_gpu"):
             v = parameter_value(params, name, own.get(name))
             rows.append({"input": f"{name} ({pm.phase.name})", "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
     return pd.DataFrame(rows)

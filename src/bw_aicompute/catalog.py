@@ -273,7 +273,7 @@ def _profiles() -> pd.DataFrame:
     rows = []
     for name, row in profiles().items():
         pue, wue = params[row["pue"]], params[row["wue"]]
-        rows.append({"key": name, "pue": pue.amount, "pue_range": distributions.describe(pue.data or {}), "wue_l_per_kwh": wue.amount,
+        rows.append({"key": name, "default": bool(row.get("default")), "aliases": ", ".join(row.get("aliases", [])), "pue": pue.amount, "pue_range": distributions.describe(pue.data or {}), "wue_l_per_kwh": wue.amount,
                      "wue_is_withdrawal": bool(params[row["wue_withdrawal"]].amount), "default_country": row["default_country"],
                      "source": f"PUE: {(pue.data or {}).get('source', '')}; WUE: {(wue.data or {}).get('source', '')}"})
     return pd.DataFrame(rows)

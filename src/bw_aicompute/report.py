@@ -109,7 +109,12 @@ def format_inputs(model) -> list[str]:
     for pw in power_per_gpu_hour(model, params):
         which = "all phases" if len(pw.phases) == len(model.phases) else ", ".join(pw.phases) if len(pw.phases) <= 3 else f"{len(pw.phases)} phases"
         lines.append(f"  power per GPU-hour, {gpu_name(pw.gpu)} ({which}):")
-        lines.append(f"    rated {_v(pw.rated, 'W')} x load factor {_v(pw.load_factor)} + node overhead {_v(pw.node_overhead, 'W per GPU')}")
+        parts = f"    rated {_v(pw.rated, 'W')} x load factor {_v(pw.load_factor)}"
+        if pw.node_share.value:
+            parts += f" x (1 + node overhead share {_v(pw.node_share)})"
+        if pw.node_overhead.value or not pw.node_share.value:
+            parts += f" + node overhead {_v(pw.node_overhead, 'W per GPU')}"
+        lines.append(parts)
         lines.append(f"    = {pw.applied_w:,.0f} W of IT power; x PUE {_v(site['PUE'])} = {pw.applied_w * site['PUE'].value:,.0f} W drawn by the facility")
     measured = [pm.phase.name for pm in model.phases if pm.phase.energy_kwh is not None or pm.phase.measured_gpu_kwh is not None]
     if measured:

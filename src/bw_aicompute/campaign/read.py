@@ -246,9 +246,18 @@ def profiles() -> dict[str, dict]:
 # sections
 
 
+def default_profile() -> str:
+    """The facility profile of a campaign that names none (the row marked `default`)."""
+    return next(name for name, row in profiles().items() if row.get("default"))
+
+
 def _profile_and_country(r: Reader, site_doc: dict) -> tuple[str, str]:
     known_profiles = profiles()
-    profile = r.text(site_doc.get("profile", "industry-average"), "site.profile")
+    profile = r.text(site_doc.get("profile", default_profile()), "site.profile")
+    alias = next((name for name, row in known_profiles.items() if profile in row.get("aliases", ())), None)
+    if alias is not None:
+        r.resolved.append(f"site.profile: {quote(profile)} read as {alias!r} (its former name)")
+        profile = alias
     if profile not in known_profiles:
         close = difflib.get_close_matches(profile, list(known_profiles), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -490,6 +499,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
         raise r.fail(f, "has no compute: give gpu_hours, nodes x hours, gpus x hours, energy or extra_energy")
     lf = p.get("load_factor", defaults.get("load_factor"))
     overhead = p.get("node_overhead_w_per_gpu", defaults.get("node_overhead_w_per_gpu"))
+    share = p.get("node_overhead_share", defaults.get("node_overhead_share"))
     return Phase(
         name=name,
         kind=kind,
@@ -499,6 +509,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
         extra_energy_kwh=extra,
         load_factor=r.share(lf, f"{f}.load_factor") if lf is not None else None,
         node_overhead_w_per_gpu=r.number(overhead, f"{f}.node_overhead_w_per_gpu", allow_zero=True) if overhead is not None else None,
+        node_overhead_share=r.number(share, f"{f}.node_overhead_share", allow_zero=True) if share is not None else None,
         description=r.text(p.get("description"), f"{f}.description", required=False),
         energy_source=r.text(source, f"{f}.energy_source", required=False),
         node_hours=node_hours,

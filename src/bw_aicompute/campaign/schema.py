@@ -72,6 +72,7 @@ RANGES = {
     "extra_energy": (0.0, 1e10),
     "load_factor": (0.01, 1.0),
     "node_overhead_w_per_gpu": (0.0, 10_000.0),
+    "node_overhead_share": (0.0, 10.0),
 }
 MAX_PHASES = 1000  # phases of one campaign
 MAX_NAME = 100  # characters of a campaign or phase name
@@ -112,10 +113,11 @@ PHASE_KEYS = (
     "extra_energy",
     "load_factor",
     "node_overhead_w_per_gpu",
+    "node_overhead_share",
     "telemetry",
 )
 TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
-DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_w_per_gpu", "kind")
+DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_share", "node_overhead_w_per_gpu", "kind")
 SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "electricity_contract")
 CONTRACT_KEYS = ("type", "technology", "share", "source")
 CONTRACT_TYPES = ("ppa", "certificates")
@@ -205,6 +207,7 @@ class Phase:
     load_factor: float | None
     node_overhead_w_per_gpu: float | None
     description: str = ""
+    node_overhead_share: float | None = None
     energy_source: str = ""
     node_hours: float = 0.0
     measured_gpu_kwh: float | None = None

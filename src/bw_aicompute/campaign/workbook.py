@@ -18,7 +18,7 @@ TEMPLATE = {
     ],
     "site": [
         ("country", "ISO 3166 two-letter code of the grid (FR, US, DE...) or GLO"),
-        ("profile", "industry-average | hyperscaler | free-cooled-colocation (facility PUE and WUE)"),
+        ("profile", "ai-cluster (default) | enterprise | hyperscaler | free-cooled-colocation (facility PUE and WUE)"),
         ("pue", "Override of the facility PUE (>= 1)"),
         ("wue_l_per_kwh", "Override of the on-site water use, L per kWh of IT energy"),
         ("wue_basis", "consumption | withdrawal (what the WUE states)"),
@@ -46,7 +46,8 @@ TEMPLATE = {
     "defaults": [
         ("kind", "Default phase kind"),
         ("load_factor", "Default share of rated power drawn (0-1)"),
-        ("node_overhead_w_per_gpu", "Default node power besides the GPUs, W per GPU"),
+        ("node_overhead_share", "Default power of the rest of the node per W of the GPUs (0.43)"),
+        ("node_overhead_w_per_gpu", "Or a fixed node power besides the GPUs, W per GPU (replaces the share)"),
     ],
 }
 PHASE_COLUMNS = list(PHASE_KEYS)  # one column per phase field of the campaign files

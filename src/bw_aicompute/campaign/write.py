@@ -233,9 +233,21 @@ def hardware_overrides(campaign: Campaign, slug: str) -> dict[str, float]:
 
 
 def phase_overrides(phase: Phase) -> dict[str, float]:
-    """Parameters of the IT-energy formula that a phase sets (load factor, node overhead)."""
-    given = {"gpu_load_factor": phase.load_factor, "node_overhead_w_per_gpu": phase.node_overhead_w_per_gpu}
+    """Parameters of the IT-energy formula that a phase sets (load factor, node overhead). A
+    node overhead in W per GPU (a study's own node power) replaces the modelled one: the share
+    of the GPUs' draw (`node_overhead_share`) is then 0 unless the phase gives it too."""
+    given = {"gpu_load_factor": phase.load_factor, "node_overhead_w_per_gpu": phase.node_overhead_w_per_gpu, "node_overhead_share": phase.node_overhead_share}
+    if phase.node_overhead_w_per_gpu is not None and phase.node_overhead_share is None:
+        given["node_overhead_share"] = 0.0
     return {k: float(v) for k, v in given.items() if v is not None}
+
+
+def measured_gpu_energy(measured_kwh: float, gh: str, overrides: dict[str, float]) -> str:
+    """IT energy (kWh) of GPU energy measured by a log: the GPUs' own, the rest of the node as
+    the share `node_overhead_share` of it, and the fixed `node_overhead_w_per_gpu` per GPU-hour."""
+    share = with_values("node_overhead_share", overrides)
+    fixed = with_values("node_overhead_w_per_gpu", overrides)
+    return f"{measured_kwh!r} * (1 + {share}) + ({gh}) * {fixed} / 1000"
 
 
 def it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) -> str:
@@ -365,9 +377,9 @@ def _phase_amounts(w: _Writer, p: Phase, gpu_row: dict) -> tuple[str, str, str]:
     if p.energy_kwh is not None:
         return gh, repr(p.energy_kwh + p.extra_energy_kwh), f"measured {p.energy_kwh:g} kWh ({p.energy_source or 'campaign file'})" + extra
     if p.measured_gpu_kwh is not None:  # the log measures the GPUs: the template's GPU term is replaced
-        node = it_energy_formula(w, gpu_row, {**overrides, "gpu_load_factor": 0.0})
-        how = f"{p.energy_source} + node overhead {w.value(gh):g} GPU-h x {w.value(node) * 1000:g} W"
-        return gh, f"{p.measured_gpu_kwh!r} + ({gh}) * ({node}) + {p.extra_energy_kwh!r}", how + extra
+        energy = measured_gpu_energy(p.measured_gpu_kwh, gh, overrides)
+        how = f"{p.energy_source} + node overhead: {w.value(energy) - p.measured_gpu_kwh:g} kWh"
+        return gh, f"{energy} + {p.extra_energy_kwh!r}", how + extra
     per_hour = it_energy_formula(w, gpu_row, overrides)
     how = f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
     return gh, f"({gh}) * ({per_hour}) + {p.extra_energy_kwh!r}", how + extra
@@ -423,8 +435,8 @@ def _serving_energy(w: _Writer, gpu_row: dict, gh: str) -> tuple[str, str]:
     if d.energy_kwh is not None:
         return repr(d.energy_kwh), f"measured {d.energy_kwh:g} kWh ({d.energy_source})"
     if d.measured_gpu_kwh is not None:
-        per_hour = it_energy_formula(w, gpu_row, {"gpu_load_factor": 0.0})
-        return f"{d.measured_gpu_kwh!r} + ({gh}) * ({per_hour})", f"measured GPU energy {d.measured_gpu_kwh:g} kWh + node overhead {w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W"
+        energy = measured_gpu_energy(d.measured_gpu_kwh, gh, {})
+        return energy, f"measured GPU energy {d.measured_gpu_kwh:g} kWh + node overhead {w.value(energy) - d.measured_gpu_kwh:g} kWh"
     per_hour = it_energy_formula(w, gpu_row, {} if d.load_factor is None else {"gpu_load_factor": d.load_factor})
     per_hour = re.sub(r"\bgpu_load_factor\b", "gpu_load_factor_inference", per_hour)
     return f"({gh}) * ({per_hour})", f"{w.value(gh):g} GPU-h x {w.value(per_hour) * 1000:g} W ({per_hour})"
