@@ -83,7 +83,7 @@ def test_report_prints_the_inputs_applied(ready_dir):
     assert f"= {busy.applied_w:,.0f} W of IT power; x PUE 1.17 (profile free-cooled-colocation) = {busy.applied_w * 1.17:,.0f} W" in block
     assert f"x (1 + node overhead share {params['node_overhead_share'][0]:,.4g} (default))" in block
     assert "grid: FR (France), generation mix of 2023" in block and "WUE: 0.1 L per kWh of IT energy, consumption (profile" in block
-    assert "hardware lifetime: 4.5 years (default)" in block
+    assert "hardware lifetime: 5.75 years (default)" in block
 
 
 def test_documented_campaign_file_is_valid_and_shows_the_defaults(ready_dir, tmp_path):
@@ -221,7 +221,7 @@ def test_cli_outputs_json_excel_plot(ready_dir, tmp_path, capsys):
     assert [c.value for c in wb["By stage"][1]][1] == "climate (kg CO2-Eq)"  # units in the headers
     applied = {row[0]: row for row in wb["Applied inputs"].iter_rows(min_row=2, values_only=True)}
     assert applied["PUE"][1] == pytest.approx(1.17) and applied["PUE"][3].startswith("profile free-cooled-colocation")
-    assert applied["hw_lifetime_years"][1] == 4.5 and applied["hw_lifetime_years"][3] == "default" and applied["hw_lifetime_years"][4]
+    assert applied["hw_lifetime_years"][1] == 5.75 and applied["hw_lifetime_years"][3] == "default" and applied["hw_lifetime_years"][4]
     # printable: every sheet landscape, fitted to the page width, its columns within a page width
     # that keeps the print scale at 0.75 or more (8 pt text; checked in LibreOffice as PDF)
     from bw_aicompute.excel.layout import PAGE_WIDTH

@@ -42,6 +42,13 @@ def test_a_document_is_validated_and_units_converted():
     assert c.slug == "t" and c.database == "aicompute-campaign-t"
 
 
+def test_a_bare_number_read_as_text_is_a_number():
+    c = campaign(phases=[{"name": "p", "kind": "pretraining", "gpu_hours": "39.3e6"}])  # YAML 1.1 reads 39.3e6 as text
+    assert c.phases[0].gpu_hours == 39.3e6
+    with pytest.raises(AicomputeError, match="must be a finite number"):
+        campaign(phases=[{"name": "p", "kind": "pretraining", "gpu_hours": "inf"}])
+
+
 def test_former_profile_name_is_read_as_its_new_one():
     c = campaign(site__profile="industry-average")
     assert c.site.profile == "enterprise"

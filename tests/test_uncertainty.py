@@ -52,7 +52,7 @@ def test_parameters_are_sampled_and_propagated(ready_dir, tmp_path):
     gh = 100000
     expected = gh * 400 * lf * (1 + share) / 1000 * 0.057 + gh * (150 + 2500 / 8) / (L * 8760 * u)
     assert mc.totals[:, 0] == pytest.approx(expected, rel=1e-5)
-    assert L.min() >= 3 and L.max() <= 6 and u.min() >= 0.5 and u.max() <= 0.95
+    assert L.min() >= 4 and L.max() <= 6 and u.min() >= 0.5 and u.max() <= 0.95
     assert np.std(mc.totals[:, 0]) > 0.05 * np.mean(mc.totals[:, 0])
     # sensitivity: energy inputs push the total up, lifetime and utilisation pull it down
     sens = mc.sensitivity(top=10).set_index("input")["spearman"]
@@ -194,14 +194,17 @@ def test_no_uncertainty_without_iterations(ready_dir, tmp_path):
     assert a.uncertainty is None and "uncertainty" not in a.to_dict()
 
 
-def test_deterministic_moshi_like_lies_between_the_quartiles(ready_dir):
-    """Central defaults (issue 12): the deterministic total of the README example lies between
-    the 25th and 75th percentiles of 1,000 iterations on every default indicator."""
+def test_deterministic_moshi_like_lies_inside_the_95_percent_interval(ready_dir):
+    """Defaults at the best estimate of the evidence (issue 24), spreads as the evidence's: the
+    deterministic total of the README example lies inside the 95 % interval of 1,000 iterations
+    on every default indicator, and below the median where the spreads are skewed upwards (node
+    share, PUE, lifetime and utilisation have their modes near the favourable end)."""
     a = assess(EXAMPLES / "moshi_like.yaml", iterations=1000, seed=42)
     stats = a.uncertainty.totals_table().set_index("indicator")
     for indicator in ("climate", "water", "adp_minerals"):
         deterministic = a.totals.set_index("indicator").loc[indicator, "value"]
-        assert stats.loc[indicator, "p25"] <= deterministic <= stats.loc[indicator, "p75"], indicator
+        assert stats.loc[indicator, "p2_5"] <= deterministic <= stats.loc[indicator, "p97_5"], indicator
+    assert a.totals.set_index("indicator").loc["climate", "value"] < stats.loc["climate", "p50"]
 
 
 def test_h100_card_band_covers_the_published_values(ready_dir):

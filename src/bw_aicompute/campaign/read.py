@@ -98,6 +98,10 @@ class Reader:
         return str(value).strip()
 
     def _quantity(self, value: str, field_: str, units: dict[str, float]) -> float:
+        try:  # a bare number that YAML read as text (39.3e6: YAML 1.1 floats need 39.3e+6)
+            return float(value)
+        except ValueError:
+            pass
         m = _QUANTITY.fullmatch(value)
         if not m:
             raise self.fail(field_, f"{quote(value)} is not a number followed by a unit ({', '.join(units)})")
