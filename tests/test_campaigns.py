@@ -129,6 +129,40 @@ def test_campaign_is_an_ordinary_functional_unit(ready_dir):
     assert b.totals["value"].iloc[0] == pytest.approx(lca.score, rel=1e-6) and lca.score > 0
 
 
+def test_grid_year_selects_that_years_mix(ready_dir, tmp_path, capsys):
+    """site.grid_year: the electricity of the campaign is that year's mix of the country (its
+    own datacenter operation), equal to IT energy x PUE x one kWh of that year's grid; the latest
+    year is the default mix itself; a year without data is refused with the years available;
+    sweeps vary it."""
+    from bw_aicompute.sweeps import parse_vary, sweep
+
+    doc = {"campaign": {"name": "grid year"}, "site": {"country": "FR", "grid_year": 2022}, "hardware": {"gpu": "H100 SXM 80GB"},
+           "phases": [{"name": "training", "kind": "pretraining", "gpu_hours": 10000}]}
+    path = tmp_path / "year.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    a = assess(path, indicators=["climate"])
+    dcop = bd.get_node(database=a.database, code="datacenter-operation")
+    assert [e.input["code"] for e in dcop.technosphere()] == ["electricity-grid-FR-2022"] and dcop["location"] == "FR"
+    grid = bd.get_node(database="aicompute-background", code="electricity-grid-FR-2022")
+    lca = bc.LCA({grid: 1}, tuple(a.totals["method"].iloc[0]))
+    lca.lci()
+    lca.lcia()
+    it = a.phases["it_energy_kwh"].sum()
+    electricity = a.breakdown.set_index(["stage", "indicator"]).loc[("electricity", "climate"), "value"]
+    assert float(electricity.sum()) == pytest.approx(it * 1.16 * lca.score, rel=1e-5)
+    assert "generation mix of 2022 (site.grid_year; latest 2023)" in a.summary()
+    doc["site"]["grid_year"] = 2020
+    path.write_text(yaml.safe_dump(doc))
+    assert main(["assess", str(path)]) == 2
+    assert "field 'site.grid_year': no generation mix of 2020 for FR; years available: 2021, 2022, 2023" in capsys.readouterr().err
+    doc["site"]["grid_year"] = 2023  # the latest: the shipped site of the country
+    path.write_text(yaml.safe_dump(doc))
+    assert read_campaign(path).site.grid_year is None
+    s = sweep([path], [parse_vary("site.grid_year=2021,2022,2023")], indicators=["climate"])
+    by_year = s.table.set_index("site.grid_year")["climate"]
+    assert by_year[2022] > by_year[2021] and by_year[2022] > by_year[2023]  # France's nuclear outages of 2022
+
+
 def test_grid_override_and_measured_energy(ready_dir):
     a = assess(EXAMPLES / "finetune_measured_ppa.yaml", indicators=["climate", "water_consumption"])
     db = bd.Database(a.database)

@@ -41,6 +41,13 @@ def test_cli_list_formats_and_json_to_stdout(ready_dir, tmp_path, capsys, monkey
     assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--indicator", "climate", "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["totals"]["climate"]["value"] > 0
     assert not (tmp_path / "-").exists()
+    # the grids of an earlier year, with their shares (site.grid_year)
+    assert main(["list", "countries", "--year", "2022", "--json", "-"]) == 0
+    fr = next(r for r in json.loads(capsys.readouterr().out) if r["key"] == "FR")
+    assert fr["year"] == 2022 and fr["nuclear_pct"] == pytest.approx(100 * 297.88 / 470.67, rel=1e-6)
+    assert sum(v for k, v in fr.items() if k.endswith("_pct")) == pytest.approx(100, rel=1e-6)
+    assert main(["list", "countries", "--year", "2019"]) == 2
+    assert "years available: 2021, 2022, 2023" in capsys.readouterr().err
 
 
 def test_aliases_are_read_and_reported(ready_dir, tmp_path, capsys):

@@ -55,12 +55,14 @@ def site_values(model: CampaignModel, params: dict) -> dict[str, Value]:
     return {"PUE": parameter_value(params, profile["pue"], site.pue, origin), "WUE": wue}
 
 
-def grid_description(code: str) -> str:
-    """The grid of a campaign and the year of its generation mix, as the inventories state it."""
+def grid_description(code: str, year: int | None = None) -> str:
+    """The grid of a campaign and the year of its generation mix (`year`: an earlier year the
+    campaign chose, site.grid_year), as the inventories state it."""
     t = tables()
     country = next((r for r in t["grid_countries"] if r["iso2"] == code), None)
     if country is not None:
-        return f"{code} ({country['country']}), generation mix of {country['year']} (Our World in Data / Ember)"
+        chosen = f"{year} (site.grid_year; latest {country['year']})" if year is not None else f"{country['year']}"
+        return f"{code} ({country['country']}), generation mix of {chosen} (Our World in Data / Ember)"
     state = next((r for r in t.get("grid_us_states", []) if r["state"] == code), None)
     if state is not None:
         return f"{code} ({state['label']}), eGRID 2023 output rate; PROXY composition (national shares within fossil and non-fossil)"
@@ -122,7 +124,7 @@ def applied_inputs(model: CampaignModel) -> pd.DataFrame:
         input, value, unit, from, source.
     """
     c, params = model.campaign, parameters(model.foreground)
-    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": grid_description(c.site.country)}]
+    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": grid_description(c.site.country, c.site.grid_year)}]
     for label, v in site_values(model, params).items():
         rows.append({"input": label, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
     if c.site.grid_kg_co2e_per_kwh is not None:

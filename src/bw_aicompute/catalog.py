@@ -265,6 +265,33 @@ def _countries() -> pd.DataFrame:
     return pd.DataFrame(rows)[["key", "iso3", "name", "climate_kg_co2e_per_kwh", "water_consumed_l_per_kwh", "source"]]
 
 
+SOURCES_OF_ELECTRICITY = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo")
+
+
+def countries_of_year(year: int) -> pd.DataFrame:
+    """The countries' grids of one year (`site.grid_year`): code, name, year, one kWh's climate
+    (kg CO2-eq) and water consumed (L), and the generation shares by source (%), from the
+    inventories. A year no country has: AicomputeError naming the years available."""
+    import bw2data as bd
+
+    from .inventory import tables
+
+    t = tables()
+    names = {r["iso2"]: r["country"] for r in t["grid_countries"]}
+    rows = [dict(r, code=f"electricity-grid-{r['iso2']}") for r in t["grid_countries"] if r["year"] == year]
+    rows += [dict(r, code=f"electricity-grid-{r['iso2']}-{year}") for r in t.get("grid_country_years", []) if r["year"] == year]
+    if not rows:
+        held = sorted({r["year"] for r in t["grid_countries"]} | {r["year"] for r in t.get("grid_country_years", [])})
+        raise AicomputeError(f"--year {year}: no country has a generation mix of that year; years available: {', '.join(map(str, held))}")
+    scores = score_table({r["iso2"]: bd.get_node(database="aicompute-background", code=r["code"]) for r in rows}, ["climate", "water_consumption"])
+    out = []
+    for r in sorted(rows, key=lambda r: r["iso2"]):
+        row = {"key": r["iso2"], "name": names[r["iso2"]], "year": year, "climate_kg_co2e_per_kwh": float(scores.loc[r["iso2"], "climate"]), "water_consumed_l_per_kwh": float(scores.loc[r["iso2"], "water_consumption"]) * 1000}
+        row.update({f"{s}_pct": 100 * r[s] / r["total"] for s in SOURCES_OF_ELECTRICITY})
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 def _profiles() -> pd.DataFrame:
     """Facility profiles: PUE, WUE (L/kWh), whether the WUE counts withdrawal, default country."""
     from .campaign.read import profiles
@@ -301,12 +328,14 @@ def _foreground_parameters() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def choices(kind: str) -> pd.DataFrame:
+def choices(kind: str, year: int | None = None) -> pd.DataFrame:
     """The choices of a campaign file of one kind, with their main figures and sources.
 
     Parameters
     ----------
     kind : {'gpus', 'countries', 'profiles', 'kinds', 'indicators', 'parameters'}
+    year : int, optional
+        For `countries`: the grids of that year with their generation shares (`site.grid_year`).
 
     Returns
     -------
@@ -318,6 +347,10 @@ def choices(kind: str) -> pd.DataFrame:
 
     if kind == "kinds":
         return pd.DataFrame({"key": list(KINDS)})
+    if year is not None:
+        if kind != "countries":
+            raise AicomputeError(f"--year applies to 'list countries', not to {kind!r}")
+        return countries_of_year(year)
     table = {"gpus": _gpus, "countries": _countries, "profiles": _profiles, "indicators": _indicators, "parameters": _foreground_parameters}.get(kind)
     if table is None:
         raise AicomputeError(f"unknown list {kind!r}; one of {', '.join(CHOICES)}")

@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="the choices of a campaign file: gpus, countries, profiles, kinds, indicators, parameters")
     p.add_argument("what", choices=("gpus", "countries", "profiles", "kinds", "indicators", "parameters"))
+    p.add_argument("--year", type=int, metavar="YEAR", help="countries: the generation mix of that year (site.grid_year), with its shares by source")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="how the table is printed (default: text)")
     p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': to standard output, instead of the table)")
     _project_arg(p)
@@ -314,7 +315,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         output_path(args.json, force=args.force)
     if args.what != "kinds":
         setup_project(args.project)
-    df = choices(args.what)
+    df = choices(args.what, args.year)
     if args.json:
         return _json_out(args.json, df.to_dict(orient="records"))
     print(formatted(df, args.format))

@@ -208,6 +208,34 @@ def countries() -> list[str]:
     return sorted({row["iso2"] for row in t["grid_countries"]} | subnational | {"GLO"})
 
 
+def grid_years(code: str) -> list[int]:
+    """The years whose generation mix the inventories hold for grid `code`: the latest of a
+    country (its `grid_countries` row) and the earlier ones of `grid_country_years`; eGRID's
+    2023 for a US state; none stated for the Canadian provinces and the world mix."""
+    t = inventory_tables()
+    latest = [row["year"] for row in t["grid_countries"] if row["iso2"] == code]
+    if code.startswith("US-"):
+        latest = [2023]
+    return sorted(set(latest) | {row["year"] for row in t.get("grid_country_years", []) if row["iso2"] == code})
+
+
+def latest_grid_year(code: str) -> int | None:
+    """The latest year of grid `code`'s generation mix, or None where the source states none."""
+    years = grid_years(code)
+    return years[-1] if years else None
+
+
+def _grid_year(r: Reader, site: Site, value: Any) -> None:
+    """`site.grid_year`: a year the inventories hold for the site's grid; the latest year is the
+    default mix itself (grid_year left None)."""
+    year = r.number(value, "site.grid_year", positive=False)
+    years = grid_years(site.country)
+    if year != int(year) or int(year) not in years:
+        held = ", ".join(map(str, years)) if years else "none (the source states no year)"
+        raise r.fail("site.grid_year", f"no generation mix of {year:g} for {site.country}; years available: {held}")
+    site.grid_year = None if int(year) == years[-1] else int(year)
+
+
 def country_aliases() -> dict[str, str]:
     """Normalized alias -> grid code: ISO 3166 alpha-3 codes and English names of the countries
     (`DEU`, `Germany`), names of the US states and Canadian provinces (`Texas`), `World`."""
@@ -320,6 +348,8 @@ def parse_site(r: Reader, doc: Any) -> Site:
         raise r.fail("site.wue_basis", "is given without site.wue_l_per_kwh")
     if "grid" in site_doc:
         _grid(r, site, site_doc["grid"])
+    if "grid_year" in site_doc:
+        _grid_year(r, site, site_doc["grid_year"])
     if "electricity_contract" in site_doc:
         site.contract = _contract(r, site_doc["electricity_contract"])
     return site

@@ -118,7 +118,7 @@ PHASE_KEYS = (
 )
 TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
 DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_share", "node_overhead_w_per_gpu", "kind")
-SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "electricity_contract")
+SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "electricity_contract")
 CONTRACT_KEYS = ("type", "technology", "share", "source")
 CONTRACT_TYPES = ("ppa", "certificates")
 GRID_KEYS = ("kg_co2e_per_kwh", "water_l_per_kwh", "source")
@@ -162,6 +162,7 @@ class Site:
     grid_water_l_per_kwh: float | None = None
     grid_source: str = ""
     contract: "Contract | None" = None
+    grid_year: int | None = None  # an earlier year's generation mix (None: the latest)
 
 
 @dataclass

@@ -211,7 +211,7 @@ def site_row(campaign: Campaign) -> dict:
     return {
         "site": campaign.slug,
         "label": campaign.name,
-        "grid": site.country,
+        "grid": site.country if site.grid_year is None else f"{site.country}-{site.grid_year}",
         "pue": _term(site.pue, profile["pue"]),
         "wue": _term(site.wue_l_per_kwh, profile["wue"]),
         "wue_withdrawal": repr(float(site.wue_basis == "withdrawal")) if site.wue_basis else profile["wue_withdrawal"],
@@ -300,7 +300,7 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
         excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": source})
         excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
     other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
-    for key, amount, unit in _grid_flows(site.country, site.grid_water_l_per_kwh is not None):
+    for key, amount, unit in _grid_flows(site_row(w.campaign)["grid"], site.grid_water_l_per_kwh is not None):
         excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
     comment = f"Grid override of campaign {w.campaign.name!r}: {site.grid_kg_co2e_per_kwh} kg CO2-eq/kWh"
     comment += f", {site.grid_water_l_per_kwh} L/kWh" if site.grid_water_l_per_kwh is not None else "; water, resources and metals of the country grid"
@@ -312,6 +312,8 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
 def shipped_site(campaign: Campaign) -> str | None:
     """The site of the `sites` table with the campaign's grid and facility profile, if any."""
     profile = profiles()[campaign.site.profile]
+    if campaign.site.grid_year is not None:  # an earlier year's mix: the campaign's own site
+        return None
     for row in tables()["sites"]:
         if row["grid"] == campaign.site.country and (row["pue"], row["wue"]) == (profile["pue"], profile["wue"]):
             return row["site"]
@@ -332,7 +334,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     ds = substitute({k: v for k, v in item.items() if k != "exchanges"}, row, where)
     comment = " ".join(str(ds["comment"]).split())
     extra = {"stage": ds["stage"]} if ds.get("stage") else {}
-    return w.add("datacenter-operation", str(ds["name"]), ds["unit"], excs, comment, location=str(ds.get("location", site.country)), **extra)
+    return w.add("datacenter-operation", str(ds["name"]), ds["unit"], excs, comment, location=site.country, **extra)
 
 
 def _embodied(w: _Writer, code: str, name: str, o: Override, stage: str, what: str) -> tuple[str, str]:
