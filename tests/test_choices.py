@@ -66,7 +66,7 @@ def test_aliases_are_read_and_reported(ready_dir, tmp_path, capsys):
     path.write_text(yaml.safe_dump(doc))
     assert main(["assess", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "'H100' names several GPU models: H100 PCIe 80GB, H100 SXM 80GB" in err and len(err.strip().splitlines()) == 1
+    assert "'H100' names several GPU models: H100 NVL 94GB, H100 PCIe 80GB, H100 SXM 80GB" in err and len(err.strip().splitlines()) == 1
 
 
 def test_show_a_campaign_and_status_names_the_directory(ready_dir, capsys):

@@ -99,7 +99,7 @@ def test_import_inventories_installs_and_setup_keeps_it(ready_dir, exported_work
     row[cols["amount"]].value = 0.5
     wb.save(workbook)
     assert main(["import-inventories", str(workbook)]) == 0
-    assert "installed aicompute (429 datasets)" in capsys.readouterr().out
+    assert "installed aicompute (655 datasets)" in capsys.readouterr().out
     assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.5
     after = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     assert after > before  # embodied shares grow when utilisation falls
@@ -228,7 +228,7 @@ def test_import_keeps_the_graph_whole(ready_dir, exported_workbook, tmp_path, ca
     wb.save(tmp_path / "background.xlsx")
     assert main(["import-inventories", str(tmp_path / "background.xlsx")]) == 0
     out = capsys.readouterr().out
-    assert "installed aicompute-background (201 datasets)" in out
+    assert "installed aicompute-background (202 datasets)" in out
     assert "updated aicompute: re-processed" in out  # the foreground links to the rewritten background
     assert score(bd.get_node(database="my study", code="job")) == pytest.approx(before, rel=1e-6)
     assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)

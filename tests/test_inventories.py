@@ -173,7 +173,8 @@ def test_memory_of_cards_and_servers_on_one_basis(ready_dir):
 
 
 def test_every_measured_card_of_our_list_is_checked():
-    ours = {"A100 SXM4 40GB", "A100 SXM4 80GB", "A100 PCIe 40GB", "H100 SXM 80GB", "H100 PCIe 80GB", "H200 SXM 141GB", "B200", "GH200", "MI300X", "L4"}
+    ours = {"A100 SXM4 40GB", "A100 SXM4 80GB", "A100 PCIe 40GB", "A100 PCIe 80GB", "H100 SXM 80GB", "H100 PCIe 80GB", "H100 NVL 94GB", "H200 SXM 141GB",
+            "B200", "GH200", "MI300X", "MI250X", "L4", "L40S", "V100 SXM2 32GB", "V100 PCIe 32GB"}
     in_file = {name.removeprefix("NVIDIA ") for name in measured_cards()}
     assert {n for n in in_file if n in ours} | {"H100 PCIe 80GB"} <= {k.removeprefix("NVIDIA ") for k in MEASURED}
 
@@ -184,6 +185,8 @@ def test_effective_die_area_reproduces_boavizta(ready_dir):
 
     assert param("gh100_eff_mm2") == pytest.approx(2808.45, rel=1e-5)
     assert param("ga100_eff_mm2") == pytest.approx(2876.29, rel=1e-5)
+    assert param("gv100_eff_mm2") == pytest.approx(2814.07, rel=1e-5)  # V100 (Boavizta gpu_specs.csv)
+    assert param("ad102_eff_mm2") == pytest.approx(1773.22, rel=1e-3)  # L40S
 
 
 def test_gpu_hour_equals_hand_calculation(ready_dir):
@@ -269,7 +272,7 @@ def test_hgx_h100_baseboard_within_25_percent_of_nvidias_pcf(ready_dir):
 
 def test_water_and_adp_non_zero_for_every_gpu_hour(ready_dir):
     hours = [ds for ds in bd.Database("aicompute") if ds["code"].startswith("gpu-hour-")]
-    assert len(hours) == 10 * 34
+    assert len(hours) == 16 * 34
     demands = {ds["code"]: {ds.id: 1.0} for ds in hours}
     methods = [IND[i].method for i in ("water", "water_consumption", "water_withdrawal", "adp_minerals")]
     scores = multi_scores(demands, methods)
