@@ -71,9 +71,10 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "bw_aicompute", "validate"], cwd=ROOT, env=env, check=True, capture_output=True)
     update_examples(env)
     subprocess.run([sys.executable, "-m", "bw_aicompute", "tables", "--update-readme", "docs/methodology/inventories.md"], cwd=ROOT, env=env, check=True, capture_output=True)
-    code = "from bw_aicompute.validation import validate, to_markdown; print(to_markdown(validate()))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
-    report = "\n".join(line for line in out.splitlines() if line.startswith("|"))  # without Brightway's log lines
+    target = Path(env["BRIGHTWAY2_DIR"]) / "validation.md"  # a file: Brightway's log lines go to stdout
+    code = f"from bw_aicompute.validation import validate, to_markdown; open({str(target)!r}, 'w').write(to_markdown(validate()))"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    report = target.read_text().strip()
     page = ROOT / "docs" / "methodology" / "validation.md"
     page.write_text(re.sub(r"(<!-- validation:start -->\n).*?(\n<!-- validation:end -->)", lambda m: m.group(1) + report + m.group(2), page.read_text(), flags=re.S))
     code = "from bw_aicompute.cli import reference_markdown; print(reference_markdown(), end='')"

@@ -228,9 +228,17 @@ def _cell(value: Any, column: str) -> str:
     return str(value)
 
 
+#: The columns of the markdown table; the explanations and sources follow it as lists.
+TABLE_COLUMNS = [c for c in COLUMNS if c not in ("study", "explanation", "source")]
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """The report as a GitHub markdown table."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, COLUMNS)) + " |")
+    """The report as GitHub markdown: a table of the figures (readable on a page), then what
+    explains the defaults' deviations and the study and source of every reference, as lists."""
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    for row in table.to_dict(orient="records"):
+        lines.append("| " + " | ".join(_cell(row[c], c) for c in TABLE_COLUMNS) + " |")
+    explained = [r for r in table.to_dict(orient="records") if r["explanation"]]
+    lines += ["", "Why our defaults land where they do:", ""] + [f"- `{r['reference']}`: {r['explanation']}" for r in explained]
+    lines += ["", "Studies and sources:", ""] + [f"- `{r['reference']}`: {r['study']}; {r['source']}" for r in table.to_dict(orient="records")]
     return "\n".join(lines)
