@@ -219,12 +219,6 @@ def grid_years(code: str) -> list[int]:
     return sorted(set(latest) | {row["year"] for row in t.get("grid_country_years", []) if row["iso2"] == code})
 
 
-def latest_grid_year(code: str) -> int | None:
-    """The latest year of grid `code`'s generation mix, or None where the source states none."""
-    years = grid_years(code)
-    return years[-1] if years else None
-
-
 def _grid_year(r: Reader, site: Site, value: Any) -> None:
     """`site.grid_year`: a year the inventories hold for the site's grid; the latest year is the
     default mix itself (grid_year left None)."""
