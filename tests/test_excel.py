@@ -99,7 +99,7 @@ def test_import_inventories_installs_and_setup_keeps_it(ready_dir, exported_work
     row[cols["amount"]].value = 0.5
     wb.save(workbook)
     assert main(["import-inventories", str(workbook)]) == 0
-    assert "installed aicompute (655 datasets)" in capsys.readouterr().out
+    assert "installed aicompute (661 datasets)" in capsys.readouterr().out
     assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.5
     after = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     assert after > before  # embodied shares grow when utilisation falls

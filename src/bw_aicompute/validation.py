@@ -101,45 +101,9 @@ def _dataset_values(refs: list[dict]) -> dict[tuple[str, str], float]:
     return out
 
 
-def server_demand(config: dict) -> dict[int, float]:
-    """The demand of one solve that builds a server of a manufacturer's configuration from our
-    component datasets (`cpu` x `cpus`, `dram_gb`, `ssd_gb`), with the parts every server of the
-    inventories has: 2 power supplies, 1 NIC, 1 fan set, rack chassis, main board, assembly."""
-    import bw2data as bd
-    from bw2data.parameters import DatabaseParameter
-
-    def node(code: str, db: str = "aicompute-background") -> int:
-        return bd.get_node(database=db, code=code).id
-
-    psu_kg = DatabaseParameter.get(database="aicompute", name="psu_mass_kg").amount
-    demand = {node(f"chip-{config['cpu']}", "aicompute"): config["cpus"], node("dram-ddr5-gb"): config["dram_gb"], node("nand-ssd-gb"): config["ssd_gb"]}
-    demand.update({node("power-supply-kg"): 2 * psu_kg, node("network-interface-card"): 1, node("server-fans-2u"): 1})
-    demand.update({node(code): 1 for code in ("motherboard", "server-case-rack", "server-assembly")})
-    return demand
-
-
 def server_pcfs() -> dict:
     """The manufacturer server PCFs of `inventories/validation/server_pcfs.yaml`."""
     return yaml.safe_load((data_dir("inventories") / "validation" / "server_pcfs.yaml").read_text(encoding="utf-8"))
-
-
-def _server_values(refs: list[dict]) -> dict[tuple[str, str], float]:
-    """(reference id, 'bottom_up') -> our server of the manufacturer configuration the row
-    names (`server_config`), solved."""
-    import bw2calc as bc
-
-    from .methods import resolve_indicator
-
-    configs = {c["name"]: c for c in server_pcfs()["configurations"]}
-    out = {}
-    for r in refs:
-        name = (r.get("bottom_up") or {}).get("server_config")
-        if name is not None:
-            lca = bc.LCA(server_demand(configs[name]), resolve_indicator(r["indicator"]).method)
-            lca.lci()
-            lca.lcia()
-            out[(r["id"], "bottom_up")] = float(lca.score)
-    return out
 
 
 def _row(r: dict, ours: dict) -> dict:
@@ -214,7 +178,6 @@ def validate(project: str = VALIDATION_PROJECT, examples: Path | None = None) ->
     own_project(project)
     ours = _campaign_values(refs, folder, project)
     ours.update(_dataset_values(refs))
-    ours.update(_server_values(refs))
     return pd.DataFrame([_row(r, ours) for r in refs], columns=COLUMNS)
 
 
