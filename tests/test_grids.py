@@ -75,3 +75,15 @@ def test_earlier_years_follow_their_own_shares(grid_scores):
     assert fr[2022] > 1.2 * fr[2021] and fr[2022] > 1.2 * fr[2023]
     for r in t["grid_country_years"]:
         assert grid_scores[(f"electricity-grid-{r['iso2']}-{r['year']}", "climate")] == pytest.approx(r["ref_ghg"], rel=0.15), (r["iso2"], r["year"])
+
+
+def test_states_with_their_eia_mix_are_not_below_egrids_direct_rate(grid_scores):
+    """A state whose mix is EIA's real 2023 generation emits, over the life cycle, at least about
+    what eGRID counts at the stack (lb/MWh, direct emissions): never more than 15 % below it."""
+    rows = [r for r in tables()["grid_us_states"] if r["mix"] == "EIA"]
+    assert len(rows) == 15 and {"US-VA", "US-TX", "US-IA", "US-AZ", "US-CA"} <= {r["state"] for r in rows}
+    for r in rows:
+        assert r["egrid_kg"] == pytest.approx(r["egrid"] * 0.45359237 / 1000, rel=1e-3)
+        assert grid_scores[(f"electricity-grid-{r['state']}", "climate")] > 0.85 * r["egrid_kg"], r["state"]
+    iowa = next(r for r in rows if r["state"] == "US-IA")
+    assert iowa["wind"] > 55 and iowa["nuclear"] == 0  # the real mix, not the national shares
