@@ -54,7 +54,7 @@ HOLDING = {
 GHG_HOLDING = "US CN TW KR JP IN SG MY ID AU DE GB IE NL SE NO FI DK IS ES IT PL BR ZA IL GLO".split()
 WATER_HOLDING = "TW KR JP IN DE FR IE SE FI PL CA".split()
 # US states with their real EIA 2023 mix (issue 24) against eGRID's direct-emission rate: within
-# 15 % for 10 of 20; the gas-heavy and low-carbon ones are above it by the lifecycle emissions
+# 15 % for 10 of 21; the gas-heavy and low-carbon ones are above it by the lifecycle emissions
 # eGRID leaves out (CA +35 %, VA +23 %, FL +20 %, VT +148 %).
 STATE_HOLDING = "AL AR AZ GA IL IA OH TN TX UT".split()
 HOLDING |= {f"grid-ghg-{c}" for c in GHG_HOLDING} | {f"grid-water-{c}" for c in WATER_HOLDING} | {f"grid-ghg-US-{s}" for s in STATE_HOLDING}
