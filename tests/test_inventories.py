@@ -254,6 +254,12 @@ def test_servers_of_manufacturer_configurations_inside_the_spread_of_their_pcfs(
         assert spread["minimum"] <= ours[config["name"]] <= spread["maximum"], (config["name"], ours[config["name"]])
     # a server's footprint grows with its memory and CPUs: the heavier configuration scores more
     assert ours["Dell PowerEdge C4140 (GPU server, GPUs excluded)"] > ours["Dell PowerEdge R940xa"]
+    # the validation report's rows publish the same manufacturer figures
+    from bw_aicompute.validation import references
+
+    published = {r["id"]: r["published"] for r in references()}
+    for config in pcfs["configurations"]:
+        assert published[f"server-pcf-{config['server'].replace('_', '-')}"] == config["manufacturing"], config["name"]
 
 
 def test_hgx_h100_baseboard_within_25_percent_of_nvidias_pcf(ready_dir):
