@@ -32,6 +32,7 @@ def plain_bw2io_import(workbook: Path) -> None:
             ds["database"] = new
         imp.apply_strategies(verbose=False)
         imp.match_database(fields=LINK)
+        imp.match_database("aicompute-water-locations", fields=("name", "categories", "unit"), edge_kinds=["biosphere"])
         if new == "fg-copy":
             imp.match_database("bg-copy", fields=LINK)
         assert not list(imp.unlinked)

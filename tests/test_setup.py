@@ -107,7 +107,7 @@ def test_fresh_setup_installs_biosphere_methods_and_leaves_other_projects(ready_
     assert bd.databases["biosphere3"][OWNER_KEY]["state"] == "complete"
     # nothing else was written: exactly the listed methods, no other database
     assert set(bd.methods) == EXPECTED_METHODS
-    assert set(bd.databases) == {"biosphere3", "aicompute-background", "aicompute"}
+    assert set(bd.databases) == {"biosphere3", "aicompute-water-locations", "aicompute-background", "aicompute"}
     for name in bd.databases:
         assert bd.databases[name][OWNER_KEY]["state"] == "complete"
     assert not setup_project("aicompute").changed
@@ -151,7 +151,7 @@ def test_methods_give_expected_scores(ready_dir):
 
 
 def test_every_cf_is_on_an_existing_biosphere_flow(ready_dir):
-    bio_ids = {a.id for a in ActivityDataset.select(ActivityDataset.id).where(ActivityDataset.database == "biosphere3")}
+    bio_ids = {a.id for a in ActivityDataset.select(ActivityDataset.id).where(ActivityDataset.database.in_(["biosphere3", "aicompute-water-locations"]))}
     for name in EXPECTED_METHODS:
         rows = method_rows(name)
         assert rows, name
@@ -262,7 +262,7 @@ def test_biosphere_named_like_an_ecoinvent_import(bw_dir):
     bd.projects.copy_project("ei-no-preference", switch=True)
     report = setup_project("ei-no-preference")
     assert report.biosphere == name
-    assert set(bd.databases) == {name, "aicompute-background", "aicompute"}
+    assert set(bd.databases) == {name, "aicompute-water-locations", "aicompute-background", "aicompute"}
 
     bd.projects.set_current("ei")
     bd.preferences["biosphere_database"] = name
@@ -274,7 +274,7 @@ def test_biosphere_named_like_an_ecoinvent_import(bw_dir):
     ind = indicators()
     assert score(probe, ind["climate"].method) == pytest.approx(1.0, rel=1e-6)
     assert score(probe, ind["water_withdrawal"].method) == pytest.approx(2.0, rel=1e-6)
-    ids = {a.id for a in ActivityDataset.select(ActivityDataset.id).where(ActivityDataset.database == name)}
+    ids = {a.id for a in ActivityDataset.select(ActivityDataset.id).where(ActivityDataset.database.in_([name, "aicompute-water-locations"]))}
     for m in EXPECTED_METHODS:
         assert {r for r, _ in method_rows(m)} <= ids
 
@@ -324,7 +324,7 @@ def test_failure_while_writing_biosphere_then_rerun_completes(bw_dir, monkeypatc
 
     monkeypatch.setattr(SQLiteBackend, "_efficient_write_many_data", real)
     report = setup_project("broken-bio")
-    assert [i.action for i in report.items if i.kind == "biosphere"] == ["updated"]
+    assert [(i.name, i.action) for i in report.items if i.kind == "biosphere"] == [("biosphere3", "updated"), ("aicompute-water-locations", "installed")]
     assert len(bd.Database("biosphere3")) == 4709
     assert bd.databases["biosphere3"][OWNER_KEY]["state"] == "complete"
     assert EXPECTED_METHODS <= set(bd.methods)

@@ -27,6 +27,7 @@ from .inventory import InventoryDatabase, tables, write_database
 from .inventory.templates import expand
 from .locking import refresh_registries, writer_lock
 from .ownership import OWNER_KEY, owner, refuse_foreign
+from .water import LOCATED_DB
 from .project import find_biosphere, flow_codes, flow_index, replacement_candidates
 from .setup import SetupReport, install_methods
 
@@ -181,7 +182,7 @@ class _Linker:
         flow, (src_db, src_code) = exc.input, exc["input"]
         key = (flow["name"], tuple(flow.get("categories") or ()), flow.get("unit"))
         original = f"{flow['name']} {list(key[1])}"
-        if src_db == self.ei_bio:
+        if src_db in (self.ei_bio, LOCATED_DB):  # a location flow of consumed water stays ours
             e["input"] = (src_db, src_code)
         elif match := self._flow_match(flow, src_code, key):
             e["input"] = (self.ei_bio, match[0])

@@ -50,6 +50,7 @@ class CustomMethod:
     factors: tuple[tuple[str, tuple[str, ...], str, float], ...]
     path: Path
     source_bytes: bytes
+    located: tuple[tuple[str, float], ...] = ()  # (location, factor minus the world factor)
 
 
 def _read_yaml(path: Path) -> object:
@@ -79,6 +80,8 @@ def custom_methods() -> list[CustomMethod]:
             factors = tuple(
                 (f["name"], tuple(f["categories"]), f["unit"], float(f["cf"])) for f in spec["factors"]
             )
+            located = spec.get("located") or {}
+            deltas = tuple((str(r["location"]), float(r["cf"]) - float(located["world_cf"])) for r in located.get("rows", []))
             out.append(
                 CustomMethod(
                     name=tuple(spec["name"]),
@@ -87,6 +90,7 @@ def custom_methods() -> list[CustomMethod]:
                     factors=factors,
                     path=path,
                     source_bytes=raw,
+                    located=deltas,
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -172,4 +176,6 @@ def custom_fingerprint(method: CustomMethod, biosphere: str) -> str:
     """Fingerprint of a custom method as installed against `biosphere` (and its generation)."""
     from .ownership import generation
 
-    return fingerprint("custom", method.source_bytes, generation(biosphere))
+    from .water import LOCATED_DB
+
+    return fingerprint("custom", method.source_bytes, generation(biosphere), generation(LOCATED_DB) if method.located else "")

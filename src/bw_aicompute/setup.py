@@ -147,6 +147,24 @@ def _setup_biosphere(bd, report: SetupReport) -> str:
     return name
 
 
+def _setup_located_water(bd, report: SetupReport) -> None:
+    """The location flows of consumed water (`bw_aicompute.water`), a database of ours."""
+    from .water import LOCATED_DB, flows_data, located_fingerprint
+
+    fp = located_fingerprint()
+    state = owned_state(bd.databases, LOCATED_DB, fp, database_rows(LOCATED_DB))
+    if state == "foreign":
+        raise AicomputeError(f"database {LOCATED_DB!r} exists in project {bd.projects.current!r} and was not created by bw_aicompute; it is left untouched. Use another project (--project NAME).")
+    if state == "current":
+        report.add("biosphere", LOCATED_DB, "present", f"{bd.databases[LOCATED_DB].get('number', 0)} location flows")
+        return
+    data = flows_data()
+    meta = {"format": "bw_aicompute location flows of consumed water", "depends": [], "license": "CC BY-SA 4.0 (see inventories/LICENSE.md)"}
+    db = bd.Database(LOCATED_DB)
+    write_owned(bd.databases, db, LOCATED_DB, meta, fp, lambda: db.write(data), count=database_rows(LOCATED_DB), expected=len(data), written=uuid.uuid4().hex)
+    report.add("biosphere", LOCATED_DB, "installed" if state == "absent" else "updated", f"{len(data)} location flows of consumed water (AWARE 2.0 places)")
+
+
 # ---------------------------------------------------------------------------------------------
 # methods
 
@@ -232,6 +250,18 @@ def _setup_standard_methods(bd, biosphere: str, report: SetupReport, coverage: _
         report.add("method", name, "installed" if state == "absent" else "updated", detail)
 
 
+def _located_factors(bd, method) -> list[tuple[int, float]]:
+    """(node id, factor) of a method's location flows: the location's factor minus the world's."""
+    from bw2data.backends import ActivityDataset as AD
+
+    from .water import LOCATED_DB, flow_code
+
+    if not method.located:
+        return []
+    ids = dict(AD.select(AD.code, AD.id).where(AD.database == LOCATED_DB).tuples())
+    return [(ids[flow_code(loc)], delta) for loc, delta in method.located if delta != 0]
+
+
 def _setup_custom_methods(bd, biosphere: str, report: SetupReport, coverage: _Coverage) -> None:
     index = None
     for method in custom_methods():
@@ -255,8 +285,10 @@ def _setup_custom_methods(bd, biosphere: str, report: SetupReport, coverage: _Co
             cfs.append((index[key], cf))
         meta = {"unit": method.unit, "description": method.description, "filename": method.path.name, "covers": [biosphere, *coverage.others]}
         all_cfs, note = coverage.covered(cfs)
-        _write_method(bd, method.name, all_cfs, meta, fp)
-        report.add("method", method.name, "installed" if state == "absent" else "updated", f"{len(cfs)} CFs, custom{note}")
+        located = _located_factors(bd, method)
+        _write_method(bd, method.name, all_cfs + located, meta, fp)
+        where = f", {len(located)} on location flows" if located else ""
+        report.add("method", method.name, "installed" if state == "absent" else "updated", f"{len(cfs)} CFs{where}, custom{note}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,6 +353,7 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False, progress
         report = SetupReport(project=name, data_dir=Path(bd.projects.dir), project_created=created)
         mark = (len(report.items), time.perf_counter())
         report.biosphere = biosphere = _setup_biosphere(bd, report)
+        _setup_located_water(bd, report)
         mark = _say_step(progress, "1/3 biosphere", report, mark)
         install_methods(bd, biosphere, report)
         mark = _say_step(progress, "2/3 methods", report, mark)

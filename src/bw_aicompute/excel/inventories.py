@@ -11,7 +11,8 @@ from .. import distributions
 from .._resources import atomic_write, check_workbook_archive, fingerprint
 from ..errors import AicomputeError, InputError, Where
 from ..inventory import InventoryDatabase, write_database
-from ..inventory.validate import Biosphere, add_dataset, check_links, check_parameter, evaluate_database_parameters, ordered
+from ..water import is_located_flow
+from ..inventory.validate import Biosphere, add_dataset, add_located_water, check_links, check_parameter, evaluate_database_parameters, ordered
 from ..locking import refresh_registries, writer_lock
 from ..ownership import refuse_foreign
 from ..project import find_biosphere, flow_codes, flow_index
@@ -36,7 +37,7 @@ EXCHANGE_COLUMNS = [
     "source",
     "comment",
 ]
-ACTIVITY_FIELDS = ["code", "reference product", "unit", "location", "type", "stage", "comment"]
+ACTIVITY_FIELDS = ["code", "reference product", "unit", "location", "type", "stage", "located_water", "comment"]
 SHIPPED = ("aicompute-background", "aicompute")
 #: The workbook column that holds each field the inventory validation names.
 COLUMN_OF_FIELD = {"biosphere": "name", "uncertainty": "uncertainty type", "technosphere": "name"}
@@ -298,8 +299,8 @@ class _Providers:
 def _exchange(d: dict, db: str, providers: _Providers, ew: Where) -> dict | None:
     """An exchange row in the inventory format (None for the production row)."""
     kind = d.get("type")
-    if kind == "production":
-        return None
+    if kind == "production" or (kind == "biosphere" and is_located_flow(str(d.get("name")))):
+        return None  # a location flow of water is derived again from the dataset (located_water)
     if kind not in ("technosphere", "biosphere"):
         raise ew.error(f"type {kind!r} must be production, technosphere or biosphere", column="type")
     exc = {k: d[k] for k in ("unit", "source", "comment") if k in d}
@@ -320,7 +321,7 @@ def _add_activity(sheet: _Sheet, act: _Activity, providers: _Providers, bio: Bio
     for key in ("code", "unit"):
         if not act.meta.get(key):
             raise where.error(f"missing field {key!r}", column=key)
-    ds = {k: act.meta[k] for k in ("code", "name", "reference product", "unit", "location", "comment", "stage") if act.meta.get(k) is not None}
+    ds = {k: act.meta[k] for k in ("code", "name", "reference product", "unit", "location", "comment", "stage", "located_water") if act.meta.get(k) is not None}
     ds["comment"] = ds.get("comment", "")
     ds["exchanges"], wheres = [], []
     for r, d in act.exchanges:
@@ -394,6 +395,7 @@ def workbook_databases(wb, path: Path) -> list[InventoryDatabase]:
     dbs = {s.db.name: s.db for s in sheets}
     if not dbs:
         raise AicomputeError(f"{path.name}: no sheet starts with a 'Database | <name>' row")
+    add_located_water(dbs, bio)
     return _check_graph(dbs)
 
 

@@ -235,8 +235,32 @@ def add_dataset(db: InventoryDatabase, ds: dict, where: Where, bio: Biosphere, e
         "type": "process",
         "exchanges": exchanges,
         **({"classifications": ds["classifications"]} if ds.get("classifications") else {}),
-        **{k: ds[k] for k in ("stage", "tags") if k in ds},
+        **{k: ds[k] for k in ("stage", "tags", "located_water") if k in ds},
     }
+
+
+def water_to_air(bio: Biosphere) -> set[tuple[str, str]]:
+    """Keys of the `Water` to air flows (consumed water) of the biosphere."""
+    return {(bio.name, bio.codes[i]) for (name, cats, _), i in bio.flows.items() if name == "Water" and cats[:1] == (WATER_EVAPORATION_CATEGORY,)}
+
+
+def add_located_water(dbs: dict[str, InventoryDatabase], bio: Biosphere) -> None:
+    """Give every dataset marked `located_water: true` the location flow of the water it
+    consumes at its location (see `bw_aicompute.water.located_water`), unless it has one."""
+    from ..water import located_exchange, located_key, located_water
+
+    datasets = {k: ds for db in dbs.values() for k, ds in db.datasets.items()}
+    water_keys = water_to_air(bio)
+    own = {k: sum(e["amount"] for e in ds["exchanges"] if e["type"] == "biosphere" and e["input"] in water_keys) for k, ds in datasets.items()}
+    tagged = {k for k, ds in datasets.items() if ds.get("located_water") and located_key(ds["location"])}
+    for key in sorted(tagged):
+        ds = datasets[key]
+        if any(e.get("derived") == "located water" or e["input"][0] == located_key(ds["location"])[0] for e in ds["exchanges"]):
+            continue
+        amount, formula = located_water(ds["exchanges"], water_keys, own, tagged)
+        exc = located_exchange(ds["location"], amount, formula, "water consumed by this dataset and its generation technologies")
+        if exc is not None:
+            ds["exchanges"].append(exc)
 
 
 def check_links(dbs: dict[str, InventoryDatabase]) -> None:
@@ -273,7 +297,9 @@ def ordered(dbs: dict[str, InventoryDatabase]) -> list[InventoryDatabase]:
 def inventories_fingerprint(biosphere: str, directory: Path | None = None) -> str:
     """One fingerprint over all inventory files: any change rewrites every inventory database,
     so that a database linking to a rewritten one (new node ids) is rewritten too."""
-    return fingerprint("inventory", generation(biosphere), *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
+    from ..water import LOCATED_DB
+
+    return fingerprint("inventory", generation(biosphere), generation(LOCATED_DB), *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
 
 
 def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[InventoryDatabase]:
@@ -305,6 +331,7 @@ def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[Inv
         evaluate_database_parameters(db)
     for db, ds, where in raw_datasets:
         add_dataset(db, ds, where, bio)
+    add_located_water(dbs, bio)
     check_links(dbs)
     result = ordered(dbs)
     fp = inventories_fingerprint(biosphere, directory)

@@ -173,7 +173,7 @@ def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
     ownership mark."""
     meta = {
         "format": "bw_aicompute inventories (YAML)",
-        "depends": sorted(db.depends | {biosphere}),
+        "depends": sorted(db.depends | {biosphere} | {e["input"][0] for ds in db.datasets.values() for e in ds["exchanges"] if e["type"] == "biosphere"}),
         "license": "CC BY-SA 4.0 (see inventories/LICENSE.md)",
     }
 

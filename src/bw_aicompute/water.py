@@ -1,0 +1,161 @@
+"""Regionalised water scarcity: the location flows that say where water is consumed.
+
+Consumed water is `Water` emitted to air in every dataset (what EF v3.1 water use and the
+`water_consumption` indicator count). A dataset whose water is consumed at a known place (the
+datacentre's on-site water, a grid mix's generation water) also emits the same volume of the
+location flow "Water, consumed in <location>" of the package's database
+`aicompute-water-locations`. The `water_scarcity` method (`methods/custom/water_scarcity.yaml`,
+AWARE 2.0) gives `Water` the world factor and each location flow the location's factor minus
+the world factor, so that the total is the water of each place times its own factor, solved by
+plain bw2calc with a standard characterisation matrix.
+
+Reference: Seitfudem et al. 2025, J. Ind. Ecol., doi:10.1111/jiec.70023 (AWARE 2.0); Boulay et
+al. 2018, Int. J. LCA 23, 368-378 (AWARE).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+
+import yaml
+
+from ._resources import data_dir, fingerprint
+from .errors import AicomputeError
+
+#: The package-owned database of location flows (no "biosphere" in its name: it is not the
+#: project's biosphere, see `bw_aicompute.project.find_biosphere`).
+LOCATED_DB = "aicompute-water-locations"
+METHOD_FILE = "water_scarcity.yaml"
+_NAMESPACE = uuid.UUID("5b1f4c0e-7a53-4d3e-9a55-2f0f8f2a6c11")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A location with its AWARE factor (m3 world-eq deprived per m3 consumed), the AWARE
+    location the factor is read from, and a note when it is a fallback."""
+
+    location: str
+    cf: float
+    aware: str
+    note: str = ""
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> tuple[float, dict[str, Place]]:
+    path = data_dir("methods") / "custom" / METHOD_FILE
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        located = spec["located"]
+        places = {str(r["location"]): Place(str(r["location"]), float(r["cf"]), str(r["aware"]), str(r.get("note") or "")) for r in located["rows"]}
+        return float(located["world_cf"]), places
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AicomputeError(f"{path}: malformed 'located' table ({exc!r})") from None
+
+
+def world_cf() -> float:
+    """The factor of water consumed at an unknown place (m3 world-eq per m3)."""
+    return _table()[0]
+
+
+def places() -> dict[str, Place]:
+    """Every location that has a location flow, with its factor."""
+    return dict(_table()[1])
+
+
+def flow_name(location: str) -> str:
+    """The name of the location flow of `location`."""
+    return f"Water, consumed in {location}"
+
+
+def is_located_flow(name: str) -> bool:
+    """Whether `name` is the name of a location flow."""
+    return name.startswith("Water, consumed in ") and name[len("Water, consumed in ") :] in _table()[1]
+
+
+def flow_code(location: str) -> str:
+    """The code (a UUID, stable across installs) of the location flow of `location`."""
+    return str(uuid.uuid5(_NAMESPACE, f"water consumed in {location}"))
+
+
+def located_key(location: str | None) -> tuple[str, str] | None:
+    """The key of the location flow of `location`, or None (the world, an unknown place)."""
+    if not location or location not in _table()[1]:
+        return None
+    return (LOCATED_DB, flow_code(location))
+
+
+def flows_data() -> dict[tuple[str, str], dict]:
+    """The datasets of `aicompute-water-locations`: one elementary flow per location."""
+    out = {}
+    world = world_cf()
+    for p in places().values():
+        note = f" {p.note}" if p.note else ""
+        out[(LOCATED_DB, flow_code(p.location))] = {
+            "name": flow_name(p.location),
+            "categories": ("air",),
+            "unit": "cubic meter",
+            "type": "emission",
+            "location": p.location,
+            "comment": (
+                f"Location tag of consumed water: the m3 of `Water` to air (counted there) that are consumed in {p.location}. "
+                f"Characterised only by water_scarcity: AWARE 2.0 factor of {p.aware} {p.cf:g} minus the world factor {world:g}.{note}"
+            ),
+        }
+    return out
+
+
+def located_fingerprint() -> str:
+    """Fingerprint of the location flows (their source file)."""
+    return fingerprint("water-locations", (data_dir("methods") / "custom" / METHOD_FILE).read_bytes())
+
+
+def located_water(exchanges: list[dict], water_keys: set, provider_water: dict, tagged: set) -> tuple[float, str | None]:
+    """The volume (m3) of water a dataset consumes at its own location, and its formula.
+
+    It is the dataset's own `Water` to air plus, through each technosphere input whose
+    provider carries no location flow of its own, that provider's `Water` to air per unit
+    times the input's amount (the generation technologies of a grid mix).
+
+    Parameters
+    ----------
+    exchanges : list of dict
+        The dataset's exchanges (Brightway exchange data, with `input`, `type`, `amount` and
+        an optional `formula`).
+    water_keys : set
+        Keys of the `Water` to air flows of the project's biosphere.
+    provider_water : dict
+        Provider key -> its own `Water` to air, m3 per unit.
+    tagged : set
+        Keys of the providers that carry their own location flow (not counted here).
+
+    Returns
+    -------
+    (float, str or None)
+        The volume, and a formula when one of the counted amounts has one (else None).
+    """
+    total, terms, formula = 0.0, [], False
+    for exc in exchanges:
+        if exc["type"] == "biosphere" and exc["input"] in water_keys:
+            per = 1.0
+        elif exc["type"] == "technosphere" and exc["input"] not in tagged and provider_water.get(exc["input"]):
+            per = provider_water[exc["input"]]
+        else:
+            continue
+        total += exc["amount"] * per
+        formula = formula or "formula" in exc
+        terms.append(f"({exc.get('formula', repr(exc['amount']))})" + ("" if per == 1.0 else f" * {per!r}"))
+    return total, (" + ".join(terms) if formula else None)
+
+
+def located_exchange(location: str, amount: float, formula: str | None, what: str) -> dict | None:
+    """The location-flow exchange of `amount` m3 consumed in `location` (None for none)."""
+    key = located_key(location)
+    if key is None or amount <= 0:
+        return None
+    source = f"derived: {what} (the m3 of Water to air consumed in {location}), tagged with its location for water_scarcity (AWARE 2.0)"
+    exc = {"input": key, "amount": float(amount), "type": "biosphere", "unit": "cubic meter", "source": source, "comment": source, "derived": "located water"}
+    if formula:
+        exc["formula"] = formula
+    return exc
