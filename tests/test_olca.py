@@ -49,7 +49,7 @@ def test_every_dataset_exchange_and_parameter_survives(package):
             if exc.get("uncertainty type", 0) > 1:
                 assert e.uncertainty is not None
     params = {package.read_parameter(pid).name: package.read_parameter(pid) for pid in package.ids_of(o.Parameter)}
-    ours = list(DatabaseParameter.select().where(DatabaseParameter.database == "aicompute"))
+    ours = list(DatabaseParameter.select().where(DatabaseParameter.database.in_(["aicompute", "aicompute-background"])))
     assert len(params) == len(ours)
     for p in ours:
         assert params[p.name].value == pytest.approx(p.amount, rel=1e-9)

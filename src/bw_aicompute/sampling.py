@@ -7,7 +7,7 @@ Two sources of variation, both restricted to the campaign's supply chain:
   https://stats-arrays.readthedocs.io; what bw2calc's `use_distributions=True` draws from, one
   iteration at a time) for all iterations in one call per datapackage;
 - parameter distributions: every uncertain parameter of the foreground (PUE, WUE, lifetime,
-  utilisation, load factor...) is sampled, the parameters that are formulas of them are
+  utilisation, load factor...) and of the open background (hydropower evaporation) is sampled, the parameters that are formulas of them are
   re-evaluated, then the formulas of the exchanges of the supply chain; the difference from the
   written amount changes the matrix entry.
 
@@ -93,17 +93,19 @@ class ParameterModel:
     database: str
 
     @classmethod
-    def of(cls, database: str) -> "ParameterModel":
-        """Read the parameters of `database` (one query)."""
+    def of(cls, database: str, *more: str) -> "ParameterModel":
+        """Read the parameters of `database` and of the databases in `more` (the background's
+        hydropower evaporation), one query each; names are unique across them."""
         from bw2data.parameters import DatabaseParameter
 
         amounts, fields, formulas = {}, {}, {}
-        for p in DatabaseParameter.select().where(DatabaseParameter.database == database).order_by(DatabaseParameter.name):
-            amounts[p.name] = p.amount
-            if p.formula:
-                formulas[p.name] = p.formula
-            elif (p.data or {}).get("uncertainty type", 0) > 1:
-                fields[p.name] = p.data
+        for db in (database, *more):
+            for p in DatabaseParameter.select().where(DatabaseParameter.database == db).order_by(DatabaseParameter.name):
+                amounts.setdefault(p.name, p.amount)
+                if p.formula:
+                    formulas.setdefault(p.name, p.formula)
+                elif (p.data or {}).get("uncertainty type", 0) > 1:
+                    fields.setdefault(p.name, p.data)
         return cls(amounts, fields, formulas, database)
 
     def sample(self, iterations: int, rng: np.random.Generator) -> dict[str, np.ndarray | float]:

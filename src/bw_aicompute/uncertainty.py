@@ -36,6 +36,9 @@ from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_d
 from .solver import Deltas, System, build_system, solve
 from .solver import totals as solver_totals
 
+#: The open background, whose parameters (hydropower evaporation) are sampled too.
+BACKGROUND = "aicompute-background"
+
 PERCENTILES = (2.5, 25.0, 50.0, 75.0, 97.5)
 #: Iterations per chunk: the unit of random streams and of work sent to processes or Dask.
 CHUNK = 250
@@ -206,10 +209,11 @@ def prepare(model: CampaignModel | list[CampaignModel], resolved: list[tuple[str
     keys = node_keys([col_id[c] for c in np.flatnonzero(active).tolist()])
     databases = [models[0].foreground, *(m.database for m in models)]
     ours = np.zeros(n, dtype=bool)
-    ours[[lca.dicts.activity[i] for i, k in keys.items() if k[0] in {*databases, "aicompute-background"}]] = True
-    in_chain = {(k[0], k[1]): i for i, k in keys.items() if k[0] in databases}
-    exchanges = formula_exchanges(lca, list(dict.fromkeys(databases)), in_chain)
-    parameters = ParameterModel.of(models[0].foreground)
+    ours[[lca.dicts.activity[i] for i, k in keys.items() if k[0] in {*databases, BACKGROUND}]] = True
+    background = [BACKGROUND] if any(k[0] == BACKGROUND for k in keys.values()) else []
+    in_chain = {(k[0], k[1]): i for i, k in keys.items() if k[0] in {*databases, *background}}
+    exchanges = formula_exchanges(lca, list(dict.fromkeys(databases + background)), in_chain)
+    parameters = ParameterModel.of(models[0].foreground, *background)
     reaching = parameters.reaching(set().union(*(formula_names(e.formula) for e in exchanges)))
     rows = [(pm.phase.name, stage) for pm in models[0].phases for stage in STAGES]
     return Plan(

@@ -111,6 +111,13 @@ def located_fingerprint() -> str:
     return fingerprint("water-locations", (data_dir("methods") / "custom" / METHOD_FILE).read_bytes())
 
 
+def own_water(exchanges: list[dict], water_keys: set) -> tuple[float, str | None]:
+    """A dataset's own `Water` to air (m3 per unit), and its formula where an amount has one."""
+    excs = [e for e in exchanges if e["type"] == "biosphere" and e["input"] in water_keys]
+    formula = " + ".join(f"({e.get('formula', repr(e['amount']))})" for e in excs) if any("formula" in e for e in excs) else None
+    return sum(e["amount"] for e in excs), formula
+
+
 def located_water(exchanges: list[dict], water_keys: set, provider_water: dict, tagged: set) -> tuple[float, str | None]:
     """The volume (m3) of water a dataset consumes at its own location, and its formula.
 
@@ -126,26 +133,29 @@ def located_water(exchanges: list[dict], water_keys: set, provider_water: dict, 
     water_keys : set
         Keys of the `Water` to air flows of the project's biosphere.
     provider_water : dict
-        Provider key -> its own `Water` to air, m3 per unit.
+        Provider key -> (its own `Water` to air in m3 per unit, its formula or None), see
+        `own_water`.
     tagged : set
         Keys of the providers that carry their own location flow (not counted here).
 
     Returns
     -------
     (float, str or None)
-        The volume, and a formula when one of the counted amounts has one (else None).
+        The volume, and a formula when one of the counted amounts has one (else None), so
+        that Monte Carlo draws of a parameter move the location flow with the water.
     """
     total, terms, formula = 0.0, [], False
+    own, own_formula = own_water(exchanges, water_keys)
+    if own:
+        total, formula = own, own_formula is not None
+        terms.append(own_formula or repr(own))
     for exc in exchanges:
-        if exc["type"] == "biosphere" and exc["input"] in water_keys:
-            per = 1.0
-        elif exc["type"] == "technosphere" and exc["input"] not in tagged and provider_water.get(exc["input"]):
-            per = provider_water[exc["input"]]
-        else:
+        if exc["type"] != "technosphere" or exc["input"] in tagged or not provider_water.get(exc["input"], (0.0, None))[0]:
             continue
+        per, per_formula = provider_water[exc["input"]]
         total += exc["amount"] * per
-        formula = formula or "formula" in exc
-        terms.append(f"({exc.get('formula', repr(exc['amount']))})" + ("" if per == 1.0 else f" * {per!r}"))
+        formula = formula or "formula" in exc or per_formula is not None
+        terms.append(f"({exc.get('formula', repr(exc['amount']))}) * ({per_formula or repr(per)})")
     return total, (" + ".join(terms) if formula else None)
 
 

@@ -36,6 +36,7 @@ from ..inventory.writer import register_parameters
 from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
+from ..water import located_exchange, located_water
 from .read import profiles
 from .schema import UNIT_PLURALS, Campaign, CampaignModel, Override, Phase, PhaseModel
 
@@ -287,6 +288,15 @@ def _grid_flows(country: str, drop_water: bool) -> list[tuple[tuple[str, str], f
     return flows
 
 
+def _located_water(w: _Writer, excs: list[dict], location: str, what: str) -> list[dict]:
+    """The location flow of the water a campaign's dataset consumes itself at `location`
+    (its `Water` to air; see `bw_aicompute.water`), as a list of zero or one exchange."""
+    keys = {(w.biosphere, w.codes[i]) for (name, cats, _), i in w.flows.items() if name == "Water" and cats[:1] == ("air",)}
+    amount, formula = located_water(excs, keys, {}, set())
+    exc = located_exchange(location, amount, formula, what)
+    return [exc] if exc else []
+
+
 def _grid(w: _Writer) -> tuple[str, str] | None:
     """The campaign's own grid dataset when the file gives a grid intensity (else None): CO2 and
     water as given, the other flows of the country's open grid (aggregated)."""
@@ -302,6 +312,7 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
     other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
     for key, amount, unit in _grid_flows(site_row(w.campaign)["grid"], site.grid_water_l_per_kwh is not None):
         excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
+    excs += _located_water(w, excs, site.country, "the grid water given by the campaign")
     comment = f"Grid override of campaign {w.campaign.name!r}: {site.grid_kg_co2e_per_kwh} kg CO2-eq/kWh"
     comment += f", {site.grid_water_l_per_kwh} L/kWh" if site.grid_water_l_per_kwh is not None else "; water, resources and metals of the country grid"
     comment += f" ({site.grid_source})" if site.grid_source else ""
@@ -334,6 +345,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     ds = substitute({k: v for k, v in item.items() if k != "exchanges"}, row, where)
     comment = " ".join(str(ds["comment"]).split())
     extra = {"stage": ds["stage"]} if ds.get("stage") else {}
+    excs += _located_water(w, excs, site.country, "the on-site water")
     return w.add("datacenter-operation", str(ds["name"]), ds["unit"], excs, comment, location=site.country, **extra)
 
 

@@ -247,11 +247,11 @@ def water_to_air(bio: Biosphere) -> set[tuple[str, str]]:
 def add_located_water(dbs: dict[str, InventoryDatabase], bio: Biosphere) -> None:
     """Give every dataset marked `located_water: true` the location flow of the water it
     consumes at its location (see `bw_aicompute.water.located_water`), unless it has one."""
-    from ..water import located_exchange, located_key, located_water
+    from ..water import located_exchange, located_key, located_water, own_water
 
     datasets = {k: ds for db in dbs.values() for k, ds in db.datasets.items()}
     water_keys = water_to_air(bio)
-    own = {k: sum(e["amount"] for e in ds["exchanges"] if e["type"] == "biosphere" and e["input"] in water_keys) for k, ds in datasets.items()}
+    own = {k: own_water(ds["exchanges"], water_keys) for k, ds in datasets.items()}
     tagged = {k for k, ds in datasets.items() if ds.get("located_water") and located_key(ds["location"])}
     for key in sorted(tagged):
         ds = datasets[key]
