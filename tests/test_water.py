@@ -13,7 +13,7 @@ from bw_aicompute.methods import resolve_indicator
 from bw_aicompute.water import LOCATED_DB, places, world_cf
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-# AWARE 2.0 non-agricultural yearly factors as published (Seitfudem et al. 2025), read in the
+# AWARE 2.0 non-agricultural yearly factors as published (WULCA, J. Ind. Ecol. 2025), read in the
 # edges 1.5.0 file by the reference notes (data_sources.md 6.3), m3 world-eq per m3
 PUBLISHED = {"FR": 4.99, "NO": 0.744, "US": 11.3, "IN": 37.9}
 

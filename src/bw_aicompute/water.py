@@ -9,7 +9,7 @@ AWARE 2.0) gives `Water` the world factor and each location flow the location's 
 the world factor, so that the total is the water of each place times its own factor, solved by
 plain bw2calc with a standard characterisation matrix.
 
-Reference: Seitfudem et al. 2025, J. Ind. Ecol., doi:10.1111/jiec.70023 (AWARE 2.0); Boulay et
+Reference: AWARE2.0, J. Ind. Ecol. 2025, doi:10.1111/jiec.70023 (AWARE 2.0); Boulay et
 al. 2018, Int. J. LCA 23, 368-378 (AWARE).
 """
 
