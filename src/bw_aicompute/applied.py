@@ -55,9 +55,13 @@ def site_values(model: CampaignModel, params: dict) -> dict[str, Value]:
     return {"PUE": parameter_value(params, profile["pue"], site.pue, origin), "WUE": wue}
 
 
-def grid_description(code: str, year: int | None = None) -> str:
+def grid_description(code: str, year: int | None = None, scenario=None) -> str:
     """The grid of a campaign and the year of its generation mix (`year`: an earlier year the
-    campaign chose, site.grid_year), as the inventories state it."""
+    campaign chose, site.grid_year), as the inventories state it; or the planned mix of
+    `scenario` (site.grid_scenario)."""
+    if scenario is not None:
+        shares = ", ".join(f"{t} {v:.0%}" for t, v in sorted(scenario.shares.items(), key=lambda kv: -kv[1]) if v)
+        return f"{code}, planned mix {scenario.name!r} ({scenario.year}, site.grid_scenario {scenario.path.name}): {shares}; {scenario.source}"
     t = tables()
     country = next((r for r in t["grid_countries"] if r["iso2"] == code), None)
     if country is not None:
@@ -126,7 +130,7 @@ def applied_inputs(model: CampaignModel) -> pd.DataFrame:
         input, value, unit, from, source.
     """
     c, params = model.campaign, parameters(model.foreground)
-    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": grid_description(c.site.country, c.site.grid_year)}]
+    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": grid_description(c.site.country, c.site.grid_year, c.site.grid_scenario)}]
     for label, v in site_values(model, params).items():
         rows.append({"input": label, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
     if c.site.grid_kg_co2e_per_kwh is not None:

@@ -122,7 +122,7 @@ def format_inputs(model) -> list[str]:
     if c.site.grid_kg_co2e_per_kwh is not None:
         lines.append(f"  grid: as given ({FROM_FILE}), {c.site.grid_kg_co2e_per_kwh:g} kg CO2-eq per kWh; {c.site.grid_source or 'no source given'}")
     else:
-        lines.append(f"  grid: {grid_description(c.site.country, c.site.grid_year)}")
+        lines.append(f"  grid: {grid_description(c.site.country, c.site.grid_year, c.site.grid_scenario)}")
     lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")
     given = {"hw_lifetime_years": c.hardware.lifetime_years, "utilisation": c.hardware.utilisation}
     life, use = (parameter_value(params, k, v) for k, v in given.items())

@@ -16,6 +16,8 @@ import yaml
 from ..errors import AicomputeError, InputError, Where, quote
 from ..inventory import tables as inventory_tables
 from .schema import (
+    SCENARIO_TECHNOLOGIES,
+    GridScenario,
     CAMPAIGN_KEYS,
     CONTRACT_KEYS,
     CONTRACT_TYPES,
@@ -303,6 +305,26 @@ def _grid(r: Reader, site: Site, grid_doc: Any) -> None:
     site.grid_source = r.text(grid.get("source"), "site.grid.source", required=False)
 
 
+def _grid_scenario(r: Reader, value: Any) -> GridScenario:
+    """`site.grid_scenario`: a YAML file of a planned mix (name, year, source, `shares` of
+    generation by technology summing to 1 within 0.5 %), relative to the campaign file."""
+    f = "site.grid_scenario"
+    path = referenced_file(r, r.text(value, f), Path(r.path).parent, f, "grid scenario file")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise r.fail(f, f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    doc = r.mapping(doc, f"{f} ({path.name})")
+    r.known_keys(doc, ("name", "year", "source", "shares"), f"{f} ({path.name})")
+    shares_doc = r.mapping(doc.get("shares"), f"{f} ({path.name}).shares")
+    r.known_keys(shares_doc, SCENARIO_TECHNOLOGIES, f"{f} ({path.name}).shares")
+    shares = {t: r.share(shares_doc[t], f"{f} ({path.name}).shares.{t}") for t in SCENARIO_TECHNOLOGIES if t in shares_doc}
+    if abs(sum(shares.values()) - 1) > 0.005:
+        raise r.fail(f"{f} ({path.name}).shares", f"the shares add up to {sum(shares.values()):.4g}, not 1")
+    year = r.number(doc.get("year"), f"{f} ({path.name}).year")
+    return GridScenario(name=r.text(doc.get("name"), f"{f} ({path.name}).name"), year=int(year), source=r.text(doc.get("source"), f"{f} ({path.name}).source"), shares=shares, path=path)
+
+
 def _contract(r: Reader, doc: Any) -> Contract:
     """`site.electricity_contract`: type, technology (of the `contract_technologies` table),
     share of the consumption covered (0-1) and source."""
@@ -344,6 +366,10 @@ def parse_site(r: Reader, doc: Any) -> Site:
         _grid(r, site, site_doc["grid"])
     if "grid_year" in site_doc:
         _grid_year(r, site, site_doc["grid_year"])
+    if "grid_scenario" in site_doc:
+        if "grid" in site_doc or "grid_year" in site_doc:
+            raise r.fail("site.grid_scenario", "give one of site.grid, site.grid_year and site.grid_scenario")
+        site.grid_scenario = _grid_scenario(r, site_doc["grid_scenario"])
     if "electricity_contract" in site_doc:
         site.contract = _contract(r, site_doc["electricity_contract"])
     return site

@@ -118,7 +118,9 @@ PHASE_KEYS = (
 )
 TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
 DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_share", "node_overhead_w_per_gpu", "kind")
-SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "electricity_contract")
+SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "grid_scenario", "electricity_contract")
+#: The technologies of a grid scenario (`site.grid_scenario`): the columns of the grid tables.
+SCENARIO_TECHNOLOGIES = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo")
 CONTRACT_KEYS = ("type", "technology", "share", "source")
 CONTRACT_TYPES = ("ppa", "certificates")
 GRID_KEYS = ("kg_co2e_per_kwh", "water_l_per_kwh", "source")
@@ -163,6 +165,19 @@ class Site:
     grid_source: str = ""
     contract: "Contract | None" = None
     grid_year: int | None = None  # an earlier year's generation mix (None: the latest)
+    grid_scenario: "GridScenario | None" = None  # a planned mix (site.grid_scenario)
+
+
+@dataclass
+class GridScenario:
+    """A planned generation mix (`site.grid_scenario: FILE.yaml`): its name, year, source and
+    shares of generation by technology (of `SCENARIO_TECHNOLOGIES`, summing to 1)."""
+
+    name: str
+    year: int
+    source: str
+    shares: dict[str, float]
+    path: Path
 
 
 @dataclass

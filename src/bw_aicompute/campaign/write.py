@@ -36,9 +36,9 @@ from ..inventory.writer import register_parameters
 from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
-from ..water import located_exchange, located_water
+from ..water import located_exchange, located_water, own_water
 from .read import profiles
-from .schema import UNIT_PLURALS, Campaign, CampaignModel, Override, Phase, PhaseModel
+from .schema import SCENARIO_TECHNOLOGIES, UNIT_PLURALS, Campaign, CampaignModel, Override, Phase, PhaseModel
 
 #: The templates a campaign renders, and the codes (before substitution) of the providers in
 #: them that a campaign treats specially.
@@ -137,7 +137,7 @@ def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Pa
     if like is None:
         from bw2data.parameters import DatabaseParameter
 
-        params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database == foreground)}
+        params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database.in_([foreground, "aicompute-background"]))}
         flows, codes = flow_index(biosphere), flow_codes(biosphere)
     else:
         params, flows, codes = like.evaluate.symbols, like.flows, like.codes
@@ -288,11 +288,18 @@ def _grid_flows(country: str, drop_water: bool) -> list[tuple[tuple[str, str], f
     return flows
 
 
-def _located_water(w: _Writer, excs: list[dict], location: str, what: str) -> list[dict]:
-    """The location flow of the water a campaign's dataset consumes itself at `location`
-    (its `Water` to air; see `bw_aicompute.water`), as a list of zero or one exchange."""
+def _located_water(w: _Writer, excs: list[dict], location: str, what: str, technologies: bool = False) -> list[dict]:
+    """The location flow of the water a campaign's dataset consumes at `location`: its own
+    `Water` to air and, with `technologies`, that of its generation technologies (a scenario's
+    grid; see `bw_aicompute.water`), as a list of zero or one exchange."""
+    import bw2data as bd
+
     keys = {(w.biosphere, w.codes[i]) for (name, cats, _), i in w.flows.items() if name == "Water" and cats[:1] == ("air",)}
-    amount, formula = located_water(excs, keys, {}, set())
+    providers = {}
+    for e in excs if technologies else []:
+        if e["type"] == "technosphere":
+            providers[e["input"]] = own_water([{**x.as_dict(), "input": x["input"]} for x in bd.get_node(database=e["input"][0], code=e["input"][1]).biosphere()], keys)
+    amount, formula = located_water(excs, keys, providers, set())
     exc = located_exchange(location, amount, formula, what)
     return [exc] if exc else []
 
@@ -320,10 +327,32 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
     return w.add("grid", name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
 
 
+#: The grid-mix template whose exchanges (technologies at generation shares) a scenario fills.
+GRID_TEMPLATE = "electricity-grid-{iso2}"
+
+
+def _scenario_grid(w: _Writer) -> tuple[str, str] | None:
+    """The campaign's own grid when the file names a planned mix (`site.grid_scenario`): the
+    grid-mix template of the inventories filled with the scenario's shares (so the same
+    technologies, cooling split and scope as the national mixes), None without one."""
+    sc, country = w.campaign.site.grid_scenario, w.campaign.site.country
+    if sc is None:
+        return None
+    row = {t: 100.0 * sc.shares.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": 100.0}
+    excs = render(w, GRID_TEMPLATE, row, {}, {})
+    for e in excs:
+        e["source"] = f"grid scenario {sc.name!r} ({sc.path.name}): {e['source']}"
+        e["comment"] = comment_with_source(e.get("comment"), e["source"])
+    excs += _located_water(w, excs, country, f"the generation water of scenario {sc.name!r}", technologies=True)
+    comment = f"Planned generation mix {sc.name!r} ({sc.year}) for {country}, from {sc.path.name}: {sc.source}. Technologies, cooling split and scope as in the national mixes."
+    name = f"market for electricity, grid mix of scenario {sc.name}, {sc.year}"
+    return w.add("grid-scenario", name, "kilowatt hour", excs, comment, location=country, stage="electricity")
+
+
 def shipped_site(campaign: Campaign) -> str | None:
     """The site of the `sites` table with the campaign's grid and facility profile, if any."""
     profile = profiles()[campaign.site.profile]
-    if campaign.site.grid_year is not None:  # an earlier year's mix: the campaign's own site
+    if campaign.site.grid_year is not None or campaign.site.grid_scenario is not None:  # the campaign's own site
         return None
     for row in tables()["sites"]:
         if row["grid"] == campaign.site.country and (row["pue"], row["wue"]) == (profile["pue"], profile["wue"]):
@@ -336,7 +365,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     campaign's own rendering of the template when the file overrides the PUE, the WUE or the
     grid (or names a profile not shipped for its country)."""
     site, shipped = w.campaign.site, shipped_site(w.campaign)
-    grid = _grid(w)
+    grid = _grid(w) or _scenario_grid(w)
     if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
         return (w.foreground, f"datacenter-operation-{shipped}")
     row = site_row(w.campaign)
