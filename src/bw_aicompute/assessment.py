@@ -61,6 +61,7 @@ class Assessment:
     uncertainty: MonteCarlo | None = None
     market_based: pd.DataFrame | None = None
     per_unit: pd.DataFrame | None = None
+    months: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         """The results as the JSON document of `aicompute assess --json`."""
@@ -74,6 +75,7 @@ class Assessment:
             ],
             "phases": self.phases.to_dict(orient="records"),
             **({"per_unit": self.per_unit.to_dict(orient="records")} if self.per_unit is not None else {}),
+            **({"months": self.months.to_dict(orient="records")} if self.months is not None else {}),
             **({"totals_market_based": {r.indicator: {"value": r.value, "unit": r.unit, "contract": r.contract} for r in self.market_based.itertuples()}} if self.market_based is not None else {}),
             **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }
@@ -97,11 +99,14 @@ class Assessment:
         # the foreground first: its parameters are the originals of the campaign's copies
         return export_olca(output_path(path), [self.model.foreground, "aicompute-background", self.database])
 
-    def plot(self, path: str | Path) -> None:
-        """Write stacked bars by stage, one bar per phase, one panel per indicator (PNG)."""
-        from .report import plot_assessment
+    def plot(self, path: str | Path, by: str = "phase") -> None:
+        """Write stacked bars by stage, one bar per phase, one panel per indicator (PNG); with
+        `by="month"`, bars by month of the dated phases."""
+        from .report import plot_assessment, plot_months
 
-        atomic_write(output_path(path), lambda tmp: plot_assessment(self, tmp))
+        if by == "month" and self.months is None:
+            raise AicomputeError("no phase has dates (start and end): nothing to show by month")
+        atomic_write(output_path(path), lambda tmp: (plot_months if by == "month" else plot_assessment)(self, tmp))
 
     def by_phase(self) -> pd.DataFrame:
         """Scores by phase (rows) and indicator (columns)."""
@@ -122,6 +127,8 @@ class Assessment:
         parts = [("Totals", self.totals.assign(method=self.totals["method"].map(" | ".join)))]
         parts.append(("By phase", self.by_phase().reindex(self.phases["phase"]).rename(columns=named).reset_index()))
         parts.append(("By life-cycle stage", self.by_stage().reindex(list(STAGES)).rename(columns=named).reset_index()))
+        if self.months is not None:
+            parts.append(("By month", self.months))
         if self.market_based is not None:
             parts.append(("Market-based totals", self.market_based))
         if self.per_unit is not None:
@@ -319,7 +326,33 @@ def solve(model: CampaignModel, resolved: Resolved, per: str | None = None) -> A
     a = Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)
     a.market_based = market_based(a, solver.stage_amounts(system, "electricity")) if model.campaign.site.contract else None
     a.per_unit = per_unit(a, per) if model.serving else None
+    a.months = month_table(model, resolved)
     return a
+
+
+def month_table(model: CampaignModel, resolved: Resolved) -> pd.DataFrame | None:
+    """Scores by month of the dated phases (their months' activities) and, in a row
+    `undated`, of the others; which mix each month's electricity is (`electricity`). The rows
+    add up to the totals. None when no phase is dated."""
+    from .campaign.dates import month_basis
+    from .lca import multi_scores
+
+    if not any(pm.months for pm in model.phases):
+        return None
+    keys = {m: [k for pm in model.phases for mm, k in pm.months.items() if mm == m] for m in sorted({m for pm in model.phases for m in pm.months})}
+    undated = [pm.key for pm in model.phases if not pm.months]
+    if undated:
+        keys["undated"] = undated
+    ids = node_ids([k for ks in keys.values() for k in ks])
+    methods = list(dict.fromkeys(m for _, m in resolved))
+    scores = multi_scores({m: {ids[k]: 1.0 for k in ks} for m, ks in keys.items()}, methods)
+    mix = model.campaign.site.monthly_mix
+    rows = []
+    for m in keys:
+        row = {"month": m, "electricity": month_basis(mix, m) if m != "undated" else "annual mix (phases without dates)"}
+        row.update({label: scores[(tuple(method), m)] for label, method in resolved})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def per_unit_uncertainty(a: Assessment, resolved: Resolved, iterations: int, seed: int) -> None:

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--export-olca", metavar="OUT.zip", help="write the campaign and its supply chain as an openLCA JSON-LD package")
     p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="write stacked bars by stage, one bar per phase (error bars with --iterations)")
+    p.add_argument("--by", choices=("phase", "month"), default="phase", help="month: the plot shows the results by month of the dated phases (start, end); the report always has its By month table for them")
     p.add_argument("--iterations", type=int, default=0, metavar="N", help="Monte Carlo iterations (exchange and parameter distributions); default 0")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
@@ -346,6 +347,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
             raise AicomputeError(f"{out}: plots are written as PNG, SVG or PDF; name it FILE.png, FILE.svg or FILE.pdf")
     if args.sensitivity_plot and args.iterations < 3:
         raise AicomputeError("--sensitivity-plot needs --iterations (3 or more)")
+    if args.by == "month" and not any(p.months for p in campaign.phases):
+        raise AicomputeError(f"{args.campaign}: --by month needs phases with dates (start and end); none has")
     if args.iterations < 0 or args.processes < 1:
         raise AicomputeError("--iterations must be zero or more and --processes at least 1")
     for out in (args.json, args.excel, args.plot, args.sensitivity_plot, args.export_olca):
@@ -376,7 +379,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         result.to_excel(args.excel)
         print(f"wrote {args.excel}")
     if args.plot:
-        result.plot(args.plot)
+        result.plot(args.plot, by=args.by)
         print(f"wrote {args.plot}")
     if args.export_olca:
         counts = result.to_olca(args.export_olca)

@@ -86,6 +86,8 @@ def format_summary(a: Assessment) -> str:
         {"kind": list(a.phases["kind"]), "GPU-h share": [f"{s:.1%}" for s in a.phases["gpu_time_share"]]},
     )
     table("By life-cycle stage", a.by_stage().reindex(list(STAGES)))
+    if a.months is not None:
+        table("By month", a.months.set_index("month")[labels], {"electricity": list(a.months["electricity"])})
     if a.uncertainty is not None:
         lines += format_uncertainty(a)
     return "\n".join(lines)
@@ -123,6 +125,7 @@ def format_inputs(model) -> list[str]:
         lines.append(f"  grid: as given ({FROM_FILE}), {c.site.grid_kg_co2e_per_kwh:g} kg CO2-eq per kWh; {c.site.grid_source or 'no source given'}")
     else:
         lines.append(f"  grid: {grid_description(c.site.country, c.site.grid_year, c.site.grid_scenario)}")
+    lines += _month_lines(model)
     lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")
     given = {"hw_lifetime_years": c.hardware.lifetime_years, "utilisation": c.hardware.utilisation}
     life, use = (parameter_value(params, k, v) for k, v in given.items())
@@ -130,6 +133,23 @@ def format_inputs(model) -> list[str]:
     if model.serving is not None and c.deployment.energy_kwh is None and model.serving.gpu_hours:
         lines.append(f"  serving: {model.serving.it_energy_kwh / model.serving.gpu_hours * 1000:,.0f} W of IT power per GPU-hour (see Per {c.deployment.unit} below)")
     return lines
+
+
+def _month_lines(model) -> list[str]:
+    """Which mix the electricity of each month of the dated phases is (monthly or annual)."""
+    from .campaign.dates import month_basis
+
+    months = sorted({m for pm in model.phases for m in pm.months})
+    if not months:
+        return []
+    by_basis: dict[str, list[str]] = {}
+    for m in months:
+        by_basis.setdefault(month_basis(model.campaign.site.monthly_mix, m), []).append(m)
+    undated = [pm.phase.name for pm in model.phases if not pm.months]
+    out = [f"  electricity by month (dated phases): " + "; ".join(f"{', '.join(ms)}: {basis}" for basis, ms in by_basis.items())]
+    if undated:
+        out.append(f"  undated phases ({', '.join(undated) if len(undated) <= 3 else f'{len(undated)} phases'}): the annual mix above")
+    return out
 
 
 def gpu_name(slug: str) -> str:
@@ -296,6 +316,40 @@ def plot_assessment(a: Assessment, path: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     note = f"; error bars: 95 % interval of {a.uncertainty.iterations} iterations" if a.uncertainty is not None else ""
     _finish(plt, fig, axes[0], f"Campaign {a.campaign}: impacts by phase and life-cycle stage{note}", path)
+
+
+def plot_months(a: Assessment, path: Path) -> None:
+    """Bars of each indicator by month of the dated phases (and `undated`), one panel per
+    indicator; hatched bars: months on the annual mix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    labels = list(a.totals["indicator"])
+    units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+    months = list(a.months["month"])
+    annual = [not str(b).startswith("monthly") for b in a.months["electricity"]]
+    fig, axes = _grid(plt, len(labels), max(4.5, 0.45 * len(months) + 2), 4.4)
+    for ax, lab in zip(axes, labels):
+        values = a.months[lab].tolist()
+        bars = ax.bar(range(len(months)), values, color="#4C72B0", width=0.7)
+        seen = set()
+        for bar, hatched in zip(bars, annual):
+            if hatched:
+                bar.set_hatch("//"), bar.set_facecolor("#A9BCD9")
+            label = "annual mix" if hatched else "monthly mix"
+            bar.set_label(label if label not in seen else "_nolegend_")
+            seen.add(label)
+        headroom(ax, values)
+        ax.set_title(f"{lab} ({units[lab]})", fontsize=10)
+        ax.set_xticks(range(len(months)))
+        ax.set_xticklabels(months, rotation=35, ha="right", fontsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    _finish(plt, fig, axes[0], f"Campaign {a.campaign}: impacts by month\n(hatched: months on the annual mix)", path)
 
 
 def _finish(plt, fig, first_ax, title: str, path: Path) -> None:

@@ -309,6 +309,9 @@ def _phases(jobs: pd.DataFrame, source: str) -> list[dict]:
             "kind": kind,
             "gpu": gpu,
             "gpu_hours": round(float(g["gpu_hours"].sum()), 6),
+            # the days of its first start and last end (UTC): the phase's months (spread evenly)
+            "start": g["start"].min().strftime("%Y-%m-%d"),
+            "end": (g["start"] + pd.to_timedelta(g["seconds"], unit="s")).max().strftime("%Y-%m-%d"),
             "description": f"{len(g)} job{'s' if len(g) != 1 else ''} ({counts}) of {source}, {g['gpu_hours'].sum():,.1f} GPU-hours",
         })
     return out

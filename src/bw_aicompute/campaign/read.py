@@ -4,6 +4,7 @@ written, and every problem names the file and the field."""
 
 from __future__ import annotations
 
+import csv
 import difflib
 import graphlib
 import math
@@ -372,7 +373,27 @@ def parse_site(r: Reader, doc: Any) -> Site:
         site.grid_scenario = _grid_scenario(r, site_doc["grid_scenario"])
     if "electricity_contract" in site_doc:
         site.contract = _contract(r, site_doc["electricity_contract"])
+    if "monthly_mix" in site_doc:
+        site.monthly_mix = _monthly_mix(r, site, site_doc["monthly_mix"])
     return site
+
+
+def _monthly_mix(r: Reader, site: Site, value: Any):
+    """`site.monthly_mix`: Ember's monthly electricity data (CSV, long format) or a CSV of
+    `month` and the technologies, relative to the campaign file; the site's country's months."""
+    from .dates import read_monthly_mix
+
+    f = "site.monthly_mix"
+    if site.grid_scenario is not None or site.grid_kg_co2e_per_kwh is not None:
+        raise r.fail(f, "contradicts site.grid and site.grid_scenario: give one way to the grid's mix")
+    iso3 = next((row["iso3"] for row in inventory_tables()["grid_countries"] if row["iso2"] == site.country), None)
+    if iso3 is None:
+        raise r.fail(f, f"monthly mixes are read for the countries of the grid tables; {site.country} is not one")
+    path = referenced_file(r, r.text(value, f), Path(r.path).parent, f, "monthly mix file")
+    try:
+        return read_monthly_mix(path, iso3)
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise r.fail(f, f"{path.name}: {exc}") from None
 
 
 def _override(r: Reader, doc: Any, field_: str) -> Override:
@@ -551,6 +572,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     relative = _relative(r, p, f)
     if gpu_hours == 0 and node_hours == 0 and energy is None and extra == 0 and not measured and not relative:
         raise r.fail(f, "has no compute: give gpu_hours, nodes x hours, gpus x hours, energy or extra_energy")
+    months = _phase_months(r, p, f)
     lf = p.get("load_factor", defaults.get("load_factor"))
     overhead = p.get("node_overhead_w_per_gpu", defaults.get("node_overhead_w_per_gpu"))
     share = p.get("node_overhead_share", defaults.get("node_overhead_share"))
@@ -569,7 +591,38 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
         node_hours=node_hours,
         measured_gpu_kwh=measured,
         relative=relative,
+        months=months,
     )
+
+
+def _day_text(value: Any) -> str | None:
+    """A date or time read by YAML or from a workbook cell as text (a time at midnight is its
+    day: `2024-01-20`), None for anything else."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else None
+
+
+def _phase_months(r: Reader, p: dict, f: str) -> dict[str, float]:
+    """The share of a dated phase's hours in each month (`start` and `end`: YYYY-MM-DD or
+    YYYY-MM, both included); {} for an undated phase."""
+    from .dates import month_shares, parse_when
+
+    if "start" not in p and "end" not in p:
+        return {}
+    for key in ("start", "end"):
+        if key not in p:
+            raise r.fail(f"{f}.{key}", "is required when the phase has " + ("an end" if key == "start" else "a start"))
+    text = {k: _day_text(p[k]) or r.text(p[k], f"{f}.{k}") for k in ("start", "end")}
+    start, end = parse_when(text["start"]), parse_when(text["end"], end=True)
+    for key, value in (("start", start), ("end", end)):
+        if value is None:
+            raise r.fail(f"{f}.{key}", f"{quote(text[key])} is not a date: give YYYY-MM-DD or YYYY-MM")
+    if end <= start:
+        raise r.fail(f"{f}.end", f"{quote(text['end'])} is not after the start {quote(text['start'])}")
+    return month_shares(start, end)
 
 
 #: The modelled way to each functional unit: the fields it needs.

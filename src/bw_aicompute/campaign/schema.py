@@ -4,6 +4,7 @@ campaign file and the units its quantities accept. No I/O here."""
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,10 +116,12 @@ PHASE_KEYS = (
     "node_overhead_w_per_gpu",
     "node_overhead_share",
     "telemetry",
+    "start",
+    "end",
 )
 TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
 DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_share", "node_overhead_w_per_gpu", "kind")
-SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "grid_scenario", "electricity_contract")
+SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "grid_scenario", "monthly_mix", "electricity_contract")
 #: The technologies of a grid scenario (`site.grid_scenario`): the columns of the grid tables.
 SCENARIO_TECHNOLOGIES = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo")
 CONTRACT_KEYS = ("type", "technology", "share", "source")
@@ -166,6 +169,7 @@ class Site:
     contract: "Contract | None" = None
     grid_year: int | None = None  # an earlier year's generation mix (None: the latest)
     grid_scenario: "GridScenario | None" = None  # a planned mix (site.grid_scenario)
+    monthly_mix: Any = None  # the monthly generation of the grid (site.monthly_mix; campaign.dates.MonthlyMix)
 
 
 @dataclass
@@ -228,6 +232,7 @@ class Phase:
     node_hours: float = 0.0
     measured_gpu_kwh: float | None = None
     relative: tuple[float, str] | None = None  # (share, phase name or 'all') of `gpu_hours: 20% of ...`
+    months: dict[str, float] = field(default_factory=dict)  # share of the hours in each month (`start`, `end`)
 
 
 @dataclass
@@ -309,6 +314,7 @@ class PhaseModel:
     gpu_hours: float
     it_energy_kwh: float
     key: tuple[str, str]
+    months: dict[str, tuple[str, str]] = field(default_factory=dict)  # month -> the activity of the phase's part in it
 
 
 @dataclass

@@ -331,22 +331,44 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
 GRID_TEMPLATE = "electricity-grid-{iso2}"
 
 
+def _composed_grid(w: _Writer, code: str, name: str, row: dict[str, float], origin: str, comment: str) -> tuple[str, str]:
+    """A campaign's own grid mix: the grid-mix template of the inventories filled with `row`
+    (generation by technology, any unit, and its `total`), so the same technologies, cooling
+    split and scope as the national mixes; its water located in the site's country."""
+    country = w.campaign.site.country
+    excs = render(w, GRID_TEMPLATE, row, {}, {})
+    for e in excs:
+        e["source"] = f"{origin}: {e['source']}"
+        e["comment"] = comment_with_source(e.get("comment"), e["source"])
+    excs += _located_water(w, excs, country, f"the generation water of {origin}", technologies=True)
+    return w.add(code, name, "kilowatt hour", excs, comment + " Technologies, cooling split and scope as in the national mixes.", location=country, stage="electricity")
+
+
 def _scenario_grid(w: _Writer) -> tuple[str, str] | None:
-    """The campaign's own grid when the file names a planned mix (`site.grid_scenario`): the
-    grid-mix template of the inventories filled with the scenario's shares (so the same
-    technologies, cooling split and scope as the national mixes), None without one."""
+    """The campaign's own grid when the file names a planned mix (`site.grid_scenario`), None
+    without one."""
     sc, country = w.campaign.site.grid_scenario, w.campaign.site.country
     if sc is None:
         return None
     row = {t: 100.0 * sc.shares.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": 100.0}
-    excs = render(w, GRID_TEMPLATE, row, {}, {})
-    for e in excs:
-        e["source"] = f"grid scenario {sc.name!r} ({sc.path.name}): {e['source']}"
-        e["comment"] = comment_with_source(e.get("comment"), e["source"])
-    excs += _located_water(w, excs, country, f"the generation water of scenario {sc.name!r}", technologies=True)
-    comment = f"Planned generation mix {sc.name!r} ({sc.year}) for {country}, from {sc.path.name}: {sc.source}. Technologies, cooling split and scope as in the national mixes."
-    name = f"market for electricity, grid mix of scenario {sc.name}, {sc.year}"
-    return w.add("grid-scenario", name, "kilowatt hour", excs, comment, location=country, stage="electricity")
+    comment = f"Planned generation mix {sc.name!r} ({sc.year}) for {country}, from {sc.path.name}: {sc.source}."
+    return _composed_grid(w, "grid-scenario", f"market for electricity, grid mix of scenario {sc.name}, {sc.year}", row, f"grid scenario {sc.name!r} ({sc.path.name})", comment)
+
+
+def month_operation(w: _Writer, month: str, annual: tuple[str, str]) -> tuple[str, str]:
+    """The datacenter operation of `month` (YYYY-MM): the site's, on the grid of that month's
+    generation mix when the campaign's monthly file has it, else `annual` (the annual mix)."""
+    mix, country = w.campaign.site.monthly_mix, w.campaign.site.country
+    if mix is None or month not in mix.months or not sum(mix.months[month].values()):
+        return annual
+    key = (w.db, w.prefix + f"datacenter-operation-{month}")
+    if key in w.data:
+        return key
+    gen = mix.months[month]
+    row = {t: gen.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": sum(gen.values())}
+    comment = f"Grid electricity generated in {country} in {month}: the generation of {mix.path.name} (Ember monthly electricity data), {row['total']:g} TWh."
+    grid = _composed_grid(w, f"grid-{month}", f"market for electricity, grid mix, {month}", row, f"monthly mix {month} ({mix.path.name})", comment)
+    return _render_operation(w, f"datacenter-operation-{month}", grid)
 
 
 def shipped_site(campaign: Campaign) -> str | None:
@@ -368,14 +390,21 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     grid = _grid(w) or _scenario_grid(w)
     if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
         return (w.foreground, f"datacenter-operation-{shipped}")
+    return _render_operation(w, "datacenter-operation", grid)
+
+
+def _render_operation(w: _Writer, code: str, grid: tuple[str, str] | None) -> tuple[str, str]:
+    """The datacenter-operation template rendered for the campaign's site, on `grid` (its
+    country's grid when None)."""
     row = site_row(w.campaign)
     excs = render(w, DCOP_TEMPLATE, row, {}, {GRID_PROVIDER: grid} if grid else {})
     item, _, where = template(DCOP_TEMPLATE, w.inventories)
     ds = substitute({k: v for k, v in item.items() if k != "exchanges"}, row, where)
     comment = " ".join(str(ds["comment"]).split())
     extra = {"stage": ds["stage"]} if ds.get("stage") else {}
-    excs += _located_water(w, excs, site.country, "the on-site water")
-    return w.add("datacenter-operation", str(ds["name"]), ds["unit"], excs, comment, location=site.country, **extra)
+    excs += _located_water(w, excs, w.campaign.site.country, "the on-site water")
+    name = str(ds["name"]) + (f", {code.removeprefix('datacenter-operation-')}" if code != "datacenter-operation" else "")
+    return w.add(code, name, ds["unit"], excs, comment, location=w.campaign.site.country, **extra)
 
 
 def _embodied(w: _Writer, code: str, name: str, o: Override, stage: str, what: str) -> tuple[str, str]:
@@ -428,6 +457,21 @@ def _phase_amounts(w: _Writer, p: Phase, gpu_row: dict) -> tuple[str, str, str]:
     return gh, f"({gh}) * ({per_hour}) + {p.extra_energy_kwh!r}", how + extra
 
 
+def _month_activities(w: _Writer, i: int, p: Phase, gh: str, energy: str, how: str, time_key: tuple[str, str], dcop: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    """The months of a dated phase as activities of their own (month -> key): its GPU time and
+    IT energy times the month's share of the phase's hours, the energy from that month's
+    datacenter operation (`month_operation`)."""
+    out = {}
+    for m, share in p.months.items():
+        excs = []
+        if w.value(gh) > 0:
+            excs.append(w.exchange(time_key, "technosphere", f"({gh}) * {share!r}", "hour", f"GPU time of the phase (campaign file) x {share:.4g}, its share of the phase's hours in {m}"))
+        if w.value(energy) > 0:
+            excs.append(w.exchange(month_operation(w, m, dcop), "technosphere", f"({energy}) * {share!r}", "kilowatt hour", f"{how}; x {share:.4g}, the share of the phase's hours in {m}"))
+        out[m] = w.add(f"phase-{i}-{m}", f"phase, {p.name} ({p.kind}), {m}, {w.campaign.name}", "unit", excs, f"The part of phase {p.name!r} that ran in {m} ({share:.4g} of its hours)", phase=p.name, month=m)
+    return out
+
+
 def _phases(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[str, str]) -> list[PhaseModel]:
     models = []
     for i, p in enumerate(w.campaign.phases, start=1):
@@ -435,12 +479,16 @@ def _phases(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[
         excs = []
         if w.value(gh) > 0:
             excs.append(w.exchange(time_keys[p.gpu], "technosphere", gh, "hour", "GPU time of the phase (campaign file)"))
-        if w.value(energy) > 0:
+        months = _month_activities(w, i, p, gh, energy, how, time_keys[p.gpu], dcop) if p.months else {}
+        if months:  # a dated phase: its months
+            excs = [w.exchange(k, "technosphere", "1.0", "unit", f"the part of the phase in {m}") for m, k in months.items()]
+        elif w.value(energy) > 0:
             excs.append(w.exchange(dcop, "technosphere", energy, "kilowatt hour", how))
         name = f"phase, {p.name} ({p.kind}), {w.campaign.name}"
         amounts = {"gpu_hours": w.value(gh), "it_energy_kwh": w.value(energy)}
-        key = w.add(f"phase-{i}", name, "unit", excs, p.description or f"{p.kind} phase of campaign {w.campaign.name!r}", phase=p.name, kind=p.kind, **amounts)
-        models.append(PhaseModel(phase=p, key=key, **amounts))
+        dated = {"months": {m: list(k) for m, k in months.items()}} if months else {}
+        key = w.add(f"phase-{i}", name, "unit", excs, p.description or f"{p.kind} phase of campaign {w.campaign.name!r}", phase=p.name, kind=p.kind, **amounts, **dated)
+        models.append(PhaseModel(phase=p, key=key, **amounts, months=months))
     return models
 
 
@@ -645,5 +693,6 @@ def open_campaign(campaign: Campaign, foreground: str = "aicompute") -> Campaign
     phases = []
     for p, code in zip(campaign.phases, codes):
         node = bd.get_node(database=db, code=code)
-        phases.append(PhaseModel(phase=p, gpu_hours=float(node.get("gpu_hours", 0.0)), it_energy_kwh=float(node.get("it_energy_kwh", 0.0)), key=(db, code)))
+        months = {m: tuple(k) for m, k in (node.get("months") or {}).items()}
+        phases.append(PhaseModel(phase=p, gpu_hours=float(node.get("gpu_hours", 0.0)), it_energy_kwh=float(node.get("it_energy_kwh", 0.0)), key=(db, code), months=months))
     return CampaignModel(campaign=campaign, database=db, key=(db, meta.get("functional_unit", FUNCTIONAL_UNIT)), phases=phases, foreground=foreground)
