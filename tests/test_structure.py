@@ -20,7 +20,7 @@ LAYERS = [
     {"_version", "errors", "_resources", "distributions", "attribution"},
     {"locking", "ownership", "project", "methods", "telemetry", "water"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
-    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "olca"},
+    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "olca"},
     {"applied", "catalog", "uncertainty", "cluster", "slurm", "report", "excel.results"},
     {"assessment", "sweeps", "comparison"},
     {"validation"},
