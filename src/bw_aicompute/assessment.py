@@ -76,6 +76,7 @@ class Assessment:
             "phases": self.phases.to_dict(orient="records"),
             **({"per_unit": self.per_unit.to_dict(orient="records")} if self.per_unit is not None else {}),
             **({"months": self.months.to_dict(orient="records")} if self.months is not None else {}),
+            **({"hourly": [{"phase": pm.phase.name, **pm.hourly} for pm in self.model.phases if pm.hourly]} if any(pm.hourly for pm in self.model.phases) else {}),
             **({"totals_market_based": {r.indicator: {"value": r.value, "unit": r.unit, "contract": r.contract} for r in self.market_based.itertuples()}} if self.market_based is not None else {}),
             **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }

@@ -125,7 +125,7 @@ def format_inputs(model) -> list[str]:
         lines.append(f"  grid: as given ({FROM_FILE}), {c.site.grid_kg_co2e_per_kwh:g} kg CO2-eq per kWh; {c.site.grid_source or 'no source given'}")
     else:
         lines.append(f"  grid: {grid_description(c.site.country, c.site.grid_year, c.site.grid_scenario)}")
-    lines += _month_lines(model)
+    lines += _month_lines(model) + _hourly_lines(model)
     lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")
     given = {"hw_lifetime_years": c.hardware.lifetime_years, "utilisation": c.hardware.utilisation}
     life, use = (parameter_value(params, k, v) for k, v in given.items())
@@ -133,6 +133,24 @@ def format_inputs(model) -> list[str]:
     if model.serving is not None and c.deployment.energy_kwh is None and model.serving.gpu_hours:
         lines.append(f"  serving: {model.serving.it_energy_kwh / model.serving.gpu_hours * 1000:,.0f} W of IT power per GPU-hour (see Per {c.deployment.unit} below)")
     return lines
+
+
+def _hourly_lines(model) -> list[str]:
+    """The hourly intensity applied to each phase with a log, and how it differs from the
+    annual (and monthly) mix."""
+    series = model.campaign.site.hourly_intensity
+    out = []
+    for pm in model.phases:
+        h = pm.hourly
+        if not h:
+            continue
+        line = (f"  hourly intensity ({series.path.name}, zone {series.zone}), phase {pm.phase.name}: {h['kg_per_kwh']:.4g} kg CO2-eq/kWh, "
+                f"weighted by the log's GPU energy over {h['hours']} h ({h['coverage']:.0%} of it); "
+                f"annual mix {h['annual_kg_per_kwh']:.4g} ({h['kg_per_kwh'] / h['annual_kg_per_kwh'] - 1:+.1%} hourly vs annual)")
+        if h.get("monthly_kg_per_kwh"):
+            line += f"; monthly mix {h['monthly_kg_per_kwh']:.4g} ({h['kg_per_kwh'] / h['monthly_kg_per_kwh'] - 1:+.1%} hourly vs monthly)"
+        out.append(line)
+    return out
 
 
 def _month_lines(model) -> list[str]:

@@ -53,6 +53,7 @@ class GpuSummary:
     mean_power_w: float
     peak_power_w: float
     gaps: list[dict] = field(default_factory=list)
+    hourly_kwh: dict[pd.Timestamp, float] = field(default_factory=dict)  # energy by UTC hour (sample logs)
 
 
 @dataclass
@@ -71,6 +72,15 @@ class TelemetrySummary:
     def energy_kwh(self) -> float:
         """Energy of all GPUs in the window, kWh."""
         return float(sum(g.energy_kwh for g in self.gpus))
+
+    @property
+    def hourly_kwh(self) -> dict[pd.Timestamp, float]:
+        """Energy of all GPUs by UTC hour (its start), kWh; empty for a CodeCarbon log."""
+        out: dict[pd.Timestamp, float] = {}
+        for g in self.gpus:
+            for hour, kwh in g.hourly_kwh.items():
+                out[hour] = out.get(hour, 0.0) + kwh
+        return dict(sorted(out.items()))
 
     @property
     def duration_s(self) -> float:
@@ -456,6 +466,7 @@ def _integrate(gpu: str, t_ns: np.ndarray, pw: np.ndarray, gap_s: float, thresho
         mean_power_w=energy_j / covered if covered else float(pw.mean()),
         peak_power_w=float(pw.max()),
         gaps=gaps,
+        hourly_kwh=_by_hour(t_ns, trap, ok),
     )
     # active segments: runs of samples above the threshold, short dips merged, short bursts dropped
     active = pw > threshold
@@ -487,6 +498,14 @@ def _integrate(gpu: str, t_ns: np.ndarray, pw: np.ndarray, gap_s: float, thresho
                 }
             )
     return summary, segments
+
+
+def _by_hour(t_ns: np.ndarray, trap_j: np.ndarray, ok: np.ndarray) -> dict[pd.Timestamp, float]:
+    """Energy (kWh) of the integrated intervals by the UTC hour of their midpoint."""
+    mids = (t_ns[:-1] + (t_ns[1:] - t_ns[:-1]) // 2)[ok]
+    hours, inverse = np.unique(mids // 3_600_000_000_000, return_inverse=True)
+    kwh = np.bincount(inverse, weights=trap_j[ok], minlength=len(hours)) / 3.6e6
+    return {pd.Timestamp(int(h) * 3_600_000_000_000, tz="UTC"): float(e) for h, e in zip(hours, kwh)}
 
 
 class _Times:

@@ -116,3 +116,67 @@ def month_basis(mix: MonthlyMix | None, month: str) -> str:
     if mix is not None and sum(mix.months.get(month, {}).values()) > 0:
         return f"monthly mix ({mix.path.name})"
     return f"annual mix (not in {mix.path.name})" if mix is not None else "annual mix (no site.monthly_mix)"
+
+
+@dataclass(frozen=True)
+class HourlySeries:
+    """An hourly intensity series of one zone: kg CO2-eq per kWh and, where given, L of water
+    per kWh, by UTC hour."""
+
+    path: Path
+    zone: str
+    kg: dict[dt.datetime, float]
+    litres: dict[dt.datetime, float] | None
+
+
+@dataclass(frozen=True)
+class HourlyResult:
+    """A log's energy-weighted intensity: kg CO2-eq/kWh, L/kWh (or None), the hours of the log
+    the series covers, and the share of the log's energy in them."""
+
+    kg_per_kwh: float
+    l_per_kwh: float | None
+    hours: int
+    coverage: float
+    months: dict[str, float]  # the share of the covered energy in each month
+
+
+def read_hourly(path: Path, zone: str) -> HourlySeries:
+    """The rows of `zone` of a CSV `timestamp,zone,kg_co2e_per_kwh[,l_per_kwh]` (ISO 8601
+    times, UTC unless they say otherwise; each is the hour it starts). Raises ValueError with
+    the line and the problem."""
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    header = list(rows[0].keys()) if rows else []
+    missing = [c for c in ("timestamp", "zone", "kg_co2e_per_kwh") if c not in header]
+    if missing:
+        raise ValueError(f"line 1: needs the columns timestamp, zone, kg_co2e_per_kwh (optional l_per_kwh); missing {', '.join(missing)}")
+    kg, litres = {}, {} if "l_per_kwh" in header else None
+    for line, row in enumerate(rows, start=2):
+        if str(row["zone"]).strip() != zone:
+            continue
+        try:
+            t = dt.datetime.fromisoformat(str(row["timestamp"]).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"line {line}: timestamp {row['timestamp']!r} is not ISO 8601") from None
+        hour = (t.astimezone(dt.timezone.utc) if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).replace(minute=0, second=0, microsecond=0)
+        kg[hour] = _number(row["kg_co2e_per_kwh"], line, "kg_co2e_per_kwh")
+        if litres is not None:
+            litres[hour] = _number(row["l_per_kwh"], line, "l_per_kwh")
+    if not kg:
+        raise ValueError(f"no row of zone {zone!r}")
+    return HourlySeries(path, zone, kg, litres)
+
+
+def weighted(series: HourlySeries, energy: dict) -> HourlyResult | None:
+    """The intensity of the series weighted by `energy` (kWh by UTC hour) over the hours both
+    have; None when they share no hour."""
+    hours = [h for h in energy if h in series.kg and energy[h] > 0]
+    covered = sum(energy[h] for h in hours)
+    if not covered:
+        return None
+    kg = sum(energy[h] * series.kg[h] for h in hours) / covered
+    litres = sum(energy[h] * series.litres[h] for h in hours) / covered if series.litres is not None else None
+    months: dict[str, float] = {}
+    for h in hours:
+        months[h.strftime("%Y-%m")] = months.get(h.strftime("%Y-%m"), 0.0) + energy[h] / covered
+    return HourlyResult(kg, litres, len(hours), covered / sum(energy.values()), months)

@@ -375,7 +375,45 @@ def parse_site(r: Reader, doc: Any) -> Site:
         site.contract = _contract(r, site_doc["electricity_contract"])
     if "monthly_mix" in site_doc:
         site.monthly_mix = _monthly_mix(r, site, site_doc["monthly_mix"])
+    if "hourly_intensity" in site_doc:
+        site.hourly_intensity = _hourly_intensity(r, site, site_doc["hourly_intensity"])
     return site
+
+
+def _hourly_intensity(r: Reader, site: Site, value: Any):
+    """`site.hourly_intensity`: a CSV `timestamp,zone,kg_co2e_per_kwh[,l_per_kwh]` (file, or
+    `{file, zone}`; the zone defaults to site.country), relative to the campaign file."""
+    from .dates import read_hourly
+
+    f = "site.hourly_intensity"
+    spec = {"file": value} if isinstance(value, str) else r.mapping(value, f)
+    r.known_keys(spec, ("file", "zone"), f)
+    if site.grid_kg_co2e_per_kwh is not None:
+        raise r.fail(f, "contradicts site.grid: give the grid's intensity once")
+    path = referenced_file(r, r.text(spec.get("file"), f"{f}.file"), Path(r.path).parent, f"{f}.file", "hourly intensity file")
+    zone = r.text(spec.get("zone", site.country), f"{f}.zone")
+    try:
+        return read_hourly(path, zone)
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise r.fail(f"{f}.file", f"{path.name}: {exc}") from None
+
+
+def apply_hourly(r: Reader, site: Site, phases: list[Phase]) -> None:
+    """Each phase with a telemetry log gets the energy-weighted intensity of the site's hourly
+    series over the log's hours (`campaign.dates.weighted`); a log the series does not cover is
+    refused."""
+    from .dates import weighted
+
+    if site.hourly_intensity is None:
+        return
+    for i, p in enumerate(phases, start=1):
+        if not p.hourly_kwh:
+            continue
+        p.hourly = weighted(site.hourly_intensity, p.hourly_kwh)
+        if p.hourly is None:
+            first, last = min(p.hourly_kwh), max(p.hourly_kwh)
+            s = site.hourly_intensity.kg
+            raise r.fail(f"phases[{i}] ({p.name}).telemetry", f"its log's hours ({first:%Y-%m-%d %H}:00 to {last:%Y-%m-%d %H}:00 UTC) are not in {site.hourly_intensity.path.name} (zone {site.hourly_intensity.zone}: {min(s):%Y-%m-%d %H}:00 to {max(s):%Y-%m-%d %H}:00)")
 
 
 def _monthly_mix(r: Reader, site: Site, value: Any):
@@ -474,12 +512,6 @@ def _read_telemetry(r: Reader, spec: Any, field_: str, base: Path):
     return summary, f"telemetry {log.name}{window}: {summary.energy_kwh:.6g} kWh GPU energy, {len(summary.gpus)} GPU(s) x {summary.duration_s:.0f} s"
 
 
-def _phase_telemetry(r: Reader, spec: Any, field_: str, base: Path) -> tuple[float, float, str]:
-    """(measured GPU kWh, GPU-hours, description) of a phase's telemetry log."""
-    summary, source = _read_telemetry(r, spec, field_, base)
-    return summary.energy_kwh, summary.gpu_hours, source
-
-
 RELATIVE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*%\s*of\s+(.+?)\s*$", re.IGNORECASE)
 
 
@@ -519,9 +551,10 @@ def resolve_relative(r: Reader, phases: list[Phase]) -> None:
             p.node_hours = p.relative[0] * sum(q.node_hours for q in refs)
 
 
-def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, float | None, str]:
-    """(GPU-hours, node-hours, measured GPU kWh, energy source) of one phase (zeros for a share
-    of another phase's GPU time: see `resolve_relative`)."""
+def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, float | None, str, dict]:
+    """(GPU-hours, node-hours, measured GPU kWh, energy source, GPU kWh by UTC hour of a
+    telemetry log) of one phase (zeros for a share of another phase's GPU time: see
+    `resolve_relative`)."""
     given = [k for k in ("telemetry", "gpu_hours", "nodes", "gpus") if k in p]
     if "telemetry" in p and "energy" in p:
         raise r.fail(f"{f}.energy", f"contradicts {f}.telemetry: the log gives the measured energy")
@@ -531,24 +564,24 @@ def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, flo
     if "telemetry" in p:
         if "hours" in p:
             raise r.fail(f"{f}.hours", "contradicts telemetry (the log gives the duration)")
-        measured, gpu_hours, log_source = _phase_telemetry(r, p["telemetry"], f"{f}.telemetry", base)
-        return gpu_hours, 0.0, measured, source or log_source
+        summary, log_source = _read_telemetry(r, p["telemetry"], f"{f}.telemetry", base)
+        return summary.gpu_hours, 0.0, summary.energy_kwh, source or log_source, summary.hourly_kwh
     if "gpu_hours" in p:
         if "hours" in p:
             raise r.fail(f"{f}.hours", "contradicts gpu_hours (hours goes with nodes or gpus)")
         if _relative(r, p, f):
-            return 0.0, 0.0, None, source
-        return r.number(p["gpu_hours"], f"{f}.gpu_hours", GPU_TIME_UNITS), 0.0, None, source
+            return 0.0, 0.0, None, source, {}
+        return r.number(p["gpu_hours"], f"{f}.gpu_hours", GPU_TIME_UNITS), 0.0, None, source, {}
     if given:
         count = r.number(p[given[0]], f"{f}.{given[0]}")
         if "hours" not in p:
             raise r.fail(f"{f}.hours", f"is required with {given[0]} (wall-clock hours)")
         hours = r.number(p["hours"], f"{f}.hours", TIME_UNITS)
         # node-hours are multiplied by the GPUs per node when written
-        return (count * hours, 0.0, None, source) if given[0] == "gpus" else (0.0, count * hours, None, source)
+        return (count * hours, 0.0, None, source, {}) if given[0] == "gpus" else (0.0, count * hours, None, source, {})
     if "hours" in p:
         raise r.fail(f"{f}.hours", "needs nodes or gpus")
-    return 0.0, 0.0, None, source
+    return 0.0, 0.0, None, source, {}
 
 
 def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: Path) -> Phase:
@@ -566,7 +599,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise r.fail(f"{f}.kind", f"unknown kind {quote(kind)}{hint}; use one of: {', '.join(KINDS)}")
     gpu = resolve_gpu(r, p["gpu"], f"{f}.gpu") if "gpu" in p else hw.gpu
-    gpu_hours, node_hours, measured, source = _gpu_time(r, p, f, base)
+    gpu_hours, node_hours, measured, source, hourly_kwh = _gpu_time(r, p, f, base)
     energy = r.number(p["energy"], f"{f}.energy", ENERGY_UNITS) if "energy" in p else None
     extra = r.number(p["extra_energy"], f"{f}.extra_energy", ENERGY_UNITS) if "extra_energy" in p else 0.0
     relative = _relative(r, p, f)
@@ -592,6 +625,7 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
         measured_gpu_kwh=measured,
         relative=relative,
         months=months,
+        hourly_kwh=hourly_kwh,
     )
 
 
@@ -857,6 +891,7 @@ def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Cam
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
         phases.append(phase)
     resolve_relative(r, phases)
+    apply_hourly(r, site, phases)
     deployment = parse_deployment(r, doc["deployment"], hw, Path(path).parent) if "deployment" in doc else None
     return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment)
 

@@ -121,7 +121,7 @@ PHASE_KEYS = (
 )
 TELEMETRY_KEYS = ("file", "start", "end", "gap_seconds")
 DEFAULT_KEYS = ("gpu", "load_factor", "node_overhead_share", "node_overhead_w_per_gpu", "kind")
-SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "grid_scenario", "monthly_mix", "electricity_contract")
+SITE_KEYS = ("country", "profile", "pue", "wue_l_per_kwh", "wue_basis", "grid", "grid_year", "grid_scenario", "monthly_mix", "hourly_intensity", "electricity_contract")
 #: The technologies of a grid scenario (`site.grid_scenario`): the columns of the grid tables.
 SCENARIO_TECHNOLOGIES = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo")
 CONTRACT_KEYS = ("type", "technology", "share", "source")
@@ -170,6 +170,7 @@ class Site:
     grid_year: int | None = None  # an earlier year's generation mix (None: the latest)
     grid_scenario: "GridScenario | None" = None  # a planned mix (site.grid_scenario)
     monthly_mix: Any = None  # the monthly generation of the grid (site.monthly_mix; campaign.dates.MonthlyMix)
+    hourly_intensity: Any = None  # an hourly intensity series (site.hourly_intensity; campaign.dates.HourlySeries)
 
 
 @dataclass
@@ -233,6 +234,8 @@ class Phase:
     measured_gpu_kwh: float | None = None
     relative: tuple[float, str] | None = None  # (share, phase name or 'all') of `gpu_hours: 20% of ...`
     months: dict[str, float] = field(default_factory=dict)  # share of the hours in each month (`start`, `end`)
+    hourly_kwh: dict = field(default_factory=dict, repr=False)  # GPU energy of its telemetry log by UTC hour
+    hourly: Any = None  # the energy-weighted hourly intensity of its telemetry log (campaign.dates.HourlyResult)
 
 
 @dataclass
@@ -315,6 +318,7 @@ class PhaseModel:
     it_energy_kwh: float
     key: tuple[str, str]
     months: dict[str, tuple[str, str]] = field(default_factory=dict)  # month -> the activity of the phase's part in it
+    hourly: dict | None = None  # the hourly intensity applied and the annual and monthly ones (kg CO2-eq/kWh)
 
 
 @dataclass

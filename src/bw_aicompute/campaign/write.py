@@ -310,21 +310,64 @@ def _grid(w: _Writer) -> tuple[str, str] | None:
     site = w.campaign.site
     if site.grid_kg_co2e_per_kwh is None:
         return None
-    source = site.grid_source or w.source
-    excs = [{"input": w.flow("Carbon dioxide, fossil", ("air",), "kilogram"), "amount": site.grid_kg_co2e_per_kwh, "type": "biosphere", "unit": "kilogram", "source": source}]
-    if site.grid_water_l_per_kwh is not None:
-        water = site.grid_water_l_per_kwh / 1000
-        excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": source})
-        excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
-    other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
-    for key, amount, unit in _grid_flows(site_row(w.campaign)["grid"], site.grid_water_l_per_kwh is not None):
-        excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
-    excs += _located_water(w, excs, site.country, "the grid water given by the campaign")
     comment = f"Grid override of campaign {w.campaign.name!r}: {site.grid_kg_co2e_per_kwh} kg CO2-eq/kWh"
     comment += f", {site.grid_water_l_per_kwh} L/kWh" if site.grid_water_l_per_kwh is not None else "; water, resources and metals of the country grid"
     comment += f" ({site.grid_source})" if site.grid_source else ""
     name = f"electricity, grid mix as given by the campaign, {site.country}"
-    return w.add("grid", name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
+    return _given_grid(w, "grid", name, site.grid_kg_co2e_per_kwh, site.grid_water_l_per_kwh, site.grid_source or w.source, comment)
+
+
+def _given_grid(w: _Writer, code: str, name: str, kg: float, litres: float | None, source: str, comment: str) -> tuple[str, str]:
+    """A grid dataset of the campaign with an intensity given (kg CO2-eq per kWh, as CO2, and
+    L of water per kWh, or the country grid's water when None) and the other flows of the
+    site's open grid (aggregated)."""
+    site = w.campaign.site
+    excs = [{"input": w.flow("Carbon dioxide, fossil", ("air",), "kilogram"), "amount": kg, "type": "biosphere", "unit": "kilogram", "source": source}]
+    if litres is not None:
+        water = litres / 1000
+        excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": source})
+        excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
+    other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
+    for key, amount, unit in _grid_flows(site_row(w.campaign)["grid"], litres is not None):
+        excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
+    excs += _located_water(w, excs, site.country, "the grid water given by the campaign")
+    return w.add(code, name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
+
+
+def _climate_per_kwh(providers: dict[tuple[str, str], float]) -> float:
+    """Climate (IPCC 2021 GWP100, kg CO2-eq) of the written datasets `providers` at their amounts."""
+    from ..lca import multi_scores, node_ids
+
+    method = resolve_indicator("climate").method
+    ids = node_ids(list(providers))
+    scores = multi_scores({f"{k[0]}|{k[1]}": {ids[k]: 1.0} for k in providers}, [method])
+    return sum(amount * scores[(method, f"{k[0]}|{k[1]}")] for k, amount in providers.items())
+
+
+def hourly_comparison(w: _Writer, p: Phase) -> dict:
+    """The hourly intensity of a phase beside the annual mix's and, over the months of its log
+    the site's monthly file has, the monthly mixes' (kg CO2-eq per kWh, climate indicator)."""
+    h, mix = p.hourly, w.campaign.site.monthly_mix
+    annual = _climate_per_kwh({("aicompute-background", f"electricity-grid-{site_row(w.campaign)['grid']}"): 1.0})
+    out = {"kg_per_kwh": h.kg_per_kwh, "l_per_kwh": h.l_per_kwh, "hours": h.hours, "coverage": h.coverage, "annual_kg_per_kwh": annual, "monthly_kg_per_kwh": None}
+    if mix is not None and all(sum(mix.months.get(m, {}).values()) for m in h.months):
+        total = 0.0
+        for m, share in h.months.items():
+            gen = mix.months[m]
+            row = {t: gen.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": sum(gen.values())}
+            total += share * _climate_per_kwh({e["input"]: e["amount"] for e in render(w, GRID_TEMPLATE, row, {}, {}) if e["type"] == "technosphere"})
+        out["monthly_kg_per_kwh"] = total
+    return out
+
+
+def hourly_operation(w: _Writer, i: int, p: Phase) -> tuple[str, str]:
+    """The datacenter operation of a phase whose log is weighted by the site's hourly series:
+    its own grid with the energy-weighted intensity (`Phase.hourly`)."""
+    h, series = p.hourly, w.campaign.site.hourly_intensity
+    source = f"{series.path.name} (zone {series.zone}), weighted by the GPU energy of the phase's log over {h.hours} h ({h.coverage:.1%} of its energy)"
+    comment = f"Grid electricity of phase {p.name!r} at the hourly intensity of {series.path.name}, energy-weighted: {h.kg_per_kwh:.4g} kg CO2-eq/kWh" + (f", {h.l_per_kwh:.4g} L/kWh" if h.l_per_kwh is not None else "; water, resources and metals of the country grid")
+    grid = _given_grid(w, f"grid-hourly-{i}", f"electricity, hourly intensity of phase {p.name}, {w.campaign.site.country}", h.kg_per_kwh, h.l_per_kwh, source, comment)
+    return _render_operation(w, f"datacenter-operation-hourly-{i}", grid)
 
 
 #: The grid-mix template whose exchanges (technologies at generation shares) a scenario fills.
@@ -479,16 +522,19 @@ def _phases(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple[
         excs = []
         if w.value(gh) > 0:
             excs.append(w.exchange(time_keys[p.gpu], "technosphere", gh, "hour", "GPU time of the phase (campaign file)"))
-        months = _month_activities(w, i, p, gh, energy, how, time_keys[p.gpu], dcop) if p.months else {}
+        phase_dcop = hourly_operation(w, i, p) if p.hourly is not None else dcop
+        months = _month_activities(w, i, p, gh, energy, how, time_keys[p.gpu], dcop) if p.months and p.hourly is None else {}
         if months:  # a dated phase: its months
             excs = [w.exchange(k, "technosphere", "1.0", "unit", f"the part of the phase in {m}") for m, k in months.items()]
         elif w.value(energy) > 0:
-            excs.append(w.exchange(dcop, "technosphere", energy, "kilowatt hour", how))
+            excs.append(w.exchange(phase_dcop, "technosphere", energy, "kilowatt hour", how))
         name = f"phase, {p.name} ({p.kind}), {w.campaign.name}"
         amounts = {"gpu_hours": w.value(gh), "it_energy_kwh": w.value(energy)}
         dated = {"months": {m: list(k) for m, k in months.items()}} if months else {}
+        if p.hourly is not None:
+            dated["hourly"] = hourly_comparison(w, p)
         key = w.add(f"phase-{i}", name, "unit", excs, p.description or f"{p.kind} phase of campaign {w.campaign.name!r}", phase=p.name, kind=p.kind, **amounts, **dated)
-        models.append(PhaseModel(phase=p, key=key, **amounts, months=months))
+        models.append(PhaseModel(phase=p, key=key, **amounts, months=months, hourly=dated.get("hourly")))
     return models
 
 
@@ -694,5 +740,5 @@ def open_campaign(campaign: Campaign, foreground: str = "aicompute") -> Campaign
     for p, code in zip(campaign.phases, codes):
         node = bd.get_node(database=db, code=code)
         months = {m: tuple(k) for m, k in (node.get("months") or {}).items()}
-        phases.append(PhaseModel(phase=p, gpu_hours=float(node.get("gpu_hours", 0.0)), it_energy_kwh=float(node.get("it_energy_kwh", 0.0)), key=(db, code), months=months))
+        phases.append(PhaseModel(phase=p, gpu_hours=float(node.get("gpu_hours", 0.0)), it_energy_kwh=float(node.get("it_energy_kwh", 0.0)), key=(db, code), months=months, hourly=node.get("hourly")))
     return CampaignModel(campaign=campaign, database=db, key=(db, meta.get("functional_unit", FUNCTIONAL_UNIT)), phases=phases, foreground=foreground)
