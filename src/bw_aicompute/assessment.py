@@ -62,6 +62,7 @@ class Assessment:
     market_based: pd.DataFrame | None = None
     per_unit: pd.DataFrame | None = None
     months: pd.DataFrame | None = None
+    timex: Any = None  # bw_aicompute.timex.TimexResult with --timex
 
     def to_dict(self) -> dict:
         """The results as the JSON document of `aicompute assess --json`."""
@@ -77,6 +78,7 @@ class Assessment:
             **({"per_unit": self.per_unit.to_dict(orient="records")} if self.per_unit is not None else {}),
             **({"months": self.months.to_dict(orient="records")} if self.months is not None else {}),
             **({"hourly": [{"phase": pm.phase.name, **pm.hourly} for pm in self.model.phases if pm.hourly]} if any(pm.hourly for pm in self.model.phases) else {}),
+            **({"timex": self.timex.to_dict()} if self.timex is not None else {}),
             **({"totals_market_based": {r.indicator: {"value": r.value, "unit": r.unit, "contract": r.contract} for r in self.market_based.itertuples()}} if self.market_based is not None else {}),
             **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }
@@ -189,10 +191,12 @@ def _check_options(iterations: int, processes: int, background: str) -> None:
         raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
 
 
-def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, background: str, dask: str | None, per: str | None = None) -> Campaign:
+def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, background: str, dask: str | None, per: str | None = None, timex: bool = False) -> Campaign:
     """The validated campaign (read before anything is written) after the options are checked;
     workers read its file."""
     _check_options(iterations, processes, background)
+    if timex and background != "open":
+        raise AicomputeError("--timex works on the open background: a linked ecoinvent release has no date for bw_timex (see docs/timex.md)")
     campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)
     if iterations and (processes > 1 or dask) and campaign.path is None:
         raise AicomputeError("several processes or a Dask cluster need a campaign file")
@@ -222,6 +226,7 @@ def assess(
     dask: str | None = None,
     replace: bool = False,
     per: str | None = None,
+    timex: bool = False,
 ) -> Assessment:
     """Validate, write and solve a campaign in a Brightway project (set up first if needed).
 
@@ -243,22 +248,19 @@ def assess(
         Monte Carlo iterations over exchange and parameter distributions (0: none); the same
         seed gives the same numbers, in this process, in `processes` worker processes or on a
         Dask cluster (`dask`: a scheduler address or `local`; see `bw_aicompute.cluster`).
-    progress : bool
-        A progress bar (tqdm, on stderr) over setup and the chunks of iterations.
-    dask, replace, per : optional
-        `per`: with a deployment, the functional unit of the per-unit results (`check_per`).
+    progress, dask, replace, per, timex : optional
+        A progress bar (tqdm, on stderr); `per`: with a deployment, the functional unit of the
+        per-unit results (`check_per`); `timex`: also the time-explicit LCA of the climate
+        indicator with bw_timex (`bw_aicompute.timex`).
 
     Returns
     -------
     Assessment
         Totals, breakdown by phase and stage, phases (GPU-hours, IT energy in kWh) and the Monte
-        Carlo results. Units are those of the methods (kg CO2-eq for `climate`).
-
-    References
-    ----------
-    GPU-hour model: `inventories/datacenter.yaml`; BLOOM: Luccioni et al. 2023, JMLR 24(253), Table 3.
+        Carlo results. Units are those of the methods (kg CO2-eq for `climate`); the GPU-hour
+        model is `inventories/datacenter.yaml`.
     """
-    campaign = _campaign(campaign, iterations, processes, background, dask, per)
+    campaign = _campaign(campaign, iterations, processes, background, dask, per, timex)
     preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project, progress=progress)
@@ -267,7 +269,17 @@ def assess(
     result = solve(model, resolved, per)
     if iterations:
         _uncertainty(result, resolved, project, background, iterations, seed, processes, progress, dask)
+    if timex:
+        _timex(result, project)
     return result
+
+
+def _timex(result: Assessment, project: str) -> None:
+    """The time-explicit LCA of the climate indicator (`bw_aicompute.timex`)."""
+    from .timex import run_timex
+
+    with writer_lock(f"project {project!r}"):
+        result.timex = run_timex(result.model, method_for("climate")[1])
 
 
 def _uncertainty(result: Assessment, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool, dask: str | None) -> None:

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--excel", metavar="FILE", help="write the results, inputs and inventory as an Excel workbook")
     p.add_argument("--export-olca", metavar="OUT.zip", help="write the campaign and its supply chain as an openLCA JSON-LD package")
     p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="write stacked bars by stage, one bar per phase (error bars with --iterations)")
+    p.add_argument("--timex", action="store_true", help="also a time-explicit LCA of the climate indicator with bw_timex (the [timex] extra): static and dynamic scores, by year")
     p.add_argument("--by", choices=("phase", "month"), default="phase", help="month: the plot shows the results by month of the dated phases (start, end); the report always has its By month table for them")
     p.add_argument("--iterations", type=int, default=0, metavar="N", help="Monte Carlo iterations (exchange and parameter distributions); default 0")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed of the Monte Carlo (same seed, same numbers)")
@@ -368,6 +369,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         dask=args.dask,
         replace=args.replace,
         per=args.per,
+        timex=args.timex,
     )
     if args.json == "-":  # the JSON alone on standard output
         return _json_out("-", result.to_dict())

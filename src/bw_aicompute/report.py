@@ -90,7 +90,21 @@ def format_summary(a: Assessment) -> str:
         table("By month", a.months.set_index("month")[labels], {"electricity": list(a.months["electricity"])})
     if a.uncertainty is not None:
         lines += format_uncertainty(a)
+    if a.timex is not None:
+        lines += format_timex(a.timex)
     return "\n".join(lines)
+
+
+def format_timex(t) -> list[str]:
+    """The report's block of the time-explicit LCA (bw_timex)."""
+    lines = ["", f"Time-explicit LCA (bw_timex), climate: the campaign from {t.start:%Y-%m-%d} ({t.start_basis}), background dated {t.background_date:%Y-%m-%d}, {t.seconds:.1f} s"]
+    lines.append(f"  static score            {fmt(t.static_score):>14} kg CO2-eq (the dated inventory, static factors; the LCA above: {fmt(t.base_score)})")
+    if abs(t.static_score - t.base_score) > 1e-6 * abs(t.base_score):
+        lines.append(f"  WARNING: bw_timex's static score differs from the LCA by {t.static_score / t.base_score - 1:+.3%}: its timeline is not the campaign's; do not use the dynamic scores")
+    lines.append(f"  dynamic GWP100          {fmt(t.dynamic_gwp):>14} kg CO2-eq (horizon fixed at the campaign's start, so earlier emissions are integrated longer; the gases dynamic_characterization models)")
+    lines.append(f"  radiative forcing       {t.radiative_forcing:>14.4g} W/m2 (yearly values summed over 100 years)")
+    lines.append("  by year of emission (kg CO2-eq, static factors): " + ", ".join(f"{int(r.year)} {fmt(r.emissions_kg_co2e)}" for r in t.by_year.itertuples()))
+    return lines
 
 
 def _v(v, unit: str = "") -> str:

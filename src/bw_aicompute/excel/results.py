@@ -109,6 +109,16 @@ def write_assessment(a: Assessment, path: Path) -> None:
         pd.DataFrame(flatten_inputs(a.model.campaign.inputs)).to_excel(xl, sheet_name="Inputs", index=False)
         inventory_table(a).to_excel(xl, sheet_name="Inventory", index=False)
         activities_table(a.database).to_excel(xl, sheet_name="Activities", index=False)
+        if a.months is not None:
+            a.months.to_excel(xl, sheet_name="By month", index=False)
+        if a.timex is not None:
+            t = a.timex
+            facts = pd.DataFrame([("start", t.start.date().isoformat(), ""), ("background date", t.background_date.date().isoformat(), ""),
+                                  ("static score", t.static_score, "kg CO2-eq"), ("LCA score", t.base_score, "kg CO2-eq"),
+                                  ("dynamic GWP100, horizon fixed at the start", t.dynamic_gwp, "kg CO2-eq"), ("radiative forcing, yearly values summed over 100 years", t.radiative_forcing, "W/m2")],
+                                 columns=["time-explicit LCA (bw_timex)", "value", "unit"])
+            facts.to_excel(xl, sheet_name="Time-explicit", index=False)
+            t.by_year.to_excel(xl, sheet_name="Time-explicit", index=False, startrow=len(facts) + 2)
         if a.uncertainty is not None:
             mc = a.uncertainty
             mc.totals_table().to_excel(xl, sheet_name="Uncertainty totals", index=False)
