@@ -97,13 +97,16 @@ def format_summary(a: Assessment) -> str:
 
 def format_timex(t) -> list[str]:
     """The report's block of the time-explicit LCA (bw_timex)."""
-    lines = ["", f"Time-explicit LCA (bw_timex), climate: the campaign from {t.start:%Y-%m-%d} ({t.start_basis}), background dated {t.background_date:%Y-%m-%d}, {t.seconds:.1f} s"]
-    lines.append(f"  static score            {fmt(t.static_score):>14} kg CO2-eq (the dated inventory, static factors; the LCA above: {fmt(t.base_score)})")
+    lines = ["", f"Time-explicit LCA (bw_timex), climate, {t.seconds:.1f} s"]
+    lines.append(f"  start {t.start:%Y-%m-%d} ({t.start_basis}); background dated {t.background_date:%Y-%m-%d}")
     if abs(t.static_score - t.base_score) > 1e-6 * abs(t.base_score):
         lines.append(f"  WARNING: bw_timex's static score differs from the LCA by {t.static_score / t.base_score - 1:+.3%}: its timeline is not the campaign's; do not use the dynamic scores")
-    lines.append(f"  dynamic GWP100          {fmt(t.dynamic_gwp):>14} kg CO2-eq (horizon fixed at the campaign's start, so earlier emissions are integrated longer; the gases dynamic_characterization models)")
-    lines.append(f"  radiative forcing       {t.radiative_forcing:>14.4g} W/m2 (yearly values summed over 100 years)")
-    lines.append("  by year of emission (kg CO2-eq, static factors): " + ", ".join(f"{int(r.year)} {fmt(r.emissions_kg_co2e)}" for r in t.by_year.itertuples()))
+    lines.append(f"  static score       {fmt(t.static_score):>12} kg CO2-eq (dated inventory, static factors; LCA {fmt(t.base_score)})")
+    lines.append(f"  dynamic GWP100     {fmt(t.dynamic_gwp):>12} kg CO2-eq (horizon fixed at the start)")
+    lines.append(f"  radiative forcing  {t.radiative_forcing:>12.4g} W/m2 (yearly values summed over 100 years)")
+    lines.append("  by year of emission (kg CO2-eq, static factors):")
+    years = [f"{int(r.year)} {fmt(r.emissions_kg_co2e)}" for r in t.by_year.itertuples()]
+    lines += ["    " + ", ".join(years[k : k + 6]) for k in range(0, len(years), 6)]
     return lines
 
 
