@@ -113,3 +113,16 @@ def test_location_flows_are_tags_that_other_methods_ignore(ready_dir):
     water = sum(e["amount"] * sum(b["amount"] for b in e.input.biosphere() if b.input["name"] == "Water" and b.input["categories"][0] == "air") for e in grid.technosphere())
     assert tag["amount"] == pytest.approx(water, rel=1e-6) and tag.input["location"] == "IN"
     assert scarcity[tag.input.id] + world_cf() == factor(PUBLISHED["IN"])
+
+
+def test_the_report_and_json_say_which_factor_and_its_fallback(ready_dir, tmp_path, capsys):
+    import json
+
+    from bw_aicompute.cli import main
+
+    path = only_site_water(tmp_path, "US-AZ")
+    out = tmp_path / "az.json"
+    assert main(["assess", str(path), "--indicator", "water_scarcity", "--json", str(out)]) == 0
+    assert "water scarcity factor (AWARE 2.0, water_scarcity): US-AZ 11.3 m3 world-eq per m3 (read as US); FALLBACK" in capsys.readouterr().out
+    place = json.loads(out.read_text())["water_scarcity_place"]
+    assert place["aware_location"] == "US" and place["note"].startswith("FALLBACK") and place["cf"] == PUBLISHED["US"]

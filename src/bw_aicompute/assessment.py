@@ -79,6 +79,7 @@ class Assessment:
             **({"months": self.months.to_dict(orient="records")} if self.months is not None else {}),
             **({"hourly": [{"phase": pm.phase.name, **pm.hourly} for pm in self.model.phases if pm.hourly]} if any(pm.hourly for pm in self.model.phases) else {}),
             **({"timex": self.timex.to_dict()} if self.timex is not None else {}),
+            "water_scarcity_place": water_place(self.model.campaign.site.country),
             **({"totals_market_based": {r.indicator: {"value": r.value, "unit": r.unit, "contract": r.contract} for r in self.market_based.itertuples()}} if self.market_based is not None else {}),
             **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty is not None else {}),
         }
@@ -341,6 +342,16 @@ def solve(model: CampaignModel, resolved: Resolved, per: str | None = None) -> A
     a.per_unit = per_unit(a, per) if model.serving else None
     a.months = month_table(model, resolved)
     return a
+
+
+def water_place(location: str) -> dict:
+    """The AWARE 2.0 factor applied to the site's (and its grid's) water, for the JSON."""
+    from .water import places, world_cf
+
+    p = places().get(location)
+    if p is None:
+        return {"location": location, "cf": world_cf(), "aware_location": "GLO", "note": "FALLBACK: no factor for this place, the world factor"}
+    return {"location": location, "cf": p.cf, "aware_location": p.aware, "note": p.note, "world_cf": world_cf()}
 
 
 def month_table(model: CampaignModel, resolved: Resolved) -> pd.DataFrame | None:

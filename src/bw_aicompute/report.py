@@ -143,6 +143,7 @@ def format_inputs(model) -> list[str]:
     else:
         lines.append(f"  grid: {grid_description(c.site.country, c.site.grid_year, c.site.grid_scenario)}")
     lines += _month_lines(model) + _hourly_lines(model)
+    lines.append(f"  water scarcity factor (AWARE 2.0, water_scarcity): {water_place_text(c.site.country)}")
     lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")
     given = {"hw_lifetime_years": c.hardware.lifetime_years, "utilisation": c.hardware.utilisation}
     life, use = (parameter_value(params, k, v) for k, v in given.items())
@@ -150,6 +151,17 @@ def format_inputs(model) -> list[str]:
     if model.serving is not None and c.deployment.energy_kwh is None and model.serving.gpu_hours:
         lines.append(f"  serving: {model.serving.it_energy_kwh / model.serving.gpu_hours * 1000:,.0f} W of IT power per GPU-hour (see Per {c.deployment.unit} below)")
     return lines
+
+
+def water_place_text(location: str) -> str:
+    """The AWARE factor applied to water consumed at `location`, and its fallback if any."""
+    from .water import places, world_cf
+
+    p = places().get(location)
+    if p is None:
+        return f"{location} has no factor: its water gets the world factor {world_cf():g} (FALLBACK)"
+    read = f" (read as {p.aware})" if p.aware != location else ""
+    return f"{location} {p.cf:g} m3 world-eq per m3{read}{'; ' + p.note if p.note else ''}; water of unknown place {world_cf():g}"
 
 
 def _hourly_lines(model) -> list[str]:
