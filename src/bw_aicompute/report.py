@@ -333,7 +333,6 @@ def plot_assessment(a: Assessment, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     labels = list(a.totals["indicator"])
     units = dict(zip(a.totals["indicator"], a.totals["unit"]))
@@ -354,15 +353,22 @@ def plot_assessment(a: Assessment, path: Path) -> None:
             hi = [float(bands.loc[(lab, p), "p97_5"]) for p in phases]
             ax.errorbar(range(len(phases)), bottom, yerr=[[max(b - x, 0) for b, x in zip(bottom, lo)], [max(x - b, 0) for b, x in zip(bottom, hi)]], fmt="none", ecolor="black", capsize=3, lw=0.8)
             top = [max(t, h) for t, h in zip(top, hi)]
-        headroom(ax, top)
-        ax.set_title(f"{lab} ({units[lab]})", fontsize=10)
-        ax.set_xticks(range(len(phases)))
-        ax.set_xticklabels(phases, rotation=35, ha="right", fontsize=8)
-        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-        ax.tick_params(axis="y", labelsize=8)
-        ax.grid(axis="y", alpha=0.3)
+        _style_panel(ax, top, f"{lab} ({units[lab]})", phases)
     note = f"; error bars: 95 % interval of {a.uncertainty.iterations} iterations" if a.uncertainty is not None else ""
     _finish(plt, fig, axes[0], f"Campaign {a.campaign}: impacts by phase and life-cycle stage{note}", path)
+
+
+def _style_panel(ax, tops: list[float], title: str, names: list[str]) -> None:
+    """One bar panel: headroom above the bars, title, slanted names, thousands on the y axis."""
+    from matplotlib.ticker import FuncFormatter
+
+    headroom(ax, tops)
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="y", alpha=0.3)
 
 
 def plot_months(a: Assessment, path: Path) -> None:
@@ -372,7 +378,6 @@ def plot_months(a: Assessment, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     labels = list(a.totals["indicator"])
     units = dict(zip(a.totals["indicator"], a.totals["unit"]))
@@ -389,13 +394,7 @@ def plot_months(a: Assessment, path: Path) -> None:
             label = "annual mix" if hatched else "monthly mix"
             bar.set_label(label if label not in seen else "_nolegend_")
             seen.add(label)
-        headroom(ax, values)
-        ax.set_title(f"{lab} ({units[lab]})", fontsize=10)
-        ax.set_xticks(range(len(months)))
-        ax.set_xticklabels(months, rotation=35, ha="right", fontsize=8)
-        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-        ax.tick_params(axis="y", labelsize=8)
-        ax.grid(axis="y", alpha=0.3)
+        _style_panel(ax, values, f"{lab} ({units[lab]})", months)
     _finish(plt, fig, axes[0], f"Campaign {a.campaign}: impacts by month\n(hatched: months on the annual mix)", path)
 
 
