@@ -111,6 +111,12 @@ def located_fingerprint() -> str:
     return fingerprint("water-locations", (data_dir("methods") / "custom" / METHOD_FILE).read_bytes())
 
 
+def water_to_air_keys(biosphere: str, flows: dict, codes: dict) -> set[tuple[str, str]]:
+    """Keys of the `Water` to air flows (consumed water) of a biosphere, from its flow index
+    ((name, categories, unit) -> id) and codes (id -> code)."""
+    return {(biosphere, codes[i]) for (name, cats, _), i in flows.items() if name == "Water" and tuple(cats)[:1] == ("air",)}
+
+
 def own_water(exchanges: list[dict], water_keys: set) -> tuple[float, str | None]:
     """A dataset's own `Water` to air (m3 per unit), and its formula where an amount has one."""
     excs = [e for e in exchanges if e["type"] == "biosphere" and e["input"] in water_keys]

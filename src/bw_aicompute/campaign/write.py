@@ -36,7 +36,7 @@ from ..inventory.writer import register_parameters
 from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
-from ..water import located_exchange, located_water, own_water
+from ..water import located_exchange, located_water, own_water, water_to_air_keys
 from .read import profiles
 from .schema import SCENARIO_TECHNOLOGIES, UNIT_PLURALS, Campaign, CampaignModel, Override, Phase, PhaseModel
 
@@ -68,6 +68,7 @@ class _Writer:
     data: dict[tuple[str, str], dict] = field(default_factory=dict)
     linked: dict[str, tuple[tuple[str, str], float]] | None = None
     prefix: str = ""  # of the codes, when several campaigns share a database (a sweep)
+    water: dict = field(default_factory=dict)  # provider key -> its own Water to air (m3, formula), read once
 
     @property
     def source(self) -> str:
@@ -294,12 +295,12 @@ def _located_water(w: _Writer, excs: list[dict], location: str, what: str, techn
     grid; see `bw_aicompute.water`), as a list of zero or one exchange."""
     import bw2data as bd
 
-    keys = {(w.biosphere, w.codes[i]) for (name, cats, _), i in w.flows.items() if name == "Water" and cats[:1] == ("air",)}
-    providers = {}
+    keys = water_to_air_keys(w.biosphere, w.flows, w.codes)
     for e in excs if technologies else []:
-        if e["type"] == "technosphere":
-            providers[e["input"]] = own_water([{**x.as_dict(), "input": x["input"]} for x in bd.get_node(database=e["input"][0], code=e["input"][1]).biosphere()], keys)
-    amount, formula = located_water(excs, keys, providers, set())
+        if e["type"] == "technosphere" and e["input"] not in w.water:
+            node = bd.get_node(database=e["input"][0], code=e["input"][1])
+            w.water[e["input"]] = own_water([{**x.as_dict(), "input": x["input"]} for x in node.biosphere()], keys)
+    amount, formula = located_water(excs, keys, w.water if technologies else {}, set())
     exc = located_exchange(location, amount, formula, what)
     return [exc] if exc else []
 

@@ -239,18 +239,13 @@ def add_dataset(db: InventoryDatabase, ds: dict, where: Where, bio: Biosphere, e
     }
 
 
-def water_to_air(bio: Biosphere) -> set[tuple[str, str]]:
-    """Keys of the `Water` to air flows (consumed water) of the biosphere."""
-    return {(bio.name, bio.codes[i]) for (name, cats, _), i in bio.flows.items() if name == "Water" and cats[:1] == (WATER_EVAPORATION_CATEGORY,)}
-
-
 def add_located_water(dbs: dict[str, InventoryDatabase], bio: Biosphere) -> None:
     """Give every dataset marked `located_water: true` the location flow of the water it
     consumes at its location (see `bw_aicompute.water.located_water`), unless it has one."""
-    from ..water import located_exchange, located_key, located_water, own_water
+    from ..water import located_exchange, located_key, located_water, own_water, water_to_air_keys
 
     datasets = {k: ds for db in dbs.values() for k, ds in db.datasets.items()}
-    water_keys = water_to_air(bio)
+    water_keys = water_to_air_keys(bio.name, bio.flows, bio.codes)
     own = {k: own_water(ds["exchanges"], water_keys) for k, ds in datasets.items()}
     tagged = {k for k, ds in datasets.items() if ds.get("located_water") and located_key(ds["location"])}
     for key in sorted(tagged):
