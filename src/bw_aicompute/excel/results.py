@@ -110,7 +110,8 @@ def write_assessment(a: Assessment, path: Path) -> None:
         inventory_table(a).to_excel(xl, sheet_name="Inventory", index=False)
         activities_table(a.database).to_excel(xl, sheet_name="Activities", index=False)
         if a.months is not None:
-            a.months.to_excel(xl, sheet_name="By month", index=False)
+            units = dict(zip(a.totals["indicator"], a.totals["unit"]))
+            a.months.rename(columns={k: f"{k} ({u})" for k, u in units.items()}).to_excel(xl, sheet_name="By month", index=False)
         if a.timex is not None:
             t = a.timex
             facts = pd.DataFrame([("start", t.start.date().isoformat(), ""), ("background date", t.background_date.date().isoformat(), ""),
@@ -118,7 +119,7 @@ def write_assessment(a: Assessment, path: Path) -> None:
                                   ("dynamic GWP100, horizon fixed at the start", t.dynamic_gwp, "kg CO2-eq"), ("radiative forcing, yearly values summed over 100 years", t.radiative_forcing, "W/m2")],
                                  columns=["time-explicit LCA (bw_timex)", "value", "unit"])
             facts.to_excel(xl, sheet_name="Time-explicit", index=False)
-            t.by_year.to_excel(xl, sheet_name="Time-explicit", index=False, startrow=len(facts) + 2)
+            t.by_year.rename(columns={"year": "year of emission", "emissions_kg_co2e": "emissions, static factors (kg CO2-eq)"}).to_excel(xl, sheet_name="Time-explicit", index=False, startrow=len(facts) + 2)
         if a.uncertainty is not None:
             mc = a.uncertainty
             mc.totals_table().to_excel(xl, sheet_name="Uncertainty totals", index=False)
