@@ -18,9 +18,11 @@ Structure (what makes an LCA matrix factorise like ecoinvent's, unlike a random 
 
 STATE (issue 26, started, not done): at 2,000 activities SuperLU fills 246,121 non-zeros for
 18,077 in A (13.6x); at 20,000 (165,828 technosphere, 498,865 biosphere exchanges, built in 34 s)
-26.7 M for 185,828 (143x): still far from ecoinvent's fill-in (the long-range inputs and loops
-are too random), so the per-iteration times below are not yet those of an ecoinvent-sized
-background. First measure at 2,000: tool 0.061 / 0.063 s per iteration vs fair baseline 0.084 /
+26.7 M for 185,828 (143x, 54 s). The fill-in is SuperLU's COLAMD ordering, not the structure:
+in its natural (topological) order the same matrix factorises with 1.1x fill in 0.11 s at 20,000
+(1.2x, 0.002 s at 2,000), and MMD_AT_PLUS_A fills like COLAMD (137x). ecoinvent factorises in
+0.2-1 s with COLAMD, so the generated matrix is harder than ecoinvent for that ordering: its
+per-iteration times are not yet those of an ecoinvent-sized background. First measure at 2,000: tool 0.061 / 0.063 s per iteration vs fair baseline 0.084 /
 0.085 s (1.3x; 10 iterations, 2 runs).
 
 Run: python bench/large_background.py [--activities 20000] [--iterations 20] [--repeat 3]
