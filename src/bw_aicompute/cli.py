@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the comparison as JSON ('-': to standard output, instead of the table)")
     p.add_argument("--excel", metavar="FILE", help="write the comparison as an Excel workbook")
     p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="bars by stage per campaign, one panel per indicator")
+    _background_args(p)
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_compare)
@@ -297,7 +298,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for out in (args.json, args.excel, args.plot):
         if out and out != "-":
             output_path(out, inputs=args.campaigns, force=args.force)
-    result = compare(args.campaigns, indicators, methods, args.project, args.iterations, args.seed)
+    result = compare(args.campaigns, indicators, methods, args.project, args.iterations, args.seed, args.background, args.ecoinvent_database)
     if args.json == "-":
         return _json_out("-", result.to_dict())
     print(result.summary())

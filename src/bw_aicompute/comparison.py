@@ -144,7 +144,10 @@ def _paired(labels: list[str], resolved, units: dict, draws: np.ndarray) -> pd.D
     return pd.DataFrame(rows)
 
 
-def compare(paths: list[str | Path], indicators=("climate", "water", "adp_minerals"), methods=(), project: str = "aicompute", iterations: int = 0, seed: int = 0) -> Comparison:
+def compare(
+    paths: list[str | Path], indicators=("climate", "water", "adp_minerals"), methods=(), project: str = "aicompute", iterations: int = 0, seed: int = 0,
+    background: str = "open", ecoinvent_database: str | None = None,
+) -> Comparison:
     """Assess campaign files side by side.
 
     Parameters
@@ -152,9 +155,12 @@ def compare(paths: list[str | Path], indicators=("climate", "water", "adp_minera
     paths : list of str or Path
         Two or more campaign files; the first is the reference of the differences.
     indicators, methods, project
-        As for `bw_aicompute.assess` (open background).
+        As for `bw_aicompute.assess`.
     iterations, seed : int
         Paired Monte Carlo iterations for the uncertainty of the differences (0: none).
+    background, ecoinvent_database : str
+        As for `bw_aicompute.assess`: 'ecoinvent' writes the campaigns against the foreground
+        linked by `aicompute link-ecoinvent`.
 
     Returns
     -------
@@ -164,6 +170,7 @@ def compare(paths: list[str | Path], indicators=("climate", "water", "adp_minera
     """
     from .assessment import preflight, resolve_all, solve
     from .campaign.write import write_campaigns
+    from .ecoinvent import foreground_for
     from .locking import writer_lock
     from .setup import setup_project
     from .uncertainty import paired_totals
@@ -172,12 +179,13 @@ def compare(paths: list[str | Path], indicators=("climate", "water", "adp_minera
         raise AicomputeError("compare needs two campaign files or more")
     campaigns = [read_campaign(p) for p in paths]
     labels = _labels(campaigns)
-    preflight(project, methods, "open", None)
+    preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
         report = setup_project(project)
         resolved = resolve_all(indicators, methods)
+        foreground = foreground_for(background, ecoinvent_database)
         named = [dataclasses.replace(c, name=label) for c, label in zip(campaigns, labels)]
-        models = write_campaigns(named, COMPARE_DB_PREFIX + slugify(campaigns[0].name), report.biosphere)
+        models = write_campaigns(named, COMPARE_DB_PREFIX + slugify(campaigns[0].name), report.biosphere, foreground)
     results = [solve(m, resolved) for m in models]
     table = _table(labels, results)
     units = dict(zip(results[0].totals["indicator"], results[0].totals["unit"]))

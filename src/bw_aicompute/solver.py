@@ -13,13 +13,14 @@ stage demand (`bw_aicompute.attribution`). The cost per iteration does not grow 
 of phases.
 
 The core is solved as one batched dense system per block of iterations when it is small
-(`DENSE_MAX` activities), else with a sparse LU per iteration (one LU for all iterations when its
-matrix does not vary).
+(`DENSE_MAX` activities); a larger one (a linked ecoinvent: some 20,000 activities) is factorised
+once, static, and each iteration's system is solved by refining that factorisation
+(`bw_aicompute.refine`), with a direct LU for an iteration that does not converge.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from .attribution import StageAttribution, clean_roundoff, stage_demands
 DENSE_MAX = 400
 #: Floats per block of the batched dense system (64 MiB).
 BLOCK_FLOATS = 2**23
+#: Solve a larger core by refining one LU of its static matrix (`bw_aicompute.refine`); False:
+#: one LU per iteration (what bw2calc does; the reference of the accuracy checks).
+REFINE = True
 
 
 @dataclass
@@ -55,6 +59,9 @@ class Deltas:
     @classmethod
     def join(cls, parts: list["Deltas"]) -> "Deltas":
         """All changes of `parts` (of the same iterations)."""
+        full = [p for p in parts if len(p.rows)]
+        if len(full) == 1:
+            return full[0]
         return cls(np.concatenate([p.rows for p in parts]), np.concatenate([p.cols for p in parts]), np.vstack([p.values for p in parts]))
 
     def by_entry(self) -> dict[tuple[int, int], np.ndarray]:
@@ -98,6 +105,9 @@ class System:
     top: list[int]
     attribution: StageAttribution
     fus: list[int] | None = None
+    lu: object = None  # refine.Factors of the core's static matrix, once computed
+    steps: list[int] = field(default_factory=list)  # refinement steps of each block solved
+    direct: int = 0  # iterations solved with their own LU (refinement not converged)
 
     @property
     def product_row(self) -> dict[int, int]:
@@ -147,80 +157,163 @@ def build_system(lca, characterization: np.ndarray, fu_id: int | list[int], phas
     return System(A=A, B=lca.biosphere_matrix.tocsc(), C=characterization, fu=fu, phases=phases, core=np.array(core, dtype=int), top=top, attribution=attribution, fus=fus)
 
 
-def _core_rhs(system: System, bio: dict[tuple[int, int], np.ndarray], cols: np.ndarray, iterations: int) -> np.ndarray:
-    """(iterations, len(cols), indicators): C B restricted to `cols`, with the biosphere changes."""
+def _positions(n: int, cols: np.ndarray) -> np.ndarray:
+    """Index of each of `n` matrix columns in `cols`, -1 for the others."""
+    where = np.full(n, -1, dtype=int)
+    where[cols] = np.arange(len(cols))
+    return where
+
+
+def _core_rhs(system: System, bio: Deltas, cols: np.ndarray, iterations: int) -> np.ndarray:
+    """(iterations, len(cols), indicators): C B restricted to `cols`, with the biosphere changes
+    (summed into the columns with one sparse product per indicator)."""
+    import scipy.sparse as sp
+
     H = np.asarray(system.B[:, cols].T @ system.C.T)  # (cols, indicators); B stays sparse
     out = np.broadcast_to(H, (iterations, *H.shape)).copy()
-    where = {c: k for k, c in enumerate(cols.tolist())}
-    for (f, c), v in bio.items():
-        if c in where:
-            out[:, where[c], :] += np.outer(v, system.C[:, f])
+    pos = _positions(system.B.shape[1], cols)[bio.cols]
+    keep = np.flatnonzero(pos >= 0)
+    if len(keep):
+        for j, factors in enumerate(system.C):  # no copy of the (entries, iterations) values
+            G = sp.csr_matrix((factors[bio.rows[keep]], (pos[keep], keep)), shape=(len(cols), len(pos)))
+            out[:, :, j] += (G @ bio.values).T
     return out
 
 
-def _core_matrix(system: System, tech: dict) -> tuple[object, list[tuple[int, int, np.ndarray]]]:
-    """The core's transposed technosphere (sparse csc, M[col, row]) and its changes per
-    iteration at (col, row) positions of M."""
+@dataclass
+class CoreMatrix:
+    """The core's transposed technosphere M (csc, M[col, row] = A[row, col]) and its changes
+    per iteration, summed by entry, at (M row, M column) positions.
+
+    Attributes
+    ----------
+    M : scipy.sparse.csc_matrix
+    rows, cols : ndarray of int
+        Unique positions of the changes in M.
+    values : ndarray
+        (positions, iterations) changes.
+    """
+
+    M: object
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+
+    def at(self, i: int):
+        """M with the changes of iteration `i` (csc)."""
+        import scipy.sparse as sp
+
+        return (self.M + sp.csc_matrix((self.values[:, i], (self.rows, self.cols)), shape=self.M.shape)).tocsc()
+
+
+def _core_matrix(system: System, tech: Deltas) -> CoreMatrix:
+    """The `CoreMatrix` of the system for the technosphere changes `tech`."""
+    import scipy.sparse as sp
+
     core = system.core
     rows = np.array([system.product_row[c] for c in core.tolist()], dtype=int)
-    ri, ci = {r: k for k, r in enumerate(rows.tolist())}, {c: k for k, c in enumerate(core.tolist())}
-    changes = [(ci[c], ri[r], v) for (r, c), v in tech.items() if r in ri and c in ci]
-    return system.A[rows][:, core].T.tocsc(), changes
+    ri, ci = _positions(system.A.shape[0], rows)[tech.rows], _positions(system.A.shape[1], core)[tech.cols]
+    keep = np.flatnonzero((ri >= 0) & (ci >= 0))
+    n = len(core)
+    key, inverse = np.unique(ci[keep] * n + ri[keep], return_inverse=True)
+    G = sp.csr_matrix((np.ones(len(keep)), (inverse, keep)), shape=(len(key), len(ri)))
+    values = np.asarray(G @ tech.values) if len(key) else np.zeros((0, tech.values.shape[1]))
+    return CoreMatrix(system.A[rows][:, core].T.tocsc(), key // n, key % n, values)
 
 
-def _core_dense(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
+def _core_dense(core: CoreMatrix, rhs: np.ndarray, system: System | None = None) -> np.ndarray:
     """lambda of the core, (iterations, core, indicators), by batched dense solves of A^T."""
-    M, changes = _core_matrix(system, tech)
-    M = M.toarray()
+    M = core.M.toarray()
     n, iterations = M.shape[0], rhs.shape[0]
     out = np.empty_like(rhs)
     block = max(1, BLOCK_FLOATS // (n * n))
     for lo in range(0, iterations, block):
         hi = min(iterations, lo + block)
         Mb = np.broadcast_to(M, (hi - lo, n, n)).copy()
-        for c, r, v in changes:
-            Mb[:, c, r] += v[lo:hi]
+        Mb[:, core.rows, core.cols] += core.values[:, lo:hi].T
         out[lo:hi] = np.linalg.solve(Mb, rhs[lo:hi])
     return out
 
 
-def _core_sparse(system: System, tech: dict, rhs: np.ndarray) -> np.ndarray:
-    """lambda of the core with a sparse LU of A^T (one per iteration if A varies)."""
-    import scipy.sparse as sp
+def _core_direct(core: CoreMatrix, rhs: np.ndarray) -> np.ndarray:
+    """lambda of the core with one sparse LU of A^T per iteration (SuperLU)."""
     from scipy.sparse.linalg import splu
 
-    M, changes = _core_matrix(system, tech)
-    iterations, n, m = rhs.shape
-    if not changes:
-        x = splu(M).solve(rhs.transpose(1, 0, 2).reshape(n, iterations * m))
-        return x.reshape(n, iterations, m).transpose(1, 0, 2)
-    at = ([c for c, _, _ in changes], [r for _, r, _ in changes])
-    values = np.array([v for _, _, v in changes])
     out = np.empty_like(rhs)
-    for i in range(iterations):
-        out[i] = splu((M + sp.csc_matrix((values[:, i], at), shape=M.shape)).tocsc()).solve(rhs[i])
+    for i in range(rhs.shape[0]):
+        out[i] = splu(core.at(i)).solve(rhs[i])
     return out
 
 
-def _entries(system: System, j: int, tech: dict, iterations: int) -> list[tuple[int, np.ndarray]]:
+def _core_sparse(core: CoreMatrix, rhs: np.ndarray, system: System) -> np.ndarray:
+    """lambda of the core, sparse: one LU of the static matrix (kept on `system`), refined per
+    iteration (`bw_aicompute.refine`) when the matrix varies."""
+    from scipy.sparse.linalg import splu
+
+    from .refine import Factors, refine
+
+    iterations, n, m = rhs.shape
+    if not len(core.values):
+        x = splu(core.M).solve(rhs.transpose(1, 0, 2).reshape(n, iterations * m))
+        return x.reshape(n, iterations, m).transpose(1, 0, 2)
+    if not REFINE:
+        return _core_direct(core, rhs)
+    if system.lu is None:
+        system.lu = Factors(core.M)
+    out = refine(system.lu, core, rhs)
+    system.steps += out.steps
+    system.direct += out.direct
+    if out.direct:  # single precision was not enough for this matrix
+        system.lu = system.lu.widen()
+    return out.x
+
+
+def _entries(system: System, j: int, tech: "EntryIndex", iterations: int) -> list[tuple[int, np.ndarray]]:
     """(row, value per iteration) of the entries of column `j`."""
     A = system.A
     lo, hi = A.indptr[j], A.indptr[j + 1]
     return [(int(r), np.full(iterations, float(a)) + tech.get((int(r), j), 0.0)) for r, a in zip(A.indices[lo:hi], A.data[lo:hi])]
 
 
+class EntryIndex:
+    """The changes of `Deltas` by (row, column), looked up column by column: `get((r, j), 0.0)`
+    as the dict of `Deltas.by_entry`, without building it for every entry of a large
+    background (only the columns asked for)."""
+
+    def __init__(self, deltas: Deltas):
+        self._d = deltas
+        self._order = np.argsort(deltas.cols, kind="stable")
+        self._sorted = deltas.cols[self._order]
+        self._by_col: dict[int, dict[int, np.ndarray]] = {}
+
+    def _column(self, j: int) -> dict[int, np.ndarray]:
+        if j not in self._by_col:
+            lo, hi = np.searchsorted(self._sorted, [j, j + 1])
+            out: dict[int, np.ndarray] = {}
+            for k in self._order[lo:hi].tolist():
+                r = int(self._d.rows[k])
+                out[r] = out[r] + self._d.values[k] if r in out else self._d.values[k]
+            self._by_col[j] = out
+        return self._by_col[j]
+
+    def get(self, key: tuple[int, int], default=0.0):
+        """Summed change per iteration of entry (row, column), or `default`."""
+        return self._column(key[1]).get(key[0], default)
+
+
 def lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
     """Product row -> lambda, (iterations, indicators), for the core and the top columns."""
-    return _lambdas(system, tech.by_entry(), bio.by_entry(), tech.values.shape[1])
+    return _lambdas(system, tech, EntryIndex(tech), bio)
 
 
-def _lambdas(system: System, t: dict, b: dict, iterations: int) -> dict[int, np.ndarray]:
-    rhs = _core_rhs(system, b, system.core, iterations)
+def _lambdas(system: System, tech: Deltas, t: EntryIndex, bio: Deltas) -> dict[int, np.ndarray]:
+    iterations = tech.values.shape[1]
+    rhs = _core_rhs(system, bio, system.core, iterations)
     solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
-    x = solve(system, t, rhs)
+    x = solve(_core_matrix(system, tech), rhs, system)
     lam = {system.product_row[c]: x[:, k, :] for k, c in enumerate(system.core.tolist())}
     top = np.array(system.top, dtype=int)
-    h = _core_rhs(system, b, top, iterations) if len(top) else None
+    h = _core_rhs(system, bio, top, iterations) if len(top) else None
     for k, j in enumerate(system.top):
         own = system.product_row[j]
         value = h[:, k, :].copy()
@@ -260,8 +353,8 @@ def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[t
         The non-empty phase x stage shares, (iterations, indicators) each; they add up to the
         totals (round-off below `attribution.ROUNDOFF` of the total set to zero).
     """
-    t = tech.by_entry()
-    lam = _lambdas(system, t, bio.by_entry(), tech.values.shape[1])
+    t = EntryIndex(tech)
+    lam = _lambdas(system, tech, t, bio)
     totals = lam[system.product_row[system.fu]]
     shares = []
     for i, stage, demand in stage_demands(system.attribution, system.A, len(system.phases), t):

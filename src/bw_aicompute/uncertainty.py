@@ -32,7 +32,7 @@ from .ecoinvent import foreground_for
 from .errors import AicomputeError
 from .inventory.formulas import formula_names
 from .lca import node_ids, node_keys, static_matrices
-from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges
+from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges, uncertain_entries
 from .solver import Deltas, System, build_system, solve
 from .solver import totals as solver_totals
 
@@ -42,6 +42,9 @@ BACKGROUND = "aicompute-background"
 PERCENTILES = (2.5, 25.0, 50.0, 75.0, 97.5)
 #: Iterations per chunk: the unit of random streams and of work sent to processes or Dask.
 CHUNK = 250
+#: Sampled values held at once (2**24 floats, 128 MiB per array): a chunk of a large supply
+#: chain is drawn and solved in blocks of iterations that fit (`Plan.block`).
+DRAW_FLOATS = 2**24
 _KEYS = ("p2_5", "p25", "p50", "p75", "p97_5")
 
 
@@ -180,6 +183,17 @@ class Plan:
     rows: list[tuple[str, str]]  # (phase, stage)
     labels: list[str]
     units: list[str]
+    characterised: np.ndarray  # bool per biosphere row: a factor on some indicator
+    block: int = CHUNK  # iterations drawn and solved at once
+
+
+def _block(entries: int) -> int:
+    """Iterations drawn at once for `entries` sampled values per iteration: all of a chunk, or
+    a multiple of the refinement block that keeps one array within `DRAW_FLOATS`."""
+    from .refine import BLOCK
+
+    fit = DRAW_FLOATS // max(entries, 1)
+    return CHUNK if fit >= CHUNK else max(BLOCK, fit // BLOCK * BLOCK)
 
 
 def _watch_names(lca, ours: np.ndarray, active: np.ndarray) -> list[str]:
@@ -216,9 +230,11 @@ def prepare(model: CampaignModel | list[CampaignModel], resolved: list[tuple[str
     parameters = ParameterModel.of(models[0].foreground, *background)
     reaching = parameters.reaching(set().union(*(formula_names(e.formula) for e in exchanges)))
     rows = [(pm.phase.name, stage) for pm in models[0].phases for stage in STAGES]
+    characterised = (characterization != 0).any(axis=0)
+    entries = uncertain_entries(lca.technosphere_mm, active) + uncertain_entries(lca.biosphere_mm, active, characterised, ours)
     return Plan(
         system, lca, active, exchanges, parameters, [p for p in parameters.fields if p in reaching], ours, _watch_names(lca, ours, active), rows,
-        labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods],
+        labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods], characterised=characterised, block=_block(entries),
     )
 
 
@@ -244,8 +260,10 @@ def paired_totals(models: list[CampaignModel], resolved: list[tuple[str, tuple]]
     sizes = chunk_sizes(iterations)
     out = []
     for k, n in enumerate(sizes):
-        samples = draw(plan, n, chunk_rng(seed, k, len(sizes)))
-        out.append(solver_totals(plan.system, samples.tech, samples.bio))
+        rng = chunk_rng(seed, k, len(sizes))
+        for size in blocks(plan, n):
+            samples = draw(plan, size, rng)
+            out.append(solver_totals(plan.system, samples.tech, samples.bio))
     return np.concatenate(out)
 
 
@@ -261,7 +279,7 @@ class Samples:
 def draw(plan: Plan, iterations: int, rng: np.random.Generator) -> Samples:
     """Draw `iterations` samples of the exchange and parameter distributions."""
     tech = draw_exchanges(plan.lca.technosphere_mm, plan.active, iterations, rng)
-    bio = draw_exchanges(plan.lca.biosphere_mm, plan.active, iterations, rng)
+    bio = draw_exchanges(plan.lca.biosphere_mm, plan.active, iterations, rng, plan.characterised, plan.ours)
     values = plan.parameters.sample(iterations, rng)
     f_tech, f_bio = formula_deltas(plan.exchanges, values, iterations)
     watched = bio.values[plan.ours[bio.cols]]
@@ -297,12 +315,22 @@ def chunk_rng(seed: int, chunk: int, chunks: int) -> np.random.Generator:
 def run_chunk(plan: Plan, seed: int, chunk: int, chunks: int, iterations: int) -> MonteCarlo:
     """Chunk `chunk` of `chunks` (`iterations` of them), with the random stream spawned for it
     from `seed` (`numpy.random.SeedSequence.spawn`)."""
-    samples = draw(plan, iterations, chunk_rng(seed, chunk, chunks))
-    totals, breakdown = scores(plan, samples)
+    rng = chunk_rng(seed, chunk, chunks)
+    parts = []
+    for size in blocks(plan, iterations):
+        samples = draw(plan, size, rng)
+        parts.append((*scores(plan, samples), samples.inputs))
+    totals, breakdown, inputs = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return MonteCarlo(
         labels=plan.labels, units=plan.units, iterations=iterations, seed=seed, totals=totals, rows=plan.rows, breakdown=breakdown,
-        input_names=[f"parameter {p}" for p in plan.recorded] + plan.watch_names, inputs=samples.inputs, chunks=[(chunk, chunks)],
+        input_names=[f"parameter {p}" for p in plan.recorded] + plan.watch_names, inputs=inputs, chunks=[(chunk, chunks)],
     )
+
+
+def blocks(plan: Plan, iterations: int) -> list[int]:
+    """The blocks of `plan.block` iterations a chunk of `iterations` is drawn and solved in, one
+    after the other from the chunk's random stream (one block unless the supply chain is large)."""
+    return [min(plan.block, iterations - lo) for lo in range(0, iterations, plan.block)]
 
 
 def run(model: CampaignModel, resolved: list[tuple[str, tuple]], iterations: int, seed: int = 0, only: list[int] | None = None, progress: bool = False) -> MonteCarlo:
