@@ -24,7 +24,7 @@ At 20,000 activities: about 250,000 technosphere and 500,000 biosphere exchanges
 fills its technosphere matrix 18x with its default ordering (0.3-0.8 s per LU), PARDISO
 factorises it in 0.1 s: the 0.2-1 s of an ecoinvent release.
 
-Run: python bench/large_background.py [--activities 500 2000 20000] [--iterations 100]
+Run: python bench/large_background.py [--activities 500 2000 20000] [--iterations N]
 [--process-iterations 1000] [--repeat 3]. For each size, in a fresh temporary data directory:
 build, link moshi_like to it, check the refined solves against one LU per iteration, time
 Monte Carlo iterations of the tool and of the fair baseline (bw2calc `use_distributions=True`
@@ -245,8 +245,9 @@ def bench(n: int, iterations: int, process_iterations: int, repeat: int) -> None
     from bw_aicompute.cli import main as cli
     from bw_aicompute.lca import node_ids
 
-    bd.projects.change_base_directories(folder / "bw", project_name="aicompute")
-    setup_project("aicompute")
+    bd.projects.change_base_directories(folder / "bw", project_name="default")  # made here: two workers
+    setup_project("aicompute")  # importing bw2data at once in a directory without it race to make it
+    bd.projects.set_current("aicompute")
     info = build(n)
     nnz, lu = fill_in()
     t = time.perf_counter()
@@ -260,6 +261,7 @@ def bench(n: int, iterations: int, process_iterations: int, repeat: int) -> None
     fu = node_ids([a.model.key])[a.model.key]
     error, steps = accuracy(a.model, resolved)
     print(f"supply chain {len(a.model.phases)} phases over {n:,} activities; refined vs direct LU, 25 iterations: max relative difference of totals {error:.1e}, steps per block {steps}")
+    iterations = iterations or (1000 if n <= 2000 else 250)
     tool, base = monte_carlo(a.model, fu, resolved, iterations, repeat)
     print(f"Monte Carlo in-process, {iterations} iterations x {repeat}, s per iteration: tool {_median(tool)} | baseline {_median(base)} | baseline / tool (medians) {statistics.median(base) / statistics.median(tool):.1f}x")
     print(f"same totals in 1 and 2 processes: {same_draws(a.model, resolved, campaign)}")
@@ -274,7 +276,7 @@ def bench(n: int, iterations: int, process_iterations: int, repeat: int) -> None
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--activities", type=int, nargs="+", default=[500, 2000, 20000])
-    parser.add_argument("--iterations", type=int, default=100, help="in-process Monte Carlo iterations per run")
+    parser.add_argument("--iterations", type=int, default=0, help="in-process Monte Carlo iterations per run (default 1,000; 250 above 2,000 activities)")
     parser.add_argument("--process-iterations", type=int, default=1000, help="iterations of the whole-process runs")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline-script", nargs=4, metavar=("DATA_DIR", "DATABASE", "CODE", "ITERATIONS"), help=argparse.SUPPRESS)

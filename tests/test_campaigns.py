@@ -783,3 +783,11 @@ def test_an_output_that_is_a_symlink_is_replaced_never_written_through(ready_dir
     assert main(["assess", str(EXAMPLES / "bloom.yaml"), "--indicator", "climate", "--json", str(link), "--force"]) == 0
     assert victim.read_text() == "keep me" and not link.is_symlink() and json.loads(link.read_text())["totals"]["climate"]["value"] > 0
     assert sorted(p.name for p in elsewhere.iterdir()) == ["precious.json"]  # no temporary file left there either
+
+
+def test_norway_unquoted_is_one_message_that_says_why(tmp_path, capsys):
+    path = tmp_path / "no.yaml"
+    path.write_text("campaign:\n  name: n\nsite:\n  country: NO\nhardware:\n  gpu: H100 SXM 80GB\nphases:\n  - name: t\n    kind: pretraining\n    gpu_hours: 10\n")
+    assert main(["assess", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "field 'site.country': must be text, not False" in err and "'NO'" in err and "Traceback" not in err

@@ -107,3 +107,9 @@ def test_serving_file_variants_give_their_per_unit_results(ready_dir, tmp_path):
     assert "climate per request, serving (kg CO2-Eq)" in s.summary()
     with pytest.raises(Exception, match="is a serving file; vary the training campaign file"):
         sweep([EXAMPLES / "bloom_api_serving.yaml"], ["training.site.pue=1.1"], indicators=["climate"])
+
+
+def test_vary_keeps_norway_a_country():
+    """YAML 1.1 reads NO, yes, on, off as booleans; in --vary only true and false are."""
+    assert parse_vary("site.country=FR,NO,off,1.2").values == ["FR", "NO", "off", 1.2]
+    assert parse_vary("x=true,False").values == [True, False]

@@ -45,7 +45,9 @@ def parse_vary(text: str) -> Variation:
     if not sep or not field_ or not values.strip():
         raise AicomputeError(f"--vary {text!r}: write FIELD=VALUE1,VALUE2 (e.g. site.country=FR,US)")
     try:
-        parsed = [yaml.safe_load(v.strip()) for v in values.split(",")]
+        raw = [v.strip() for v in values.split(",")]
+        # YAML 1.1 reads NO (Norway), yes, on, off as booleans: only true/false are
+        parsed = [v if isinstance(p, bool) and v.lower() not in ("true", "false") else p for v, p in ((v, yaml.safe_load(v)) for v in raw)]
     except yaml.YAMLError:
         raise AicomputeError(f"--vary {text!r}: a value is not a plain number or text") from None
     if any(isinstance(v, (dict, list)) or v is None for v in parsed):

@@ -96,7 +96,9 @@ class Reader:
             if required:
                 raise self.fail(field_, "is required")
             return ""
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        if isinstance(value, bool):  # YAML 1.1 reads NO (Norway), yes, off... as booleans
+            raise self.fail(field_, f"must be text, not {quote(value)} (YAML reads NO, yes, on, off as true/false: put the text in quotes, e.g. 'NO')")
+        if not isinstance(value, (str, int, float)):
             raise self.fail(field_, f"must be text, not {quote(value)}")
         return str(value).strip()
 
