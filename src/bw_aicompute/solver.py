@@ -64,13 +64,6 @@ class Deltas:
             return full[0]
         return cls(np.concatenate([p.rows for p in parts]), np.concatenate([p.cols for p in parts]), np.vstack([p.values for p in parts]))
 
-    def by_entry(self) -> dict[tuple[int, int], np.ndarray]:
-        """(row, column) -> summed change per iteration."""
-        out: dict[tuple[int, int], np.ndarray] = {}
-        for r, c, v in zip(self.rows.tolist(), self.cols.tolist(), self.values):
-            out[(r, c)] = out[(r, c)] + v if (r, c) in out else v
-        return out
-
 
 @dataclass
 class System:
@@ -268,63 +261,62 @@ def _core_sparse(core: CoreMatrix, rhs: np.ndarray, system: System) -> np.ndarra
     return out.x
 
 
-def _entries(system: System, j: int, tech: "EntryIndex", iterations: int) -> list[tuple[int, np.ndarray]]:
-    """(row, value per iteration) of the entries of column `j`."""
-    A = system.A
-    lo, hi = A.indptr[j], A.indptr[j + 1]
-    return [(int(r), np.full(iterations, float(a)) + tech.get((int(r), j), 0.0)) for r, a in zip(A.indices[lo:hi], A.data[lo:hi])]
-
-
-class EntryIndex:
-    """The changes of `Deltas` by (row, column), looked up column by column: `get((r, j), 0.0)`
-    as the dict of `Deltas.by_entry`, without building it for every entry of a large
-    background (only the columns asked for)."""
-
-    def __init__(self, deltas: Deltas):
-        self._d = deltas
-        self._order = np.argsort(deltas.cols, kind="stable")
-        self._sorted = deltas.cols[self._order]
-        self._by_col: dict[int, dict[int, np.ndarray]] = {}
-
-    def _column(self, j: int) -> dict[int, np.ndarray]:
-        if j not in self._by_col:
-            lo, hi = np.searchsorted(self._sorted, [j, j + 1])
-            out: dict[int, np.ndarray] = {}
-            for k in self._order[lo:hi].tolist():
-                r = int(self._d.rows[k])
-                out[r] = out[r] + self._d.values[k] if r in out else self._d.values[k]
-            self._by_col[j] = out
-        return self._by_col[j]
-
-    def get(self, key: tuple[int, int], default=0.0):
-        """Summed change per iteration of entry (row, column), or `default`."""
-        return self._column(key[1]).get(key[0], default)
-
-
 def lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
     """Product row -> lambda, (iterations, indicators), for the core and the top columns."""
-    return _lambdas(system, tech, EntryIndex(tech), bio)
+    return _lambdas(system, tech, bio)
 
 
-def _lambdas(system: System, tech: Deltas, t: EntryIndex, bio: Deltas) -> dict[int, np.ndarray]:
+def _lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
     iterations = tech.values.shape[1]
     rhs = _core_rhs(system, bio, system.core, iterations)
     solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
     x = solve(_core_matrix(system, tech), rhs, system)
     lam = {system.product_row[c]: x[:, k, :] for k, c in enumerate(system.core.tolist())}
     top = np.array(system.top, dtype=int)
-    h = _core_rhs(system, bio, top, iterations) if len(top) else None
-    for k, j in enumerate(system.top):
-        own = system.product_row[j]
-        value = h[:, k, :].copy()
-        production = np.ones(iterations)
-        for r, a in _entries(system, j, t, iterations):
-            if r == own:
-                production = a
-            else:
-                value -= lam[r] * a[:, None]
-        lam[own] = value / production[:, None]
+    if len(top):
+        _back_substitute(system, lam, _core_rhs(system, bio, top, iterations), tech, iterations)
     return lam
+
+
+def _levels(system: System) -> list[np.ndarray]:
+    """The top columns in groups (positions in `system.top`) that consume only the core and the
+    groups before them (phases, then the campaign)."""
+    A = system.A
+    top_at = {j: k for k, j in enumerate(system.top)}
+    out: dict[int, int] = {}
+    for k, j in enumerate(system.top):
+        ins = {top_at[c] for r in A.indices[A.indptr[j] : A.indptr[j + 1]] if (c := system.attribution.row_to_col.get(int(r))) in top_at and c != j}
+        out[k] = 1 + max((out[i] for i in ins), default=-1)
+    return [np.array([k for k, v in out.items() if v == d]) for d in range(max(out.values(), default=-1) + 1)]
+
+
+def _back_substitute(system: System, lam: dict[int, np.ndarray], h: np.ndarray, tech: Deltas, iterations: int) -> None:
+    """lambda of the top columns, level by level: (h_j - sum of the inputs' lambda x amount) /
+    production, with the entries' changes, vectorised over the columns of a level."""
+    import scipy.sparse as sp
+
+    from .attribution import entry_values
+
+    A = system.A
+    for group in _levels(system):
+        cols = np.array(system.top)[group]
+        counts = A.indptr[cols + 1] - A.indptr[cols]
+        at = np.concatenate([np.arange(A.indptr[c], A.indptr[c + 1]) for c in cols.tolist()])
+        rows, owner = A.indices[at].astype(np.int64), np.repeat(np.arange(len(cols)), counts)
+        values = entry_values(A.data[at], rows, cols[owner], A.shape[0], tech, iterations)
+        own = np.array([system.product_row[c] for c in cols.tolist()])
+        is_own = rows == own[owner]
+        production = np.ones((len(cols), iterations))
+        production[owner[is_own]] = values[is_own]
+        inputs = np.flatnonzero(~is_own)
+        value = h[:, group, :].copy()
+        if len(inputs):
+            G = sp.csr_matrix((np.ones(len(inputs)), (owner[inputs], np.arange(len(inputs)))), shape=(len(cols), len(inputs)))
+            for j in range(h.shape[2]):
+                L = np.stack([lam[int(r)][:, j] for r in rows[inputs].tolist()])  # (inputs, iterations)
+                value[:, :, j] -= (G @ (values[inputs] * L)).T
+        for k, r in enumerate(own.tolist()):
+            lam[r] = value[:, k, :] / production[k][:, None]
 
 
 def totals(system: System, tech: Deltas, bio: Deltas) -> np.ndarray:
@@ -353,14 +345,35 @@ def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[t
         The non-empty phase x stage shares, (iterations, indicators) each; they add up to the
         totals (round-off below `attribution.ROUNDOFF` of the total set to zero).
     """
-    t = EntryIndex(tech)
-    lam = _lambdas(system, tech, t, bio)
+    totals, names, parts = solve_parts(system, tech, bio)
+    return totals, [(i, stage, parts[:, k, :]) for k, (i, stage) in enumerate(names)]
+
+
+def solve_parts(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[tuple[int, str]], np.ndarray]:
+    """As `solve`, with the shares as one array: totals (iterations, indicators), the (phase
+    index, stage) of each share, and the shares (iterations, shares, indicators)."""
+    lam = _lambdas(system, tech, bio)
     totals = lam[system.product_row[system.fu]]
-    shares = []
-    for i, stage, demand in stage_demands(system.attribution, system.A, len(system.phases), t):
-        part = sum(lam[r] * np.reshape(a, (-1, 1)) for r, a in demand.items())
-        shares.append((i, stage, clean_roundoff(part, totals)))
-    return totals, shares
+    return (totals, *_shares(system, lam, totals, tech))
+
+
+def _shares(system: System, lam: dict[int, np.ndarray], totals: np.ndarray, tech: Deltas) -> tuple[list[tuple[int, str]], np.ndarray]:
+    """The phase x stage shares: lambda at each demanded row times the demand, summed per share
+    with one sparse product per indicator."""
+    import scipy.sparse as sp
+
+    traversal = system.attribution.traversal(system.A)
+    share, rows, amounts = traversal.demand_arrays(system.A, tech)
+    if not len(share):
+        return [], np.zeros((totals.shape[0], 0, totals.shape[1]))
+    unique_rows, at = np.unique(rows, return_inverse=True)
+    kept, which = np.unique(share, return_inverse=True)  # share numbers follow first appearance
+    G = sp.csr_matrix((np.ones(len(share)), (which, np.arange(len(share)))), shape=(len(kept), len(share)))
+    parts = np.empty((totals.shape[0], len(kept), totals.shape[1]))  # (iterations, shares, indicators)
+    for j in range(totals.shape[1]):
+        L = np.stack([lam[r][:, j] for r in unique_rows.tolist()])  # (rows, iterations)
+        parts[:, :, j] = (G @ (amounts * L[at])).T
+    return [traversal.shares[k] for k in kept.tolist()], clean_roundoff(parts, totals[:, None, :])
 
 
 def stage_amounts(system: System, stage: str) -> float:

@@ -33,7 +33,7 @@ from .errors import AicomputeError
 from .inventory.formulas import formula_names
 from .lca import node_ids, node_keys, static_matrices
 from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges, uncertain_entries
-from .solver import Deltas, System, build_system, solve
+from .solver import Deltas, System, build_system, solve_parts
 from .solver import totals as solver_totals
 
 #: The open background, whose parameters (hydropower evaporation) are sampled too.
@@ -234,7 +234,8 @@ def prepare(model: CampaignModel | list[CampaignModel], resolved: list[tuple[str
     entries = uncertain_entries(lca.technosphere_mm, active) + uncertain_entries(lca.biosphere_mm, active, characterised, ours)
     return Plan(
         system, lca, active, exchanges, parameters, [p for p in parameters.fields if p in reaching], ours, _watch_names(lca, ours, active), rows,
-        labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods], characterised=characterised, block=_block(entries),
+        labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods], characterised=characterised,
+        block=_block(entries),
     )
 
 
@@ -289,12 +290,15 @@ def draw(plan: Plan, iterations: int, rng: np.random.Generator) -> Samples:
 
 def scores(plan: Plan, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
     """(iterations, indicators) totals and (iterations, rows, indicators) phase x stage shares."""
-    totals, shares = solve(plan.system, samples.tech, samples.bio)
+    totals, shares, parts = solve_parts(plan.system, samples.tech, samples.bio)
     breakdown = np.zeros((totals.shape[0], len(plan.rows), totals.shape[1]))
     index = {row: k for k, row in enumerate(plan.rows)}
     names = list(dict.fromkeys(phase for phase, _ in plan.rows))
-    for i, stage, part in shares:
-        breakdown[:, index[(names[i], stage)], :] += part
+    at = np.array([index[(names[i], stage)] for i, stage in shares], dtype=int)
+    if len(np.unique(at)) == len(at):
+        breakdown[:, at, :] = parts
+    else:  # shares of phases of the same name
+        np.add.at(breakdown, (slice(None), at), parts)
     return totals, breakdown
 
 
