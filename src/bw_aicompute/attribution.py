@@ -236,3 +236,15 @@ def _compile(attribution: StageAttribution, A) -> Traversal:
         v[:, 0], v[:, 1], v[:, 2], own, v[:, 3], t[:, 0], t[:, 1], t[:, 2].astype(float), t[:, 3], list(shares),
         _static_values(A, v[:, 1], v[:, 2]), _static_values(A, own, v[:, 2]),
     )
+
+
+def stage_demands(attribution: StageAttribution, A, n_phases: int, deltas=None) -> list[tuple[int, str, Demand]]:
+    """(phase index, stage, demand by product row) of every non-empty phase x stage share
+    (amounts per iteration with `deltas`, see `StageAttribution.demands`)."""
+    return [(i, stage, demand) for i, per_stage in enumerate(attribution.demands(A, deltas)[:n_phases]) for stage, demand in per_stage.items()]
+
+
+def clean_roundoff(parts: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """`parts` with the solver's round-off on shares that are zero by construction set to zero:
+    |part| <= ROUNDOFF x |total| (broadcast over the last axes)."""
+    return np.where(np.abs(parts) <= ROUNDOFF * np.abs(total), 0.0, parts)
