@@ -593,11 +593,31 @@ def _quiet_brightway() -> None:
     logging.getLogger("brightway-stdout-feedback").addFilter(lambda record: record.levelno >= logging.ERROR)
 
 
+def _point_pypardiso_at_mkl() -> None:
+    """Tell pypardiso (when installed: bw2calc imports it) where pip put MKL's runtime library,
+    with its own variable PYPARDISO_MKL_RT: without it, pypardiso searches the whole environment
+    with a recursive glob (0.4 s of every command). Only the library pypardiso's search would
+    take first (the shortest path under the environment's lib folder); nothing if the variable
+    is set or pypardiso is absent."""
+    import glob
+    import importlib.util
+
+    if "PYPARDISO_MKL_RT" in os.environ or importlib.util.find_spec("pypardiso") is None:
+        return
+    found = sorted(glob.glob(os.path.join(sys.prefix, "lib", "*mkl_rt*")), key=len)
+    if found:
+        from ctypes.util import find_library
+
+        if find_library("mkl_rt") is None and find_library("mkl_rt.1") is None:  # what pypardiso tries first
+            os.environ["PYPARDISO_MKL_RT"] = found[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `aicompute` with `argv`; returns the exit status (2 for a problem with the input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _quiet_brightway()
+    _point_pypardiso_at_mkl()
     try:
         return args.func(args)
     except AicomputeError as exc:
