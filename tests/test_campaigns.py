@@ -427,7 +427,7 @@ def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     from bw_aicompute.lca import method_for, score_table
     from bw_aicompute.setup import SetupReport
 
-    doc = {"campaign": {"name": "one hour"}, "site": {"country": "DE"}, "hardware": {"gpu": "H100 SXM 80GB"}, "phases": [{"name": "p", "kind": "pretraining", "gpu_hours": 1}]}
+    doc = {"campaign": {"name": "one hour"}, "site": {"country": "DE", "grid_year": 2023}, "hardware": {"gpu": "H100 SXM 80GB"}, "phases": [{"name": "p", "kind": "pretraining", "gpu_hours": 1}]}
     path = tmp_path / "one.yaml"
     path.write_text(yaml.safe_dump(doc))
     resolved = [method_for("climate"), method_for("water")]

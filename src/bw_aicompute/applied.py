@@ -78,6 +78,25 @@ def grid_description(code: str, year: int | None = None, scenario=None) -> str:
     return f"{code}, world generation mix (sum of the countries' latest years, mostly 2023)" if code == "GLO" else code
 
 
+def site_grid_text(campaign) -> str:
+    """The grid of a campaign's site as the report states it: its description, and what the
+    campaign file leaves open (the year, the state) with how the tool treats it."""
+    from .campaign.write import open_grid
+
+    site = campaign.site
+    text = grid_description(site.country, site.grid_year, site.grid_scenario)
+    og = open_grid(campaign)
+    if og is None:
+        return text
+    if og.what == "year":
+        years = ", ".join(label for _, _, label in og.candidates)
+        return f"{text.split(', generation mix of')[0]}, year not given (site.grid_year): the mean of the mixes of {years}; Monte Carlo draws one year per iteration"
+    top = sorted(og.candidates, key=lambda c: -c[1])
+    shares = ", ".join(f"{code.split('-')[1]} {p:.0%}" for code, p, _ in top[:4])
+    return (f"{text.split(' (')[0]}, state not given: the {len(top)} states with data centres weighted by their electricity use in 2023 "
+            f"(EPRI 2024; {shares}...), each state's own mix; Monte Carlo draws one state per iteration")
+
+
 @dataclass
 class Power:
     """The power of one GPU-hour of the power model, as applied to the phases that share it."""
@@ -120,6 +139,19 @@ def power_per_gpu_hour(model: CampaignModel, params: dict) -> list[Power]:
     return list(groups.values())
 
 
+def override_texts(campaign) -> list[tuple[str, str]]:
+    """(what, text) of each embodied override of the campaign: the indicators it gives, with
+    its figures and source, and those that keep the bottom-up inventory's figure."""
+    hw, out = campaign.hardware, []
+    for what, o in (("GPU card", hw.gpu_embodied), ("server (without GPUs)", hw.server_embodied)):
+        if o is None:
+            continue
+        given = [f"climate {o.kg_co2e:,.4g} kg CO2-eq"] + ([f"water {o.water_m3:,.4g} m3"] if o.water_m3 is not None else []) + ([f"ADP {o.kg_sb_eq:,.4g} kg Sb-eq"] if o.kg_sb_eq is not None else [])
+        kept = [n for n, v in (("water", o.water_m3), ("mineral depletion", o.kg_sb_eq)) if v is None] + ["energy and the other indicators"]
+        out.append((what, f"{', '.join(given)} per unit (campaign file; {o.source or 'no source given'}); {', '.join(kept)}: bottom-up (inventories)"))
+    return out
+
+
 def applied_inputs(model: CampaignModel) -> pd.DataFrame:
     """Every value the campaign was assessed with and where it comes from: the campaign file, the
     facility profile, or the default of the foreground database (with its source).
@@ -130,11 +162,13 @@ def applied_inputs(model: CampaignModel) -> pd.DataFrame:
         input, value, unit, from, source.
     """
     c, params = model.campaign, parameters(model.foreground)
-    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": grid_description(c.site.country, c.site.grid_year, c.site.grid_scenario)}]
+    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": site_grid_text(c)}]
     for label, v in site_values(model, params).items():
         rows.append({"input": label, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
     if c.site.grid_kg_co2e_per_kwh is not None:
         rows.append({"input": "grid override", "value": c.site.grid_kg_co2e_per_kwh, "unit": "kg CO2-eq per kWh", "from": FROM_FILE, "source": c.site.grid_source})
+    for what, text in override_texts(c):
+        rows.append({"input": f"{what} embodied override", "value": "", "unit": "", "from": FROM_FILE, "source": text})
     given = hardware_overrides(c, c.hardware.gpu)
     for name in ("hw_lifetime_years", "utilisation", "switches_per_gpu", "storage_tb_per_gpu", f"{c.hardware.gpu}_gpus_per_node", f"{c.hardware.gpu}_tdp_w"):
         v = parameter_value(params, name, given.get(name))

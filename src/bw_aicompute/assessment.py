@@ -473,12 +473,11 @@ def market_based(a: Assessment, grid_kwh: float) -> pd.DataFrame:
     grid_kwh : float
         kWh drawn from the grid by the campaign (`solver.stage_amounts(system, 'electricity')`).
     """
-    from .inventory import tables
+    from .campaign.write import CONTRACT_CODE
     from .lca import score_keys
 
     c = a.model.campaign.site.contract
-    code = next(r["code"] for r in tables()["contract_technologies"] if r["technology"] == c.technology)
-    per_kwh = score_keys([("aicompute-background", code)], list(a.totals["method"]))[0]
+    per_kwh = score_keys([(a.model.database, CONTRACT_CODE)], list(a.totals["method"]))[0]
     stage = a.by_stage()
     rows = []
     for r, tech in zip(a.totals.itertuples(), per_kwh):

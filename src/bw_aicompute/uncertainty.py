@@ -30,7 +30,7 @@ from ._resources import progress as progress_bar
 from .campaign import STAGES, CampaignModel, open_campaign, read_campaign
 from .ecoinvent import foreground_for
 from .errors import AicomputeError
-from .inventory.formulas import formula_names
+from .inventory.formulas import evaluate_parameters, formula_names
 from .lca import node_ids, node_keys, static_matrices
 from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges, uncertain_entries
 from .solver import Deltas, System, build_system, solve_parts
@@ -79,6 +79,7 @@ class MonteCarlo:
     input_names: list[str]
     inputs: np.ndarray  # (iterations, inputs)
     chunks: list[tuple[int, int]] = field(default_factory=list)  # (chunk, of chunks) combined
+    effects: np.ndarray | None = None  # (inputs, indicators) one-at-a-time change of each total
 
     def stats(self, values: np.ndarray) -> dict[str, float]:
         """Mean, sample standard deviation and the 2.5/25/50/75/97.5 percentiles of `values`."""
@@ -109,28 +110,33 @@ class MonteCarlo:
         return pd.DataFrame(out)
 
     def sensitivity(self, top: int = 10) -> pd.DataFrame:
-        """Spearman rank correlation of each sampled input with each indicator's total, and its
-        share of the explained variance (rho^2 normalised over the kept inputs), largest first.
+        """Spearman rank correlation of each sampled input with each indicator's total, its
+        share of the explained variance (rho^2 normalised over the kept inputs), and the
+        one-at-a-time change of the total when the input alone rises by 1 %, largest |rho|
+        first.
 
-        Inputs whose |rho| is below `noise_threshold(iterations)` are dropped: their correlation
-        is indistinguishable from zero at the 95 % level."""
-        columns = ["indicator", "input", "spearman", "variance_share"]
+        Only the inputs that can reach an indicator are tested on it (their one-at-a-time
+        change is not zero: a flow without a factor in the method cannot drive it), and an
+        input is kept where |rho| reaches `noise_threshold(iterations, tested)`, the 95 %
+        bound corrected for the number of inputs tested (Bonferroni)."""
+        columns = ["indicator", "input", "spearman", "variance_share", "one_at_a_time"]
         if self.iterations < 3 or not self.input_names:
             return pd.DataFrame(columns=columns)
         varying = self.inputs.std(axis=0) > 0
-        names = [n for n, v in zip(self.input_names, varying) if v]
         X = _standard(ranks(self.inputs[:, varying]))
-        threshold = noise_threshold(self.iterations)
+        names = [n for n, v in zip(self.input_names, varying) if v]
+        effects = self.effects[varying] if self.effects is not None else np.ones((len(names), len(self.labels)))
         out = []
         for j, lab in enumerate(self.labels):
             y = ranks(self.totals[:, j : j + 1])[:, 0]
-            if y.std() == 0:
+            reach = np.abs(effects[:, j]) > 0
+            if y.std() == 0 or not reach.any():
                 continue
-            rho = X.T @ _standard(y) / len(y)
-            kept = np.flatnonzero(np.abs(rho) >= threshold)
+            rho = np.where(reach, X.T @ _standard(y) / len(y), 0.0)
+            kept = np.flatnonzero(reach & (np.abs(rho) >= noise_threshold(self.iterations, int(reach.sum()))))
             r2 = float((rho[kept] ** 2).sum())
             for k in kept[np.argsort(-np.abs(rho[kept]))][:top]:
-                out.append({"indicator": lab, "input": names[k], "spearman": float(rho[k]), "variance_share": float(rho[k] ** 2 / r2)})
+                out.append({"indicator": lab, "input": names[k], "spearman": float(rho[k]), "variance_share": float(rho[k] ** 2 / r2), "one_at_a_time": float(effects[k, j])})
         return pd.DataFrame(out, columns=columns)
 
     def to_dict(self) -> dict:
@@ -159,12 +165,16 @@ def _standard(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / x.std(axis=0)
 
 
-def noise_threshold(iterations: int) -> float:
-    """|rho| below which a Spearman correlation over `iterations` is noise: 1.96 / sqrt(n - 1),
-    the two-sided 95 % bound of rho between independent variables (its null distribution is
-    close to normal with variance 1 / (n - 1); Kendall and Stuart, *The Advanced Theory of
-    Statistics*, vol. 2, 31.19)."""
-    return 1.96 / float(np.sqrt(max(iterations - 1, 1)))
+def noise_threshold(iterations: int, tested: int = 1) -> float:
+    """|rho| below which a Spearman correlation over `iterations` is noise when `tested` inputs
+    are tested on one indicator: z / sqrt(n - 1) with z the two-sided 95 % quantile corrected
+    for the number of tests (Bonferroni: 1 - 0.05 / (2 tested); 1.96 for one test). Under
+    independence rho is close to normal with variance 1 / (n - 1) (Kendall and Stuart, *The
+    Advanced Theory of Statistics*, vol. 2, 31.19)."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - 0.05 / (2 * max(tested, 1))))
+    return z / float(np.sqrt(max(iterations - 1, 1)))
 
 
 @dataclass
@@ -185,6 +195,55 @@ class Plan:
     units: list[str]
     characterised: np.ndarray  # bool per biosphere row: a factor on some indicator
     block: int = CHUNK  # iterations drawn and solved at once
+    choices: list["Choice"] = field(default_factory=list)  # markets of alternatives, one drawn per iteration
+
+
+@dataclass
+class Choice:
+    """A market of alternatives (a campaign's grid when its inputs leave the year or the state
+    open, `bw_aicompute.campaign.write.open_grid`): its column, the product rows of the
+    alternatives, their static amounts (the expected value: probabilities x the market's
+    output) and each alternative's static score per unit on every indicator (for sensitivity)."""
+
+    name: str
+    col: int
+    rows: np.ndarray
+    amounts: np.ndarray
+    scores: np.ndarray  # (alternatives, indicators)
+
+    def draw(self, iterations: int, rng: np.random.Generator) -> tuple[Deltas, np.ndarray]:
+        """One alternative per iteration, with the market's probabilities: the changes that
+        move the market's whole input to it, and the index drawn."""
+        total = self.amounts.sum()
+        k = rng.choice(len(self.amounts), size=iterations, p=self.amounts / total)
+        onehot = (k[None, :] == np.arange(len(self.amounts))[:, None]) * total
+        values = self.amounts[:, None] - onehot  # technosphere inputs are negative entries
+        return Deltas(self.rows, np.full(len(self.rows), self.col), values), k
+
+
+def _choices(lca, system: System, active: np.ndarray, databases: list[str]) -> list[Choice]:
+    """The markets of alternatives in the supply chain (activities of `databases` whose data
+    says `choice`), with the static score per unit of each alternative."""
+    from bw2data.backends import ActivityDataset as AD
+
+    from .solver import lambdas
+
+    marked = {id_: data["choice"] for id_, data in AD.select(AD.id, AD.data).where(AD.database.in_(databases)).tuples() if data.get("choice")}
+    out = []
+    lam = None
+    for id_, name in marked.items():
+        col = lca.dicts.activity.get(id_)
+        if col is None or not active[col]:
+            continue
+        A = system.A
+        at = slice(A.indptr[col], A.indptr[col + 1])
+        rows, values = A.indices[at], A.data[at]
+        keep = (rows != system.product_row[col]) & (values < 0)
+        if lam is None:
+            lam = lambdas(system, Deltas.none(1), Deltas.none(1))
+        scores = np.stack([lam[int(r)][0] for r in rows[keep].tolist()])
+        out.append(Choice(str(name), col, rows[keep].astype(int), -values[keep].astype(float), scores))
+    return out
 
 
 def _block(entries: int) -> int:
@@ -235,7 +294,7 @@ def prepare(model: CampaignModel | list[CampaignModel], resolved: list[tuple[str
     return Plan(
         system, lca, active, exchanges, parameters, [p for p in parameters.fields if p in reaching], ours, _watch_names(lca, ours, active), rows,
         labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods], characterised=characterised,
-        block=_block(entries),
+        block=_block(entries), choices=_choices(lca, system, active, [m.database for m in models]),
     )
 
 
@@ -284,8 +343,14 @@ def draw(plan: Plan, iterations: int, rng: np.random.Generator) -> Samples:
     values = plan.parameters.sample(iterations, rng)
     f_tech, f_bio = formula_deltas(plan.exchanges, values, iterations)
     watched = bio.values[plan.ours[bio.cols]]
-    inputs = np.column_stack([*(np.broadcast_to(values[p], (iterations,)) for p in plan.recorded), *watched]) if plan.recorded or len(watched) else np.zeros((iterations, 0))
-    return Samples(Deltas.join([tech.deltas(), f_tech]), Deltas.join([bio.deltas(), f_bio]), inputs)
+    chosen, drawn = [], []
+    for c in plan.choices:
+        deltas, k = c.draw(iterations, rng)
+        chosen.append(deltas)
+        drawn += list(c.scores[k].T)  # the drawn alternative's score per unit, per indicator
+    columns = [*(np.broadcast_to(values[p], (iterations,)) for p in plan.recorded), *watched, *drawn]
+    inputs = np.column_stack(columns) if columns else np.zeros((iterations, 0))
+    return Samples(Deltas.join([tech.deltas(), f_tech, *chosen]), Deltas.join([bio.deltas(), f_bio]), inputs)
 
 
 def scores(plan: Plan, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
@@ -327,8 +392,44 @@ def run_chunk(plan: Plan, seed: int, chunk: int, chunks: int, iterations: int) -
     totals, breakdown, inputs = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return MonteCarlo(
         labels=plan.labels, units=plan.units, iterations=iterations, seed=seed, totals=totals, rows=plan.rows, breakdown=breakdown,
-        input_names=[f"parameter {p}" for p in plan.recorded] + plan.watch_names, inputs=inputs, chunks=[(chunk, chunks)],
+        input_names=[f"parameter {p}" for p in plan.recorded] + plan.watch_names + choice_names(plan), inputs=inputs, chunks=[(chunk, chunks)],
+        effects=one_at_a_time(plan) if chunk == 0 else None,
     )
+
+
+def one_at_a_time(plan: Plan) -> np.ndarray:
+    """(inputs, indicators) change of the campaign's total when each recorded input alone rises
+    by 1 % of its static value (parameters, uncertain exchanges of bw_aicompute's activities),
+    the others at their static values; a drawn alternative of a market of choices reaches only
+    its own indicator (its score per unit, positive). An exact zero: the input cannot reach the
+    indicator (a flow without a factor in the method)."""
+    m, n = len(plan.recorded), len(plan.watch_names)
+    runs = m + n
+    if not runs:
+        return np.zeros((len(choice_names(plan)), len(plan.labels)))
+    values: dict = dict(plan.parameters.amounts)
+    for i, p in enumerate(plan.recorded):
+        v = np.full(runs, float(values[p]))
+        v[i] = v[i] * 1.01 if v[i] else 0.01
+        values[p] = v
+    values = evaluate_parameters(values, plan.parameters.formulas, plan.parameters.database)
+    tech, bio = formula_deltas(plan.exchanges, values, runs)
+    if n:  # the static values of the watched exchanges, in draw order (`_watch_names`)
+        w = draw_exchanges(plan.lca.biosphere_mm, plan.active & plan.ours, 1, np.random.default_rng(0))
+        watched = np.zeros((n, runs))
+        watched[np.arange(n), m + np.arange(n)] = 0.01 * w.static
+        bio = Deltas.join([bio, Deltas(w.rows, w.cols, watched)])
+    base = solver_totals(plan.system, Deltas.none(1), Deltas.none(1))[0, 0]
+    changed = solver_totals(plan.system, tech, bio)[:, 0, :] - base
+    changed[np.abs(changed) <= 1e-12 * np.abs(base)] = 0.0
+    k = len(plan.labels)
+    return np.vstack([changed, *(np.eye(k) for _ in plan.choices)]) if plan.choices else changed
+
+
+def choice_names(plan: Plan) -> list[str]:
+    """Names of the recorded inputs of the markets of alternatives: the drawn alternative's score
+    per unit on each indicator ('choice grid (climate per unit)')."""
+    return [f"choice {c.name} ({label} per unit)" for c in plan.choices for label in plan.labels]
 
 
 def blocks(plan: Plan, iterations: int) -> list[int]:
@@ -393,6 +494,7 @@ def combine(parts: list[MonteCarlo]) -> MonteCarlo:
         input_names=first.input_names,
         inputs=np.vstack([p.inputs for p in parts]),
         chunks=[c for p in parts for c in p.chunks],
+        effects=next((p.effects for p in parts if p.effects is not None), None),
     )
 
 

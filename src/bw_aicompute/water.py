@@ -165,6 +165,42 @@ def located_water(exchanges: list[dict], water_keys: set, provider_water: dict, 
     return total, (" + ".join(terms) if formula else None)
 
 
+def is_located(exchange: dict) -> bool:
+    """Whether an exchange is a location flow (of `aicompute-water-locations`)."""
+    return exchange.get("type") == "biosphere" and tuple(exchange["input"])[0] == LOCATED_DB
+
+
+def tag(exchanges: list[dict], location: str, water_keys: set, provider_water: dict, tagged: set, what: str) -> list[dict]:
+    """The exchanges of a dataset whose water is consumed at `location`, with exactly one
+    location flow: the one place where located water is tagged (inventories, campaign grids,
+    datacentre operations, contracts).
+
+    Location flows already among `exchanges` (an aggregated inventory of a grid, a dataset read
+    back from a workbook) are dropped, then the volume of `located_water` is tagged once, so no
+    path can count a place's correction twice.
+
+    Parameters
+    ----------
+    exchanges : list of dict
+        The dataset's exchanges.
+    location : str
+        Where the water is consumed (a location with a flow, else nothing is tagged).
+    water_keys, provider_water, tagged
+        As for `located_water`.
+    what : str
+        What the water is, for the exchange's source.
+
+    Returns
+    -------
+    list of dict
+        The exchanges without their former location flows, plus the new one (if any water).
+    """
+    kept = [e for e in exchanges if not is_located(e)]
+    amount, formula = located_water(kept, water_keys, provider_water, tagged)
+    exc = located_exchange(location, amount, formula, what)
+    return kept + ([exc] if exc is not None else [])
+
+
 def located_exchange(location: str, amount: float, formula: str | None, what: str) -> dict | None:
     """The location-flow exchange of `amount` m3 consumed in `location` (None for none)."""
     key = located_key(location)

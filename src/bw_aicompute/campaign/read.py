@@ -233,6 +233,7 @@ def _grid_year(r: Reader, site: Site, value: Any) -> None:
         held = ", ".join(map(str, years)) if years else "none (the source states no year)"
         raise r.fail("site.grid_year", f"no generation mix of {year:g} for {site.country}; years available: {held}")
     site.grid_year = None if int(year) == years[-1] else int(year)
+    site.year_stated = True
 
 
 def country_aliases() -> dict[str, str]:
@@ -443,8 +444,8 @@ def _override(r: Reader, doc: Any, field_: str) -> Override:
         raise r.fail(f"{field_}.kg_co2e", "is required")
     return Override(
         kg_co2e=r.number(o["kg_co2e"], f"{field_}.kg_co2e", allow_zero=True),
-        water_m3=r.number(o.get("water_m3", 0), f"{field_}.water_m3", allow_zero=True),
-        kg_sb_eq=r.number(o.get("kg_sb_eq", 0), f"{field_}.kg_sb_eq", allow_zero=True),
+        water_m3=r.number(o["water_m3"], f"{field_}.water_m3", allow_zero=True) if o.get("water_m3") is not None else None,
+        kg_sb_eq=r.number(o["kg_sb_eq"], f"{field_}.kg_sb_eq", allow_zero=True) if o.get("kg_sb_eq") is not None else None,
         source=r.text(o.get("source"), f"{field_}.source", required=False),
     )
 

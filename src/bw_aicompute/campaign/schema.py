@@ -144,12 +144,18 @@ OVERRIDE_KEYS = ("kg_co2e", "water_m3", "kg_sb_eq", "source")
 @dataclass
 class Override:
     """An embodied footprint given by a study, per unit of hardware: kg CO2-eq, and optionally
-    water consumed (m3) and kg Sb-eq."""
+    water consumed (m3) and kg Sb-eq. It replaces only the indicators it gives (None: not
+    given, the bottom-up inventory's figure stays)."""
 
     kg_co2e: float
-    water_m3: float = 0.0
-    kg_sb_eq: float = 0.0
+    water_m3: float | None = None
+    kg_sb_eq: float | None = None
     source: str = ""
+
+    def given(self) -> list[str]:
+        """The indicator families the override replaces: climate, and water and mineral
+        depletion where given."""
+        return ["climate"] + (["water"] if self.water_m3 is not None else []) + (["adp_minerals"] if self.kg_sb_eq is not None else [])
 
 
 @dataclass
@@ -168,6 +174,7 @@ class Site:
     grid_source: str = ""
     contract: "Contract | None" = None
     grid_year: int | None = None  # an earlier year's generation mix (None: the latest)
+    year_stated: bool = False  # site.grid_year given (the latest year too): the year is not open
     grid_scenario: "GridScenario | None" = None  # a planned mix (site.grid_scenario)
     monthly_mix: Any = None  # the monthly generation of the grid (site.monthly_mix; campaign.dates.MonthlyMix)
     hourly_intensity: Any = None  # an hourly intensity series (site.hourly_intensity; campaign.dates.HourlySeries)

@@ -36,7 +36,7 @@ from ..inventory.writer import register_parameters
 from ..methods import resolve_indicator
 from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
 from ..project import flow_codes, flow_index
-from ..water import located_exchange, located_water, own_water, water_to_air_keys
+from ..water import LOCATED_DB, own_water, tag, water_to_air_keys
 from .read import profiles
 from .schema import SCENARIO_TECHNOLOGIES, UNIT_PLURALS, Campaign, CampaignModel, Override, Phase, PhaseModel
 
@@ -267,32 +267,51 @@ def it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) ->
 # the campaign's datasets
 
 
-def _grid_flows(country: str, drop_water: bool) -> list[tuple[tuple[str, str], float, str]]:
-    """The aggregated inventory of 1 kWh of the open grid of `country` (its generation
-    technologies), without greenhouse gases (the flows of the climate indicator) and, with
-    `drop_water`, without water flows: (flow key, amount, unit)."""
+#: The indicators whose characterised flows an embodied override or a given grid intensity
+#: replaces when it gives the indicator's figure (`climate`: every climate method's gases).
+FAMILIES = {"climate": ("climate", "climate_gwp20", "climate_ef"), "adp_minerals": ("adp_minerals",)}
+
+
+def _characterised(family: str) -> set[int]:
+    """Ids of the biosphere flows that the methods of an indicator family characterise."""
+    import bw2data as bd
+
+    out: set[int] = set()
+    for name in FAMILIES[family]:
+        method = resolve_indicator(name).method
+        if method in bd.methods:
+            out |= {k if isinstance(k, int) else bd.get_node(key=tuple(k)).id for k, *_ in bd.Method(method).load()}
+    return out
+
+
+def _aggregated_flows(key: tuple[str, str], drop: list[str], keep_tags: bool = True) -> list[tuple[tuple[str, str], float, str]]:
+    """The aggregated inventory of one unit of dataset `key` (its whole supply chain), without
+    the flows of the indicator families in `drop` (`climate`, `adp_minerals`: the flows their
+    methods characterise; `water`: every water flow and location flow) and, unless
+    `keep_tags`, without location flows (a dataset that tags its water once): (flow key,
+    amount, unit)."""
     import bw2calc as bc
     import bw2data as bd
 
-    grid = bd.get_node(database="aicompute-background", code=f"electricity-grid-{country}")
-    lca = bc.LCA({grid: 1}, resolve_indicator("climate").method)
+    node = bd.get_node(database=key[0], code=key[1])
+    lca = bc.LCA({node.id: 1})
     lca.lci()
-    lca.lcia()
-    ghg = set(lca.characterization_matrix.diagonal().nonzero()[0])
+    ids = set().union(*(_characterised(f) for f in drop if f in FAMILIES))
     totals = np.asarray(lca.inventory.sum(axis=1)).ravel()
     flows = []
     for row in np.flatnonzero(totals):
         flow = bd.get_node(id=lca.dicts.biosphere.reversed[row])
-        if row in ghg or (drop_water and flow["name"].startswith("Water")):
+        located = flow["database"] == LOCATED_DB
+        if flow.id in ids or (located and not keep_tags) or ("water" in drop and (located or flow["name"].startswith("Water"))):
             continue
         flows.append((flow.key, float(totals[row]), flow["unit"]))
     return flows
 
 
-def _located_water(w: _Writer, excs: list[dict], location: str, what: str, technologies: bool = False) -> list[dict]:
-    """The location flow of the water a campaign's dataset consumes at `location`: its own
-    `Water` to air and, with `technologies`, that of its generation technologies (a scenario's
-    grid; see `bw_aicompute.water`), as a list of zero or one exchange."""
+def _tagged(w: _Writer, excs: list[dict], location: str, what: str, technologies: bool = False) -> list[dict]:
+    """`excs` with the one location flow of the water a campaign's dataset consumes at
+    `location` (`bw_aicompute.water.tag`): its own `Water` to air and, with `technologies`,
+    that of its generation technologies (a scenario's or a month's grid)."""
     import bw2data as bd
 
     keys = water_to_air_keys(w.biosphere, w.flows, w.codes)
@@ -300,9 +319,7 @@ def _located_water(w: _Writer, excs: list[dict], location: str, what: str, techn
         if e["type"] == "technosphere" and e["input"] not in w.water:
             node = bd.get_node(database=e["input"][0], code=e["input"][1])
             w.water[e["input"]] = own_water([{**x.as_dict(), "input": x["input"]} for x in node.biosphere()], keys)
-    amount, formula = located_water(excs, keys, w.water if technologies else {}, set())
-    exc = located_exchange(location, amount, formula, what)
-    return [exc] if exc else []
+    return tag(excs, location, keys, w.water if technologies else {}, set(), what)
 
 
 def _grid(w: _Writer) -> tuple[str, str] | None:
@@ -329,9 +346,10 @@ def _given_grid(w: _Writer, code: str, name: str, kg: float, litres: float | Non
         excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": source})
         excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
     other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
-    for key, amount, unit in _grid_flows(site_row(w.campaign)["grid"], litres is not None):
+    grid = ("aicompute-background", f"electricity-grid-{site_row(w.campaign)['grid']}")
+    for key, amount, unit in _aggregated_flows(grid, ["climate"] + (["water"] if litres is not None else []), keep_tags=False):
         excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
-    excs += _located_water(w, excs, site.country, "the grid water given by the campaign")
+    excs = _tagged(w, excs, site.country, "the grid water given by the campaign")
     return w.add(code, name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
 
 
@@ -384,7 +402,7 @@ def _composed_grid(w: _Writer, code: str, name: str, row: dict[str, float], orig
     for e in excs:
         e["source"] = f"{origin}: {e['source']}"
         e["comment"] = comment_with_source(e.get("comment"), e["source"])
-    excs += _located_water(w, excs, country, f"the generation water of {origin}", technologies=True)
+    excs = _tagged(w, excs, country, f"the generation water of {origin}", technologies=True)
     return w.add(code, name, "kilowatt hour", excs, comment + " Technologies, cooling split and scope as in the national mixes.", location=country, stage="electricity")
 
 
@@ -415,6 +433,82 @@ def month_operation(w: _Writer, month: str, annual: tuple[str, str]) -> tuple[st
     return _render_operation(w, f"datacenter-operation-{month}", grid)
 
 
+#: The code of a campaign's contracted electricity (market-based result).
+CONTRACT_CODE = "electricity-contract"
+
+
+def contract_electricity(w: _Writer) -> tuple[str, str]:
+    """1 kWh of the contract's generation technology (`site.electricity_contract`), generated in
+    the site's market (GHG Protocol Scope 2 Guidance: a contract's generation is in the same
+    market), so its water is tagged with the site's place; scored by the market-based result."""
+    c = w.campaign.site.contract
+    code = next(r["code"] for r in tables(w.inventories)["contract_technologies"] if r["technology"] == c.technology)
+    provider, factor = w.provider("aicompute-background", code)
+    excs = [{"input": provider, "amount": factor, "type": "technosphere", "unit": "kilowatt hour", "source": f"electricity contract ({c.type}, {c.technology}): {c.source}"}]
+    excs = _tagged(w, excs, w.campaign.site.country, f"the generation water of the contracted {c.technology}", technologies=True)
+    comment = f"Electricity of the campaign's contract ({c.type}, {c.technology}), generated in the site's market ({w.campaign.site.country}); for the market-based result only."
+    return w.add(CONTRACT_CODE, f"electricity, contract, {c.technology}, {w.campaign.site.country}", "kilowatt hour", excs, comment, location=w.campaign.site.country, stage="electricity")
+
+
+#: Years of the site's grid a campaign that states no year (site.grid_year) may have run in: the
+#: latest ones the inventories hold.
+OPEN_YEARS = 3
+#: The code of a campaign's market of the grids its inputs leave open.
+OPEN_GRID_CODE = "grid-open"
+
+
+@dataclass
+class OpenGrid:
+    """What a campaign's inputs leave open about its grid (the year of the mix, or the state
+    of a US site) and the grids it may be, with their probabilities: the campaign's grid is
+    their market (the expected value), and Monte Carlo draws one of them per iteration."""
+
+    what: str  # "year" or "state"
+    candidates: list[tuple[str, float, str]]  # (grid code, probability, label)
+    source: str
+
+
+def open_grid(campaign: Campaign, inventories: Path | None = None) -> OpenGrid | None:
+    """The grids a campaign's site may draw from when its file leaves the grid open: a US site
+    without a state (the states where data centres are, weighted by their electricity use,
+    table `datacenter_states`), or a site without `grid_year` whose phases are undated (the
+    `OPEN_YEARS` latest years the inventories hold, equally likely). None when the file fixes
+    the grid (a given intensity, a scenario, a year) or nothing is open."""
+    from .read import grid_years
+
+    site, t = campaign.site, tables(inventories)
+    if site.grid_kg_co2e_per_kwh is not None or site.grid_scenario is not None or site.year_stated:
+        return None
+    states = [r for r in t.get("datacenter_states", []) if r["state"].split("-")[0] == site.country]
+    if states:
+        total = sum(float(r["twh"]) for r in states)
+        return OpenGrid("state", [(r["state"], float(r["twh"]) / total, r["state"]) for r in states], states[0]["source"])
+    if any(p.months for p in campaign.phases):
+        return None
+    years = grid_years(site.country)[-OPEN_YEARS:]
+    if len(years) < 2:
+        return None
+    latest = years[-1]
+    codes = [(site.country if y == latest else f"{site.country}-{y}", 1 / len(years), str(y)) for y in years]
+    return OpenGrid("year", codes, f"site.grid_year not given: the {len(years)} latest years of the inventories, equally likely")
+
+
+def _open_grid(w: _Writer) -> tuple[str, str] | None:
+    """The market of the grids the campaign's inputs leave open (`open_grid`), None if none."""
+    og = open_grid(w.campaign, w.inventories)
+    if og is None:
+        return None
+    excs = []
+    for code, p, label in og.candidates:
+        provider, factor = w.provider("aicompute-background", f"electricity-grid-{code}")
+        excs.append({"input": provider, "amount": p * factor, "type": "technosphere", "unit": "kilowatt hour", "choice": "grid", "source": f"{og.source}; {label}: probability {p:.4g}"})
+    country = w.campaign.site.country
+    labels = ", ".join(label for _, _, label in og.candidates)
+    comment = (f"Grid electricity of the site ({country}) when the campaign file leaves its {og.what} open: the expected value over {labels} "
+               f"({og.source}). Monte Carlo draws one of them per iteration (exchanges marked 'choice').")
+    return w.add(OPEN_GRID_CODE, f"market for electricity, grid of the site, {og.what} open, {country}", "kilowatt hour", excs, comment, location=country, stage="electricity", choice=f"grid {og.what}")
+
+
 def shipped_site(campaign: Campaign) -> str | None:
     """The site of the `sites` table with the campaign's grid and facility profile, if any."""
     profile = profiles()[campaign.site.profile]
@@ -431,7 +525,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     campaign's own rendering of the template when the file overrides the PUE, the WUE or the
     grid (or names a profile not shipped for its country)."""
     site, shipped = w.campaign.site, shipped_site(w.campaign)
-    grid = _grid(w) or _scenario_grid(w)
+    grid = _grid(w) or _scenario_grid(w) or _open_grid(w)
     if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
         return (w.foreground, f"datacenter-operation-{shipped}")
     return _render_operation(w, "datacenter-operation", grid)
@@ -446,21 +540,29 @@ def _render_operation(w: _Writer, code: str, grid: tuple[str, str] | None) -> tu
     ds = substitute({k: v for k, v in item.items() if k != "exchanges"}, row, where)
     comment = " ".join(str(ds["comment"]).split())
     extra = {"stage": ds["stage"]} if ds.get("stage") else {}
-    excs += _located_water(w, excs, w.campaign.site.country, "the on-site water")
+    excs = _tagged(w, excs, w.campaign.site.country, "the on-site water")
     name = str(ds["name"]) + (f", {code.removeprefix('datacenter-operation-')}" if code != "datacenter-operation" else "")
     return w.add(code, name, ds["unit"], excs, comment, location=w.campaign.site.country, **extra)
 
 
-def _embodied(w: _Writer, code: str, name: str, o: Override, stage: str, what: str) -> tuple[str, str]:
-    """A dataset of an embodied footprint given by the campaign file (CO2-eq lumped as CO2)."""
+def _embodied(w: _Writer, code: str, name: str, o: Override, stage: str, what: str, bottom_up: tuple[str, str]) -> tuple[str, str]:
+    """A dataset of an embodied footprint given by the campaign file: the indicators it gives
+    (GHG lumped as CO2-eq; water consumed; kg Sb-eq on the Antimony PROXY flow) replace the
+    flows of those indicators only; every other flow is the bottom-up dataset's (`bottom_up`,
+    its aggregated inventory), so no indicator falls to zero because a study gave carbon only."""
     src = o.source or w.source
+    given = o.given()
     excs = [{"input": w.flow("Carbon dioxide, fossil", ("air",), "kilogram"), "amount": o.kg_co2e, "type": "biosphere", "unit": "kilogram", "source": src, "comment": "GHG as given, lumped as CO2-eq"}]
     if o.water_m3:
         excs.append({"input": w.flow("Water", ("air",), "cubic meter"), "amount": o.water_m3, "type": "biosphere", "unit": "cubic meter", "source": src})
         excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": o.water_m3, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
     if o.kg_sb_eq:
         excs.append({"input": w.flow("Antimony", ("natural resource", "in ground"), "kilogram"), "amount": o.kg_sb_eq, "type": "biosphere", "unit": "kilogram", "source": src, "comment": "PROXY flow carrying kg Sb-eq"})
-    comment = f"Embodied footprint of {what} as given by campaign {w.campaign.name!r} ({o.source or 'no source given'}); indicators not given are zero."
+    other = f"bottom-up: aggregated inventory of 1 unit of {bottom_up[1]} (the inventories), for the indicators the campaign file does not give"
+    for key, amount, unit in _aggregated_flows(bottom_up, given):
+        excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
+    kept = [f for f in ("water", "adp_minerals") if f not in given] + ["energy and the other indicators"]
+    comment = f"Embodied footprint of {what} as given by campaign {w.campaign.name!r} ({o.source or 'no source given'}) for {', '.join(given)}; {', '.join(kept)} from the bottom-up dataset {bottom_up[1]}."
     return w.add(code, name, "unit", excs, comment, stage=stage)
 
 
@@ -471,9 +573,11 @@ def gpu_time(w: _Writer, gpu_row: dict) -> tuple[str, str]:
     hw = c.hardware
     replace: dict[str, tuple[str, str] | None] = {DCOP_TEMPLATE: None}
     if hw.gpu_embodied is not None:
-        replace[CARD_PROVIDER] = _embodied(w, f"gpu-card-{slug}", f"GPU card, {name}, embodied footprint as given", hw.gpu_embodied, "GPU manufacturing", f"one {name}")
+        card = w.provider(w.foreground, CARD_PROVIDER.format(gpu=slug))[0]
+        replace[CARD_PROVIDER] = _embodied(w, f"gpu-card-{slug}", f"GPU card, {name}, embodied footprint as given", hw.gpu_embodied, "GPU manufacturing", f"one {name}", card)
     if hw.server_embodied is not None:
-        replace[SERVER_PROVIDER] = _embodied(w, f"server-{slug}", f"GPU server without GPUs, for {name}, embodied footprint as given", hw.server_embodied, "server, network and storage manufacturing", "one server (without GPUs)")
+        server = w.provider(w.foreground, SERVER_PROVIDER.format(server=gpu_row["server"]))[0]
+        replace[SERVER_PROVIDER] = _embodied(w, f"server-{slug}", f"GPU server without GPUs, for {name}, embodied footprint as given", hw.server_embodied, "server, network and storage manufacturing", "one server (without GPUs)", server)
     if not hw.datacenter_infrastructure:
         replace[INFRASTRUCTURE_PROVIDER] = None
     overrides = hardware_overrides(c, slug)
@@ -549,6 +653,8 @@ def compose(w: _Writer) -> CampaignModel:
     phases = _phases(w, gpu_rows, time_keys, dcop)
     fu = w.add(FUNCTIONAL_UNIT, f"campaign, {campaign.name}", "unit", [w.exchange(pm.key, "technosphere", "1.0", "unit", "phase of the campaign") for pm in phases], campaign.description or f"Training campaign {campaign.name!r}")
     serving = _serving(w, gpu_rows, time_keys, dcop) if campaign.deployment else None
+    if campaign.site.contract is not None:
+        contract_electricity(w)
     return CampaignModel(campaign=campaign, database=w.db, key=fu, phases=phases, foreground=w.foreground, serving=serving)
 
 

@@ -241,8 +241,8 @@ def add_dataset(db: InventoryDatabase, ds: dict, where: Where, bio: Biosphere, e
 
 def add_located_water(dbs: dict[str, InventoryDatabase], bio: Biosphere) -> None:
     """Give every dataset marked `located_water: true` the location flow of the water it
-    consumes at its location (see `bw_aicompute.water.located_water`), unless it has one."""
-    from ..water import located_exchange, located_key, located_water, own_water, water_to_air_keys
+    consumes at its location (see `bw_aicompute.water.tag`): one, whatever it carried before."""
+    from ..water import located_key, own_water, tag, water_to_air_keys
 
     datasets = {k: ds for db in dbs.values() for k, ds in db.datasets.items()}
     water_keys = water_to_air_keys(bio.name, bio.flows, bio.codes)
@@ -250,12 +250,7 @@ def add_located_water(dbs: dict[str, InventoryDatabase], bio: Biosphere) -> None
     tagged = {k for k, ds in datasets.items() if ds.get("located_water") and located_key(ds["location"])}
     for key in sorted(tagged):
         ds = datasets[key]
-        if any(e.get("derived") == "located water" or e["input"][0] == located_key(ds["location"])[0] for e in ds["exchanges"]):
-            continue
-        amount, formula = located_water(ds["exchanges"], water_keys, own, tagged)
-        exc = located_exchange(ds["location"], amount, formula, "water consumed by this dataset and its generation technologies")
-        if exc is not None:
-            ds["exchanges"].append(exc)
+        ds["exchanges"] = tag(ds["exchanges"], ds["location"], water_keys, own, tagged, "water consumed by this dataset and its generation technologies")
 
 
 def check_links(dbs: dict[str, InventoryDatabase]) -> None:
