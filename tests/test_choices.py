@@ -26,7 +26,7 @@ def test_lists_carry_figures_and_sources(ready_dir):
     assert profiles.loc["free-cooled-colocation", "pue"] == pytest.approx(1.17) and "Scaleway" in profiles.loc["free-cooled-colocation", "source"]
     assert "pretraining" in set(choices("kinds")["key"]) and "climate" in set(choices("indicators")["key"])
     params = choices("parameters").set_index("key")
-    assert params.loc["hw_lifetime_years", "default"] == 5.75 and params.loc["hw_lifetime_years", "distribution"] == "triangular [4, 6]"
+    assert params.loc["hw_lifetime_years", "default"] == 5.75 and params.loc["hw_lifetime_years", "distribution"] == "beta [4, 6]"
 
 
 def test_cli_list_formats_and_json_to_stdout(ready_dir, tmp_path, capsys, monkeypatch):

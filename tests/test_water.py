@@ -26,12 +26,12 @@ def factor(value: float) -> object:
 
 def only_site_water(tmp_path, country: str) -> Path:
     """A campaign whose every m3 of water is consumed at its site or by its grid: hardware
-    footprints given without water, no building."""
+    footprints given with no water, no building."""
     doc = {
         "campaign": {"name": f"water {country}"},
         "site": {"country": country, "wue_l_per_kwh": 1.8},
-        "hardware": {"gpu": "H100 SXM 80GB", "gpu_embodied": {"kg_co2e": 150, "source": "test"},
-                     "server_embodied": {"kg_co2e": 2500, "source": "test"}, "datacenter_infrastructure": False,
+        "hardware": {"gpu": "H100 SXM 80GB", "gpu_embodied": {"kg_co2e": 150, "water_m3": 0, "source": "test"},
+                     "server_embodied": {"kg_co2e": 2500, "water_m3": 0, "source": "test"}, "datacenter_infrastructure": False,
                      "switches_per_gpu": 0, "storage_tb_per_gpu": 0},
         "phases": [{"name": "run", "kind": "pretraining", "gpu_hours": 10_000}],
     }

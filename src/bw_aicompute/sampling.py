@@ -152,7 +152,7 @@ class ParameterModel:
         for db in (database, *more):
             for p in DatabaseParameter.select().where(DatabaseParameter.database == db).order_by(DatabaseParameter.name):
                 amounts.setdefault(p.name, p.amount)
-                if p.formula:
+                if p.formula and formula_names(p.formula):  # a constant expression is a value
                     formulas.setdefault(p.name, p.formula)
                 elif (p.data or {}).get("uncertainty type", 0) > 1:
                     fields.setdefault(p.name, p.data)

@@ -211,14 +211,15 @@ class Choice:
     amounts: np.ndarray
     scores: np.ndarray  # (alternatives, indicators)
 
-    def draw(self, iterations: int, rng: np.random.Generator) -> tuple[Deltas, np.ndarray]:
-        """One alternative per iteration, with the market's probabilities: the changes that
-        move the market's whole input to it, and the index drawn."""
-        total = self.amounts.sum()
-        k = rng.choice(len(self.amounts), size=iterations, p=self.amounts / total)
-        onehot = (k[None, :] == np.arange(len(self.amounts))[:, None]) * total
+    def pick(self, iterations: int, rng: np.random.Generator) -> np.ndarray:
+        """The alternative drawn in each iteration, with the market's probabilities."""
+        return rng.choice(len(self.amounts), size=iterations, p=self.amounts / self.amounts.sum())
+
+    def deltas(self, k: np.ndarray) -> Deltas:
+        """The changes that move the market's whole input to alternative `k[i]` in iteration i."""
+        onehot = (k[None, :] == np.arange(len(self.amounts))[:, None]) * self.amounts.sum()
         values = self.amounts[:, None] - onehot  # technosphere inputs are negative entries
-        return Deltas(self.rows, np.full(len(self.rows), self.col), values), k
+        return Deltas(self.rows, np.full(len(self.rows), self.col), values)
 
 
 def _choices(lca, system: System, active: np.ndarray, databases: list[str]) -> list[Choice]:
@@ -343,10 +344,11 @@ def draw(plan: Plan, iterations: int, rng: np.random.Generator) -> Samples:
     values = plan.parameters.sample(iterations, rng)
     f_tech, f_bio = formula_deltas(plan.exchanges, values, iterations)
     watched = bio.values[plan.ours[bio.cols]]
-    chosen, drawn = [], []
-    for c in plan.choices:
-        deltas, k = c.draw(iterations, rng)
-        chosen.append(deltas)
+    chosen, drawn, shared = [], [], {}
+    for c in plan.choices:  # markets of the same alternatives (paired campaigns) share their draws
+        same = (c.name, tuple(c.rows.tolist()), tuple(np.round(c.amounts / c.amounts.sum(), 12).tolist()))
+        k = shared.setdefault(same, c.pick(iterations, rng))
+        chosen.append(c.deltas(k))
         drawn += list(c.scores[k].T)  # the drawn alternative's score per unit, per indicator
     columns = [*(np.broadcast_to(values[p], (iterations,)) for p in plan.recorded), *watched, *drawn]
     inputs = np.column_stack(columns) if columns else np.zeros((iterations, 0))

@@ -284,12 +284,17 @@ def ordered(dbs: dict[str, InventoryDatabase]) -> list[InventoryDatabase]:
     return done
 
 
+#: Changes when what the loader writes for the same files changes (2: parameters keep their
+#: formulas), so that `aicompute setup` rewrites projects set up before.
+WRITER_VERSION = "2"
+
+
 def inventories_fingerprint(biosphere: str, directory: Path | None = None) -> str:
     """One fingerprint over all inventory files: any change rewrites every inventory database,
     so that a database linking to a rewritten one (new node ids) is rewritten too."""
     from ..water import LOCATED_DB
 
-    return fingerprint("inventory", generation(biosphere), generation(LOCATED_DB), *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
+    return fingerprint("inventory", WRITER_VERSION, generation(biosphere), generation(LOCATED_DB), *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
 
 
 def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[InventoryDatabase]:

@@ -42,10 +42,8 @@ def _parameter_rows(db: InventoryDatabase) -> list[dict]:
         data.update(p["_uncertainty"])
         # Activity Browser shows a parameter's `comment`, not its `source`: the comment says it too
         data["comment"] = comment_with_source(data.get("comment"), data.get("source"))
-        row = {"database": db.name, "name": name, "amount": p["amount"], "data": data}
-        if "formula" in p:
-            row["formula"] = p["formula"]
-        rows.append(row)
+        # every row has the same keys: peewee's insert_many takes the columns of the first row
+        rows.append({"database": db.name, "name": name, "amount": p["amount"], "formula": p.get("formula"), "data": data})
     return rows
 
 
