@@ -82,7 +82,7 @@ def test_report_prints_the_inputs_applied(ready_dir):
     busy = next(pw for phases, pw in powers.items() if len(phases) == 8)
     assert f"= {busy.applied_w:,.0f} W of IT power; x PUE 1.17 (profile free-cooled-colocation) = {busy.applied_w * 1.17:,.0f} W" in block
     assert f"x (1 + node overhead share {params['node_overhead_share'][0]:,.4g} (default))" in block
-    assert "grid: FR (France), generation mix of 2023" in block and "WUE: 0.1 L per kWh of IT energy, consumption (profile" in block
+    assert "grid: FR (France), year not given (site.grid_year): the mean of the mixes of 2021, 2022, 2023" in block and "WUE: 0.1 L per kWh of IT energy, consumption (profile" in block
     assert "hardware lifetime: 5.75 years (default)" in block
 
 

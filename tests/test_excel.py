@@ -48,7 +48,7 @@ def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, exported_workb
     # parameters, formulas, uncertainty, comments and sources came through
     assert DatabaseParameter.select().where(DatabaseParameter.database == "fg-copy").count() == DatabaseParameter.select().where(DatabaseParameter.database == "aicompute").count()
     life = DatabaseParameter.get(database="fg-copy", name="hw_lifetime_years")
-    assert life.amount == 5.75 and life.data["uncertainty type"] == 5 and life.data["maximum"] == 6
+    assert life.amount == 5.75 and life.data["uncertainty type"] == 10 and life.data["maximum"] == 6
     hour = bd.get_node(database="fg-copy", code="gpu-hour-h100_sxm_80gb-FR")
     energy = next(e for e in hour.technosphere() if e.input["code"] == "datacenter-operation-FR")
     assert energy["formula"] == "(h100_sxm_80gb_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000"
@@ -93,15 +93,16 @@ def test_import_inventories_installs_and_setup_keeps_it(ready_dir, exported_work
     shutil.copy(exported_workbook, workbook)
     wb = openpyxl.load_workbook(workbook)
     ws = wb["aicompute"]
-    # the user edits a parameter in Excel: utilisation 0.85 -> 0.5
+    # the user edits a parameter in Excel: utilisation 0.85 -> 0.6 (inside its range 0.5-0.95: the
+    # distribution's median follows the new default)
     header_row = next(r for r in ws.iter_rows() if r[0].value == "name" and r[1].value == "amount")
     cols = {c.value: c.column - 1 for c in header_row}
     row = next(r for r in ws.iter_rows() if r[0].value == "utilisation")
-    row[cols["amount"]].value = 0.5
+    row[cols["amount"]].value = 0.6
     wb.save(workbook)
     assert main(["import-inventories", str(workbook)]) == 0
     assert "installed aicompute (661 datasets)" in capsys.readouterr().out
-    assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.5
+    assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.6
     after = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     assert after > before  # embodied shares grow when utilisation falls
     report = setup_project("aicompute")

@@ -54,7 +54,14 @@ def test_every_dataset_exchange_and_parameter_survives(package):
     for p in ours:
         assert params[p.name].value == pytest.approx(p.amount, rel=1e-9)
         assert (params[p.name].formula or None) == (olca_formula(p.formula) if p.formula else None)
-    assert params["hw_lifetime_years"].uncertainty.distribution_type == o.UncertaintyType.TRIANGLE_DISTRIBUTION
+    # a beta (median at the default, 5.75 in 4-6) has no openLCA type: the triangle of its range
+    # whose median is nearest (mode at the upper bound)
+    life = params["hw_lifetime_years"].uncertainty
+    assert life.distribution_type == o.UncertaintyType.TRIANGLE_DISTRIBUTION and (life.minimum, life.mode, life.maximum) == (4, 6, 6)
+    # a triangular keeps its range, its mode solved so that its median is the default
+    evap = params["cooling_water_evaporated_share"].uncertainty
+    assert evap.distribution_type == o.UncertaintyType.TRIANGLE_DISTRIBUTION
+    assert evap.mode == pytest.approx(0.6 + 2 * (2 / 3) ** 2 * 0.3, rel=1e-9)
 
 
 def test_campaign_with_its_supply_chain(ready_dir, tmp_path, capsys):

@@ -21,7 +21,7 @@ LAYERS = [
     {"locking", "ownership", "project", "methods", "telemetry", "water"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
     {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "olca"},
-    {"applied", "catalog", "uncertainty", "cluster", "slurm", "report", "excel.results", "timex"},
+    {"applied", "catalog", "uncertainty", "conventions", "cluster", "slurm", "report", "excel.results", "timex"},
     {"assessment", "sweeps", "comparison"},
     {"validation"},
     {"cli", "__main__", "__init__"},

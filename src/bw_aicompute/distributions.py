@@ -164,7 +164,8 @@ def as_olca(fields: dict, amount: float) -> dict | None:
     """stats_arrays fields as the fields of an openLCA `Uncertainty` (olca-schema names), or
     None where there is no distribution. A triangular's mode is `loc`; openLCA has no beta
     distribution: a beta is written as the triangular of the same range and median where one
-    exists, else as the uniform of its range (an approximation, wider)."""
+    exists, else as the triangular of that range whose median is nearest (its mode at the
+    bound; an approximation)."""
     kind = fields.get("uncertainty type")
     if kind not in NAMES:
         return None
@@ -174,9 +175,10 @@ def as_olca(fields: dict, amount: float) -> dict | None:
         return {"distribution_type": "NORMAL_DISTRIBUTION", "mean": float(fields.get("loc", amount)), "sd": float(fields["scale"])}
     out = {"minimum": float(fields["minimum"]), "maximum": float(fields["maximum"])}
     if kind == 10:
-        mode = triangular_mode(out["minimum"], out["maximum"], median(fields, amount))
-        if mode is None:
-            return {"distribution_type": "UNIFORM_DISTRIBUTION", **out}
+        lo, hi, m = out["minimum"], out["maximum"], median(fields, amount)
+        mode = triangular_mode(lo, hi, m)
+        if mode is None:  # the triangle whose median is nearest: its mode at the bound
+            mode = hi if m > (lo + hi) / 2 else lo
         return {"distribution_type": "TRIANGLE_DISTRIBUTION", "mode": mode, **out}
     if kind == 4:
         return {"distribution_type": "UNIFORM_DISTRIBUTION", **out}

@@ -141,17 +141,23 @@ def format_inputs(model) -> list[str]:
     if c.site.grid_kg_co2e_per_kwh is not None:
         lines.append(f"  grid: as given ({FROM_FILE}), {c.site.grid_kg_co2e_per_kwh:g} kg CO2-eq per kWh; {c.site.grid_source or 'no source given'}")
     else:
-        lines.append(f"  grid: {site_grid_text(c)}")
+        lines += _wrapped(f"  grid: {site_grid_text(c)}")
     lines += _month_lines(model) + _hourly_lines(model)
     lines.append(f"  water scarcity factor (AWARE 2.0, water_scarcity): {water_place_text(c.site.country)}")
     lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")
     given = {"hw_lifetime_years": c.hardware.lifetime_years, "utilisation": c.hardware.utilisation}
     life, use = (parameter_value(params, k, v) for k, v in given.items())
     lines.append(f"  hardware lifetime: {_v(life, 'years')}; utilisation: {_v(use)} of the lifetime allocated to jobs")
-    lines += [f"  {what} embodied: {text}" for what, text in override_texts(c)]
+    for what, text in override_texts(c):
+        lines += _wrapped(f"  {what} embodied: {text}")
     if model.serving is not None and c.deployment.energy_kwh is None and model.serving.gpu_hours:
         lines.append(f"  serving: {model.serving.it_energy_kwh / model.serving.gpu_hours * 1000:,.0f} W of IT power per GPU-hour (see Per {c.deployment.unit} below)")
     return lines
+
+
+def _wrapped(line: str, width: int = 110) -> list[str]:
+    """A report line of `Inputs applied` wrapped at `width`, continued with a deeper indent."""
+    return textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False) or [line]
 
 
 def water_place_text(location: str) -> str:

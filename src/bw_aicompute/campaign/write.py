@@ -461,7 +461,8 @@ OPEN_GRID_CODE = "grid-open"
 class OpenGrid:
     """What a campaign's inputs leave open about its grid (the year of the mix, or the state
     of a US site) and the grids it may be, with their probabilities: the campaign's grid is
-    their market (the expected value), and Monte Carlo draws one of them per iteration."""
+    their market (the expected value), and Monte Carlo draws one of them per iteration. Not
+    against a linked ecoinvent, whose grids are of its release's year."""
 
     what: str  # "year" or "state"
     candidates: list[tuple[str, float, str]]  # (grid code, probability, label)
@@ -496,7 +497,7 @@ def open_grid(campaign: Campaign, inventories: Path | None = None) -> OpenGrid |
 def _open_grid(w: _Writer) -> tuple[str, str] | None:
     """The market of the grids the campaign's inputs leave open (`open_grid`), None if none."""
     og = open_grid(w.campaign, w.inventories)
-    if og is None:
+    if og is None or w.foreground != "aicompute":  # a linked release's grid is of its own year
         return None
     excs = []
     for code, p, label in og.candidates:
