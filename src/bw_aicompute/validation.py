@@ -38,7 +38,7 @@ VALIDATION_PROJECT = "aicompute-validation"
 COLUMNS = [
     "reference", "study", "quantity", "indicator", "unit", "published", "ours, study inputs", "ours, defaults",
     "deviation", "deviation, defaults", "tolerance", "verdict", "percentile", "in 95 %", "width", "width, defaults",
-    "convention", "explanation", "source",
+    "convention", "basis", "explanation", "source",
 ]
 #: Monte Carlo iterations of the report (per campaign and per group of datasets).
 ITERATIONS = 200
@@ -196,6 +196,7 @@ def _row(r: dict, ours: dict, draws: dict) -> dict:
         "width": width,
         "width, defaults": defaults,
         "convention": convention.get("text", ""),
+        "basis": "campaign" if "campaign" in (r.get("bottom_up") or r.get("study_inputs") or {}) else "dataset",
         "explanation": r.get("explanation", ""),
         "source": r["source"],
     }
@@ -263,7 +264,7 @@ def summary(table: pd.DataFrame) -> dict[str, Any]:
     TDP-only convention whose defaults fall below the published figure."""
     ranked = table.dropna(subset=["in 95 %"])
     inside = ranked["in 95 %"].astype(bool)
-    campaigns = table[table["ours, study inputs"].notna() | table["reference"].str.startswith("mistral")].dropna(subset=["width, defaults"])
+    campaigns = table[table["basis"] == "campaign"].dropna(subset=["width, defaults"])
     tdp = table[table["convention"].str.contains("TDP", na=False) & table["ours, defaults"].notna()]
     return {
         "rows": int(len(ranked)),
@@ -293,7 +294,7 @@ def _cell(value: Any, column: str) -> str:
 
 
 #: The columns of the markdown table; the explanations and sources follow it as lists.
-TABLE_COLUMNS = [c for c in COLUMNS if c not in ("study", "explanation", "source", "convention")]
+TABLE_COLUMNS = [c for c in COLUMNS if c not in ("study", "explanation", "source", "convention", "basis")]
 
 
 def to_markdown(table: pd.DataFrame) -> str:
