@@ -210,7 +210,8 @@ def test_deterministic_result_lies_between_the_quartiles(ready_dir, example):
         deterministic = a.totals.set_index("indicator").loc[indicator, "value"]
         assert stats.loc[indicator, "p25"] <= deterministic <= stats.loc[indicator, "p75"], indicator
     sens = a.uncertainty.sensitivity(top=10)
-    assert (np.sign(sens["spearman"]) == np.sign(sens["one_at_a_time"])).all()
+    signed = sens.dropna(subset=["one_at_a_time"])  # a drawn grid is a switch: no 1 % rise
+    assert len(signed) >= len(sens) - 5 and (np.sign(signed["spearman"]) == np.sign(signed["one_at_a_time"])).all()
     # a flow without a factor in a method cannot drive it: no fossil CO2 among the ADP drivers,
     # and a drawn grid's score per unit drives its own indicator only
     adp = sens[sens["indicator"] == "adp_minerals"]["input"]

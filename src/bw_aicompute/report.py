@@ -279,7 +279,8 @@ def format_uncertainty(a: Assessment) -> list[str]:
     sens = mc.sensitivity(top=5)
     lines.append("")
     lines.append("  Sensitivity: Spearman rank correlation of each sampled input with the total (share of explained variance)")
-    lines.append(f"  (inputs with |rho| < {noise_threshold(mc.iterations):.3f}, noise at the 95 % level for {mc.iterations} iterations, left out)")
+    lines.append(f"  (only inputs that can reach an indicator are tested on it; |rho| below the 95 % bound corrected for the inputs tested,")
+    lines.append(f"  {noise_threshold(mc.iterations):.3f} for one input and {noise_threshold(mc.iterations, 20):.3f} for 20 at {mc.iterations} iterations, left out as noise)")
     for lab in mc.labels:
         lines.append(f"    {lab}:")
         for r in sens[sens["indicator"] == lab].itertuples():
@@ -305,8 +306,8 @@ def plot_sensitivity(a: Assessment, path: Path, top: int = 8) -> None:
         ax.set_title(f"{lab}: Spearman rank correlation with the total", fontsize=10)
         ax.tick_params(labelsize=8)
     n = a.uncertainty.iterations
-    fig.suptitle(f"Campaign: {a.campaign} ({n} iterations; |rho| < {noise_threshold(n):.3f} left out as noise)", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.975))
+    fig.suptitle(f"Campaign: {a.campaign} ({n} iterations)\ninputs that reach each indicator; |rho| below the Bonferroni-corrected 95 % bound left out as noise", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.965))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

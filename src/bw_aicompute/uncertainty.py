@@ -113,7 +113,7 @@ class MonteCarlo:
         """Spearman rank correlation of each sampled input with each indicator's total, its
         share of the explained variance (rho^2 normalised over the kept inputs), and the
         one-at-a-time change of the total when the input alone rises by 1 %, largest |rho|
-        first.
+        first (none for the drawn alternative of an open input: a switch, not a 1 % rise).
 
         Only the inputs that can reach an indicator are tested on it (their one-at-a-time
         change is not zero: a flow without a factor in the method cannot drive it), and an
@@ -136,7 +136,8 @@ class MonteCarlo:
             kept = np.flatnonzero(reach & (np.abs(rho) >= noise_threshold(self.iterations, int(reach.sum()))))
             r2 = float((rho[kept] ** 2).sum())
             for k in kept[np.argsort(-np.abs(rho[kept]))][:top]:
-                out.append({"indicator": lab, "input": names[k], "spearman": float(rho[k]), "variance_share": float(rho[k] ** 2 / r2), "one_at_a_time": float(effects[k, j])})
+                oat = float("nan") if names[k].startswith("choice ") else float(effects[k, j])  # a switch, not a 1 % rise
+                out.append({"indicator": lab, "input": names[k], "spearman": float(rho[k]), "variance_share": float(rho[k] ** 2 / r2), "one_at_a_time": oat})
         return pd.DataFrame(out, columns=columns)
 
     def to_dict(self) -> dict:

@@ -67,19 +67,22 @@ def activities_table(database: str) -> pd.DataFrame:
 
 def sensitivity_table(sens: pd.DataFrame) -> pd.DataFrame:
     """The sensitivity rows with the input split into its own columns: `parameter` and its name,
-    or `exchange` with the flow, the activity and its location."""
+    `exchange` with the flow, the activity and its location, or `choice` (the score per unit of a
+    drawn grid); `one_at_a_time` is the total's change when the input alone rises by 1 %."""
     import re
 
     parts = []
     for name in sens["input"]:
-        m = re.match(r"^(.*) of (.*) \[(.*)\]$", name)
+        m = re.match(r"^(.*?) of (.*) \[(.*)\]$", name)
         if name.startswith("parameter "):
             parts.append({"input kind": "parameter", "parameter or flow": name.removeprefix("parameter "), "activity": "", "location": ""})
+        elif name.startswith("choice "):
+            parts.append({"input kind": "choice", "parameter or flow": name.removeprefix("choice "), "activity": "", "location": ""})
         elif m:
             parts.append({"input kind": "exchange", "parameter or flow": m.group(1), "activity": m.group(2), "location": m.group(3)})
         else:
             parts.append({"input kind": "", "parameter or flow": name, "activity": "", "location": ""})
-    columns = ["indicator", "input kind", "parameter or flow", "activity", "location", "spearman", "variance_share"]
+    columns = ["indicator", "input kind", "parameter or flow", "activity", "location", "spearman", "variance_share", "one_at_a_time"]
     return pd.concat([sens.drop(columns=["input"]).reset_index(drop=True), pd.DataFrame(parts, columns=columns[1:5])], axis=1)[columns]
 
 
