@@ -126,8 +126,10 @@ def median(fields: dict, amount: float) -> float:
     kind = fields.get("uncertainty type", 0)
     if kind == 2:
         return math.exp(fields["loc"])
-    if kind in (3, 4):
-        return (fields["minimum"] + fields["maximum"]) / 2 if kind == 4 else fields["loc"]
+    if kind == 3:
+        return fields["loc"]
+    if kind == 4:
+        return (fields["minimum"] + fields["maximum"]) / 2
     if kind == 5:
         lo, hi, c = fields["minimum"], fields["maximum"], fields["loc"]
         return lo + math.sqrt((hi - lo) * (c - lo) / 2) if c >= (lo + hi) / 2 else hi - math.sqrt((hi - lo) * (hi - c) / 2)

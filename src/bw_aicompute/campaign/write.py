@@ -69,6 +69,7 @@ class _Writer:
     linked: dict[str, tuple[tuple[str, str], float]] | None = None
     prefix: str = ""  # of the codes, when several campaigns share a database (a sweep)
     water: dict = field(default_factory=dict)  # provider key -> its own Water to air (m3, formula), read once
+    aggregated: dict = field(default_factory=dict)  # (dataset, dropped, tags kept) -> its aggregated flows, computed once
 
     @property
     def source(self) -> str:
@@ -139,9 +140,9 @@ def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Pa
         from bw2data.parameters import DatabaseParameter
 
         params = {p.name: p.amount for p in DatabaseParameter.select().where(DatabaseParameter.database.in_([foreground, "aicompute-background"]))}
-        flows, codes = flow_index(biosphere), flow_codes(biosphere)
+        flows, codes, aggregated = flow_index(biosphere), flow_codes(biosphere), {}
     else:
-        params, flows, codes = like.evaluate.symbols, like.flows, like.codes
+        params, flows, codes, aggregated = like.evaluate.symbols, like.flows, like.codes, like.aggregated
     return _Writer(
         campaign=campaign,
         db=campaign.database_for(foreground),
@@ -152,6 +153,7 @@ def _writer(campaign: Campaign, biosphere: str, foreground: str, inventories: Pa
         parameters=set(params),
         flows=flows,
         codes=codes,
+        aggregated=aggregated,
     )
 
 
@@ -284,27 +286,34 @@ def _characterised(family: str) -> set[int]:
     return out
 
 
-def _aggregated_flows(key: tuple[str, str], drop: list[str], keep_tags: bool = True) -> list[tuple[tuple[str, str], float, str]]:
+def _aggregated_flows(w: _Writer, key: tuple[str, str], drop: list[str], keep_tags: bool = True) -> list[tuple[tuple[str, str], float, str]]:
     """The aggregated inventory of one unit of dataset `key` (its whole supply chain), without
     the flows of the indicator families in `drop` (`climate`, `adp_minerals`: the flows their
     methods characterise; `water`: every water flow and location flow) and, unless
     `keep_tags`, without location flows (a dataset that tags its water once): (flow key,
-    amount, unit)."""
+    amount, unit). Computed once per writer and shared by a sweep's variants; one sparse LU of
+    the static technosphere, the flows read in one query."""
     import bw2calc as bc
     import bw2data as bd
+    from bw2data.backends import ActivityDataset as AD
+    from scipy.sparse.linalg import splu
 
-    node = bd.get_node(database=key[0], code=key[1])
-    lca = bc.LCA({node.id: 1})
-    lca.lci()
+    memo = (key, tuple(drop), keep_tags)
+    if memo in w.aggregated:
+        return w.aggregated[memo]
+    lca = bc.LCA({bd.get_node(database=key[0], code=key[1]).id: 1})
+    lca.load_lci_data()
+    lca.build_demand_array()
+    totals = lca.biosphere_matrix @ splu(lca.technosphere_matrix.tocsc()).solve(lca.demand_array)
     ids = set().union(*(_characterised(f) for f in drop if f in FAMILIES))
-    totals = np.asarray(lca.inventory.sum(axis=1)).ravel()
+    rows = {lca.dicts.biosphere.reversed[r]: float(totals[r]) for r in np.flatnonzero(totals)}
     flows = []
-    for row in np.flatnonzero(totals):
-        flow = bd.get_node(id=lca.dicts.biosphere.reversed[row])
-        located = flow["database"] == LOCATED_DB
-        if flow.id in ids or (located and not keep_tags) or ("water" in drop and (located or flow["name"].startswith("Water"))):
+    for id_, db, code, name, data in AD.select(AD.id, AD.database, AD.code, AD.name, AD.data).where(AD.id.in_(list(rows))).order_by(AD.id).tuples():
+        located = db == LOCATED_DB
+        if id_ in ids or (located and not keep_tags) or ("water" in drop and (located or name.startswith("Water"))):
             continue
-        flows.append((flow.key, float(totals[row]), flow["unit"]))
+        flows.append(((db, code), rows[id_], data.get("unit", "")))
+    w.aggregated[memo] = flows
     return flows
 
 
@@ -347,7 +356,7 @@ def _given_grid(w: _Writer, code: str, name: str, kg: float, litres: float | Non
         excs.append({"input": w.flow("Water, unspecified natural origin", ("natural resource", "in water"), "cubic meter"), "amount": water, "type": "biosphere", "unit": "cubic meter", "source": "withdrawal = consumption"})
     other = f"aggregated inventory of 1 kWh of market for electricity, grid mix [{site.country}] (its generation technologies)"
     grid = ("aicompute-background", f"electricity-grid-{site_row(w.campaign)['grid']}")
-    for key, amount, unit in _aggregated_flows(grid, ["climate"] + (["water"] if litres is not None else []), keep_tags=False):
+    for key, amount, unit in _aggregated_flows(w, grid, ["climate"] + (["water"] if litres is not None else []), keep_tags=False):
         excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
     excs = _tagged(w, excs, site.country, "the grid water given by the campaign")
     return w.add(code, name, "kilowatt hour", excs, comment, location=site.country, stage="electricity")
@@ -560,7 +569,7 @@ def _embodied(w: _Writer, code: str, name: str, o: Override, stage: str, what: s
     if o.kg_sb_eq:
         excs.append({"input": w.flow("Antimony", ("natural resource", "in ground"), "kilogram"), "amount": o.kg_sb_eq, "type": "biosphere", "unit": "kilogram", "source": src, "comment": "PROXY flow carrying kg Sb-eq"})
     other = f"bottom-up: aggregated inventory of 1 unit of {bottom_up[1]} (the inventories), for the indicators the campaign file does not give"
-    for key, amount, unit in _aggregated_flows(bottom_up, given):
+    for key, amount, unit in _aggregated_flows(w, bottom_up, given):
         excs.append({"input": key, "amount": amount, "type": "biosphere", "unit": unit, "source": other})
     kept = [f for f in ("water", "adp_minerals") if f not in given] + ["energy and the other indicators"]
     comment = f"Embodied footprint of {what} as given by campaign {w.campaign.name!r} ({o.source or 'no source given'}) for {', '.join(given)}; {', '.join(kept)} from the bottom-up dataset {bottom_up[1]}."
