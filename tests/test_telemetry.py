@@ -228,3 +228,15 @@ def test_readme_telemetry_output_is_reproduced(capsys):
     printed = capsys.readouterr().out.rstrip().splitlines()
     expected = block.group(2).rstrip().splitlines()
     assert [line.replace(str(root) + "/", "") for line in printed[: len(expected)]] == expected
+
+
+@pytest.mark.parametrize("watts", ["nan", "-5", "inf", "-inf", "0", "10001"])
+def test_active_watts_must_be_a_power_above_zero(tmp_path, capsys, watts):
+    """--active-watts nan made no sample active, -5 or 0 every one (a powered GPU never draws
+    0 W), and both were accepted: refused, naming the option, before anything is written."""
+    out = tmp_path / "t.json"
+    assert main(["telemetry", str(TRACE), f"--active-watts={watts}", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"aicompute: error: {TRACE}: --active-watts {float(watts):g}: must be a power in watts above 0 and at most 10,000")
+    assert err.count("\n") == 1 and not out.exists()
+    assert main(["telemetry", str(TRACE), "--active-watts", "250", "--json", str(out)]) == 0 and out.exists()

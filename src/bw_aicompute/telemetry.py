@@ -4,9 +4,10 @@ plain `timestamp,power_w[,gpu]` CSV files.
 Energy per GPU is the trapezoidal integral of power over time. An interval between two valid
 samples longer than `gap_seconds` (default 5 s) is a gap: it is reported and not integrated
 (never bridged silently). `start`/`end` (ISO 8601) select part of a log. Active segments (load
-versus idle) are runs of samples above a power threshold: 30% of the GPU's power limit when the
-log has one (nvidia-smi `power.limit [W]`), else an explicit `active_watts`, else a threshold
-between the log's idle level (5th percentile) and its peak (99th percentile).
+versus idle) are runs of samples above a power threshold: an explicit `active_watts` (above 0 and
+at most `MAX_POWER_W`), else 30% of the GPU's power limit when the log has one (nvidia-smi
+`power.limit [W]`), else a threshold between the log's idle level (5th percentile) and its peak
+(99th percentile).
 """
 
 from __future__ import annotations
@@ -249,7 +250,10 @@ def read_log(
     gap_seconds : float
         Intervals between samples longer than this (s) are gaps: reported, not integrated.
     active_watts : float, optional
-        Power (W) above which a GPU counts as active (default: 30 % of its power limit).
+        Power (W) above which a GPU counts as active (default: 30 % of its power limit). It is
+        above 0 (a powered GPU never draws 0 W, so a threshold of 0 or less makes every sample
+        active) and at most `MAX_POWER_W` (no sample is larger); anything else, NaN and
+        infinities included, is refused.
 
     Returns
     -------
@@ -264,8 +268,7 @@ def read_log(
     """
     path = Path(path)
     err = Where(file=str(path))
-    if not 0 < gap_seconds <= 86400:
-        raise err.error(f"gap threshold must be positive and at most a day, got {gap_seconds:g} s")
+    _check_options(gap_seconds, active_watts, err)
     header = _header(path, err)
     window = (_parse_time(start, "--start", err), _parse_time(end, "--end", err))
     if window[0] is not None and window[1] is not None and window[1] <= window[0]:
@@ -282,6 +285,15 @@ def read_log(
     for block, line in _blocks(path, err):
         samples.add(_read_block(block, header, err, line))
     return samples.summary(path, gap_seconds, active_watts)
+
+
+def _check_options(gap_seconds: float, active_watts: float | None, err: Where) -> None:
+    """Refuse a gap threshold that is not in (0, 1 day] s and an `active_watts` that is not in
+    (0, `MAX_POWER_W`] W (NaN and infinities included: NaN compares false)."""
+    if not 0 < gap_seconds <= 86400:
+        raise err.error(f"gap threshold must be positive and at most a day, got {gap_seconds:g} s")
+    if active_watts is not None and not 0 < active_watts <= MAX_POWER_W:
+        raise err.error(f"--active-watts {active_watts:g}: must be a power in watts above 0 and at most {MAX_POWER_W:,.0f} (a threshold of 0 W or less makes every sample active)")
 
 
 def _small_frame(path: Path, header: list[str], err: Where) -> pd.DataFrame:
