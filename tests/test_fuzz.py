@@ -223,7 +223,7 @@ def test_mutated_request_logs(bw_dir, tmp_path):
     assert valid > 0
 
 
-SACCT_TOKENS = ["", "Unknown", "None", "x", "-1", "99999999-00:00:00", "1-25:99:99", "gres/gpu=-8", "gres/gpu=1e30", "gres/gpu:h100=99999999",
+SACCT_TOKENS = ["", "Unknown", "None", "x", "-1", "99999999-00:00:00", "1-25:99:99", "gres/gpu=-8", "gres/gpu=1e30", "gres/gpu:h100=99999999", "gres/gpu=8.5", "gres/gpu=inf",
                 "CANCELLED by 0", "FAILED", "2026-02-30T00:00:00", "1970-01-01T00:00:00", "9999-12-31T23:59:59", "gpu_mystery", "a|b", "\x00", "é" * 50, "1005_3"]
 
 

@@ -120,3 +120,74 @@ def test_phase_descriptions_count_jobs_in_words():
     phases = from_slurm(SACCT, RULES).campaigns[0][1]["phases"]
     described = {p["name"]: p["description"] for p in phases}
     assert described["unclassified"].startswith("1 job (") and described["ablations"].startswith("2 jobs (")
+
+
+BAD_GPU_COUNTS = ["gres/gpu=8.5", "gres/gpu=1e30", "gres/gpu=inf", "gres/gpu=nan", "gres/gpu=-8", "gres/gpu=+8", "gres/gpu=99999999999999999999",
+                  "gres/gpu=1000001", "gres/gpu=", "gres/gpu", "gres/gpu:a100=8.5", "gres/gpu:a100=-8", "gres/gpu:a100=inf", "gres/gpu:a100=1e30"]
+
+
+@pytest.mark.parametrize("entry", BAD_GPU_COUNTS)
+def test_gpu_counts_that_are_not_whole_numbers_are_refused(tmp_path, capsys, entry):
+    """A GPU count in AllocTRES that is not a whole number from 0 to MAX_GPUS_PER_JOB was misread
+    (`8.5` as 8, `1e30` as 1) or dropped (`inf`, `-8`): it is refused, naming line and column."""
+    bad, out = tmp_path / "bad.txt", tmp_path / "c.yaml"
+    bad.write_text(SACCT.read_text().replace("gres/gpu=1,mem=64G", f"{entry},mem=64G"))  # job 1007, line 13
+    assert main(["from-slurm", str(bad), "--rules", str(RULES), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"aicompute: error: {bad}, line 13: field 'AllocTRES': GPU count {entry!r} is not") and err.count("\n") == 1
+    assert "whole number from 0 to 1,000,000" in err and not out.exists()
+
+
+def test_gpu_counts_up_to_the_bound_and_other_gres_are_read(tmp_path):
+    path = tmp_path / "ok.txt"
+    path.write_text(SACCT.read_text().replace("gres/gpu=1,mem=64G", "gres/gpu=1000000,gres/gpumem=80G,mem=64G"))
+    phases = {p["name"]: p["gpu_hours"] for p in from_slurm(path, RULES).campaigns[0][1]["phases"]}
+    assert phases["unclassified"] == pytest.approx(1_000_000 * 2.5)
+
+
+BAD_TIMES = [  # job 1002, line 5: Start 2026-01-07T09:00:00, End 2026-01-07T15:00:00, Elapsed 06:00:00
+    ("T15:00:00|06:00:00", "T11:00:00|10:00:00", "Elapsed", "Elapsed '10:00:00' is longer than End - Start (02:00:00, from Start '2026-01-07T09:00:00' to End '2026-01-07T11:00:00')"),
+    ("T15:00:00|06:00:00", "T15:00:00|06:04:00", "Elapsed", "Elapsed '06:04:00' is longer than End - Start (06:00:00"),  # over 1 % (3.6 min)
+    ("T15:00:00|06:00:00", "T15:00:00|06:30:00", "Elapsed", "Elapsed '06:30:00' is longer"),  # neither rounding nor a clock change
+    ("T15:00:00|06:00:00", "T15:00:00|1-06:00:00", "Elapsed", "Elapsed '1-06:00:00' is longer"),
+    ("T15:00:00|06:00:00", "T08:00:00|00:00:00", "End", "End '2026-01-07T08:00:00' is before Start '2026-01-07T09:00:00'"),
+    ("T15:00:00|06:00:00", "T25:00:00|06:00:00", "End", "End '2026-01-07T25:00:00' is not an ISO 8601 time"),
+]
+
+
+@pytest.mark.parametrize("old, new, field, message", BAD_TIMES, ids=[b[1] for b in BAD_TIMES])
+def test_elapsed_contradicting_start_and_end_is_refused(tmp_path, capsys, old, new, field, message):
+    """Elapsed was trusted whatever Start and End said: an Elapsed longer than End - Start (beyond
+    a minute and 1 %, or a daylight-saving hour) is refused, naming the line and the fields."""
+    bad, out = tmp_path / "bad.txt", tmp_path / "c.yaml"
+    text = SACCT.read_text()
+    assert f"2026-01-07{old}" in text
+    bad.write_text(text.replace(f"2026-01-07{old}", f"2026-01-07{new}"))
+    assert main(["from-slurm", str(bad), "--rules", str(RULES), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"aicompute: error: {bad}, line 5: field {field!r}: {message}") and err.count("\n") == 1
+    assert not out.exists()
+
+
+OK_TIMES = [  # (End|Elapsed of job 1002, its GPU-hours): 64 GPUs
+    ("T15:00:00|06:03:00", 64 * (6 + 3 / 60)),  # within 1 % of End - Start
+    ("T15:00:00|05:00:00", 64 * 5),  # an hour suspended: SLURM's Elapsed leaves it out
+    ("T14:00:00|06:00:00", 64 * 6),  # local times, the clock set back an hour during the job
+]
+
+
+@pytest.mark.parametrize("new, gpu_hours", OK_TIMES)
+def test_elapsed_shorter_rounded_or_across_a_clock_change_is_kept(tmp_path, new, gpu_hours):
+    path = tmp_path / "ok.txt"
+    path.write_text(SACCT.read_text().replace("2026-01-07T15:00:00|06:00:00", f"2026-01-07{new}"))
+    phases = {p["name"]: p["gpu_hours"] for p in from_slurm(path, RULES).campaigns[0][1]["phases"]}
+    assert phases["text LM pretraining (failed or restarted)"] == pytest.approx(gpu_hours + 64 * 2)
+
+
+def test_an_hour_too_long_is_refused_when_the_times_have_an_offset(tmp_path, capsys):
+    """Job 1006 (line 12) has times with +01:00: no clock change explains an extra hour."""
+    bad, out = tmp_path / "bad.txt", tmp_path / "c.yaml"
+    bad.write_text(SACCT.read_text().replace("2026-02-02T16:00:00+01:00|04:00:00", "2026-02-02T15:00:00+01:00|04:00:00"))
+    assert main(["from-slurm", str(bad), "--rules", str(RULES), "--out", str(out)]) == 2
+    assert f"{bad}, line 12: field 'Elapsed': Elapsed '04:00:00' is longer than End - Start (03:00:00" in capsys.readouterr().err
+    assert not out.exists()

@@ -16,7 +16,10 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .errors import AicomputeError
 
@@ -53,6 +56,53 @@ def check_workbook_archive(path: Path, limit: int = MAX_WORKBOOK_BYTES) -> None:
         raise AicomputeError(f"{path}: its parts expand to {total:,} bytes (more than {limit:,}); not a workbook this tool reads")
 
 
+#: What makes a spreadsheet read a text cell as a formula (OWASP, "CSV injection"): a leading
+#: `=`, `+`, `-`, `@`, tab or carriage return.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(value: Any) -> bool:
+    """Whether `value` is text that a spreadsheet would read as a formula (a number written
+    as text, `-5`, is not)."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return value[:1] in ("\t", "\r", "=", "@")
+
+
+def csv_text(value: Any) -> Any:
+    """A cell for a CSV file: text a spreadsheet would read as a formula gets a leading `'`
+    (shown as text, never run); anything else unchanged."""
+    return "'" + value if formula_like(value) else value
+
+
+def csv_safe(df: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of the table `df` with every formula-like text cell and header made inert
+    (`csv_text`), for `to_csv`."""
+    from pandas.api.types import is_numeric_dtype
+
+    out = df.rename(columns=csv_text)
+    for i in range(out.shape[1]):
+        if not is_numeric_dtype(out.iloc[:, i]):
+            out.isetitem(i, out.iloc[:, i].map(csv_text))
+    return out
+
+
+def text_cells(book: Any) -> None:
+    """Make every formula-like text cell of an openpyxl workbook being written plain text: the
+    value is kept and marked as text (`quotePrefix`, what Excel does for a typed `'`), so it is
+    shown and read back as typed, never run. The workbooks of this package hold no formulas."""
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or formula_like(cell.value):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
@@ -73,7 +123,8 @@ def output_path(path: str | Path, inputs: Iterable[str | Path] = (), force: bool
         Whether an existing file may be replaced (the command line's `--force`).
 
     Raises an error when the folder is missing or not writable, the path is a folder or a
-    device, an input, or an existing file without `force`. A symbolic link is the name of the
+    device, inside the Brightway data directory (with or without `force`: a project's files
+    are Brightway's), an input, or an existing file without `force`. A symbolic link is the name of the
     output: `atomic_write` replaces the link itself, never the file it points to.
     """
     path = Path(path)
@@ -86,12 +137,41 @@ def output_path(path: str | Path, inputs: Iterable[str | Path] = (), force: bool
         raise AicomputeError(f"{path}: is not a regular file; give a file name")
     if not os.access(folder, os.W_OK):
         raise AicomputeError(f"{path}: folder {folder} is not writable")
+    outside_brightway(path)
     for source in inputs:
         if _same_file(path, Path(source)):
             raise AicomputeError(f"{path}: is an input of this command; write the output to another file")
     if path.exists() and not force:
         raise AicomputeError(f"{path}: exists; give --force to replace it")
     return path
+
+
+def brightway_dirs() -> list[Path]:
+    """The Brightway data and log directories (resolved), as bw2data uses them: the one it is
+    set to where it is imported, else `BRIGHTWAY2_DIR`, else platformdirs' default."""
+    import sys
+
+    bd = sys.modules.get("bw2data")
+    if bd is not None and hasattr(bd, "projects"):
+        dirs = [bd.projects._base_data_dir, bd.projects._base_logs_dir]
+    elif os.environ.get("BRIGHTWAY2_DIR"):
+        dirs = [Path(os.environ["BRIGHTWAY2_DIR"])]
+    else:
+        from platformdirs import PlatformDirs
+
+        found = PlatformDirs("Brightway3", "pylca")
+        dirs = [Path(found.user_data_dir), Path(found.user_log_dir)]
+    return [Path(os.path.abspath(d)).resolve() for d in dirs]
+
+
+def outside_brightway(path: str | Path) -> None:
+    """Refuse an output (file or folder) inside the Brightway data or log directory, where
+    every file is Brightway's (a project's SQLite database, processed arrays, logs)."""
+    where = Path(os.path.abspath(path))
+    where = where.parent.resolve() / where.name
+    for data in brightway_dirs():
+        if where.is_relative_to(data) or where.resolve().is_relative_to(data):
+            raise AicomputeError(f"{path}: is inside the Brightway data directory {data}; write the output elsewhere")
 
 
 def link_folder(path: Path) -> Path:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ._resources import brightway_dirs
 from .errors import AicomputeError
 
 LOCK_NAME = "bw_aicompute.lock"
@@ -26,14 +27,7 @@ _locks: dict[str, object] = {}
 def data_directory() -> Path:
     """The Brightway data directory: bw2data's when it is imported, else found as bw2data will
     find it (without importing it)."""
-    if "bw2data" in sys.modules and hasattr(sys.modules["bw2data"], "projects"):
-        return Path(sys.modules["bw2data"].projects._base_data_dir)
-    env = os.environ.get("BRIGHTWAY2_DIR")
-    if env:
-        return Path(env).absolute()
-    from platformdirs import PlatformDirs
-
-    return Path(PlatformDirs("Brightway3", "pylca").user_data_dir)
+    return brightway_dirs()[0]
 
 
 def _timeout() -> float:

@@ -4,9 +4,11 @@ classified by rules into the phases of campaign files.
 The records are read with pandas and every step is vectorised (a million records in seconds):
 job steps (`123.batch`, `123.0`) are dropped, so each allocation, array tasks included
 (`123_4`), counts once; jobs still running (End `Unknown` or `None`) and jobs that never started
-are reported and left out; `CANCELLED by <uid>` is `CANCELLED`; Elapsed is `[D-]HH:MM:SS`; the
-GPUs of an allocation are AllocTRES's `gres/gpu=N` (else the sum of its `gres/gpu:<type>=N`).
-GPU-hours = GPUs x Elapsed.
+are reported and left out; `CANCELLED by <uid>` is `CANCELLED`; Elapsed is `[D-]HH:MM:SS`, not
+longer than End - Start (SLURM's Elapsed is End - Start less suspended time; a longer one is
+refused); the GPUs of an allocation are AllocTRES's `gres/gpu=N` (else the sum of its
+`gres/gpu:<type>=N`), N a whole number from 0 to `MAX_GPUS_PER_JOB` (1,000,000; anything else is
+refused). GPU-hours = GPUs x Elapsed.
 
 Rules (a YAML file, see `examples/slurm/rules.yaml`): `partitions` maps each partition to its
 GPU model and site; `rules`, in order, map job name, account, user, partition, comment or wckey
@@ -30,13 +32,20 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import AicomputeError, InputError, Where
+from .errors import AicomputeError, InputError, Where, quote
+from .yamlfile import load_yaml
 
 #: The fields to export: `sacct --parsable2 --allocations --format=` + ",".join(FIELDS).
 FIELDS = ("JobID", "JobName", "User", "Account", "Partition", "State", "Start", "End", "Elapsed", "AllocTRES", "NNodes")
 OPTIONAL = ("Comment", "WCKey")
 FAILED_STATES = ("FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
 MATCH_FIELDS = {"job_name": "JobName", "account": "Account", "user": "User", "partition": "Partition", "comment": "Comment", "wckey": "WCKey"}
+#: The most GPUs of one allocation: a larger AllocTRES count is refused as an error in the export.
+MAX_GPUS_PER_JOB = 1_000_000
+#: Elapsed may exceed End - Start by this much (s) before it is refused (SLURM rounds to seconds) ...
+ELAPSED_TOLERANCE_S = 60.0
+#: ... or by this fraction of End - Start, whichever is larger.
+ELAPSED_TOLERANCE = 0.01
 SACCT_COMMAND = "sacct --allusers --parsable2 --allocations --starttime YYYY-MM-DD --endtime YYYY-MM-DD --format=" + ",".join(FIELDS + OPTIONAL)
 
 
@@ -126,15 +135,11 @@ def read_rules(path: str | Path) -> Rules:
     """
     import math
 
-    import yaml
 
     from .campaign import KINDS
 
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
-        raise AicomputeError(f"{path}: not a readable YAML rules file ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
+    doc = load_yaml(path, "rules file")
     where = Where(file=str(path))
     if not isinstance(doc, dict) or not isinstance(doc.get("rules", []), list):
         raise AicomputeError(f"{path}: a rules file has `partitions` (a mapping) and `rules` (a list)")
@@ -162,16 +167,72 @@ def _seconds(elapsed: pd.Series) -> pd.Series:
     return days.fillna(0) * 86400 + hours.fillna(0) * 3600 + minutes * 60 + secs
 
 
-def _gpus(tres: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(GPUs, GPU type or '') of AllocTRES strings: `gres/gpu=N`, else the sum of the typed counts."""
-    total = pd.to_numeric(tres.str.extract(r"(?:^|,)gres/gpu=(\d+)")[0], errors="coerce")
-    typed = tres.str.extractall(r"gres/gpu:([^=,]+)=(\d+)")
-    if len(typed):
-        counts = pd.to_numeric(typed[1]).groupby(level=0).sum()
-        kinds = typed[0].groupby(level=0).first()
-    else:
-        counts, kinds = pd.Series(dtype=float), pd.Series(dtype=str)
-    return total.fillna(counts.reindex(tres.index)).fillna(0.0), kinds.reindex(tres.index).fillna("")
+def _hms(seconds: float) -> str:
+    """`[D-]HH:MM:SS` of a number of seconds, as sacct writes Elapsed."""
+    days, rest = divmod(int(round(seconds)), 86400)
+    return (f"{days}-" if days else "") + f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+
+
+def _times(df: pd.DataFrame, path: Path) -> tuple[pd.Series, pd.Series]:
+    """(seconds of Elapsed, Start as a UTC time) of finished allocations, checked against each
+    other: Elapsed is `[D-]HH:MM:SS`, Start and End are ISO 8601 times, and Elapsed is not longer
+    than End - Start.
+
+    SLURM's Elapsed is End - Start less the time the job was suspended, so a shorter Elapsed is
+    kept; a longer one (beyond `ELAPSED_TOLERANCE_S` or `ELAPSED_TOLERANCE` of End - Start,
+    whichever is larger) contradicts Start and End and is refused, naming the line. sacct writes
+    local times without an offset: where neither Start nor End has one, Elapsed may also be one
+    hour longer, within the same tolerance (the clock set back at the end of daylight saving time
+    during the job).
+    """
+    where = Where(file=str(path), field="Elapsed")
+    seconds = _seconds(df["Elapsed"])
+    bad = seconds.isna()
+    if bad.any():
+        raise where.error(f"Elapsed {quote(df.loc[bad, 'Elapsed'].iloc[0])} is not [D-]HH:MM:SS", line=int(df.index[bad][0]) + 2)
+    times = {}
+    for col in ("Start", "End"):
+        times[col] = pd.to_datetime(df[col], format="ISO8601", errors="coerce", utc=True)
+        bad = times[col].isna()
+        if bad.any():
+            raise where.error(f"{col} {quote(df.loc[bad, col].iloc[0])} is not an ISO 8601 time", line=int(df.index[bad][0]) + 2, field=col)
+    span = (times["End"] - times["Start"]).dt.total_seconds()
+    local = ~(df["Start"].str.contains(r"(?:Z|[+-]\d\d(?::?\d\d)?)$") | df["End"].str.contains(r"(?:Z|[+-]\d\d(?::?\d\d)?)$"))
+    excess, tolerance = seconds - span, (ELAPSED_TOLERANCE * span.clip(lower=0)).clip(lower=ELAPSED_TOLERANCE_S)
+    bad = (span < 0) | ((excess > tolerance) & ~(local & ((excess - 3600.0).abs() <= tolerance)))
+    if bad.any():
+        i = df.index[bad][0]
+        start, end = quote(df.at[i, "Start"]), quote(df.at[i, "End"])
+        if span[i] < 0:
+            raise where.error(f"End {end} is before Start {start}", line=int(i) + 2, field="End")
+        problem = f"Elapsed {quote(df.at[i, 'Elapsed'])} is longer than End - Start ({_hms(span[i])}, from Start {start} to End {end}); SLURM's Elapsed is End - Start less any suspended time"
+        raise where.error(problem, line=int(i) + 2)
+    return seconds, times["Start"]
+
+
+def _gpus(tres: pd.Series, path: Path) -> tuple[pd.Series, pd.Series]:
+    """(GPUs, GPU type or '') of AllocTRES strings: `gres/gpu=N`, else the sum of the typed
+    counts `gres/gpu:<type>=N`.
+
+    Every `gres/gpu` entry must read `gres/gpu[:TYPE]=N` with N a whole number from 0 to
+    `MAX_GPUS_PER_JOB` (a fraction, an exponent, `inf`, `nan`, a sign or a larger number is
+    refused, naming the line and the column AllocTRES: it would be misread or dropped).
+    """
+    found = tres.str.extractall(r"(?:^|,)(gres/gpu(?:[:=][^,]*)?)(?=,|$)")[0]
+    parts = found.str.extract(r"^gres/gpu(?::([^=,]+))?=([0-9]{1,7})$")
+    count = pd.to_numeric(parts[1], errors="coerce")
+    bad = count.isna() | (count > MAX_GPUS_PER_JOB)
+    if bad.any():
+        row, entry = found.index[bad.to_numpy()][0][0], found[bad].iloc[0]
+        problem = f"GPU count {quote(entry)} is not gres/gpu[:TYPE]=N with N a whole number from 0 to {MAX_GPUS_PER_JOB:,}"
+        raise Where(file=str(path), line=int(row) + 2, field="AllocTRES").error(problem)
+    typed = parts[0].notna()
+    rows = count.index.get_level_values(0)
+    total = count[~typed].groupby(rows[~typed.to_numpy()]).first()
+    counts = count[typed].groupby(rows[typed.to_numpy()]).sum()
+    kinds = parts.loc[typed, 0].groupby(rows[typed.to_numpy()]).first()
+    gpus = total.reindex(tres.index).fillna(counts.reindex(tres.index)).fillna(0.0).astype(float)
+    return gpus, kinds.reindex(tres.index).fillna("").astype(str)
 
 
 def _without_duplicates(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
@@ -229,18 +290,10 @@ def read_sacct(path: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
     not_started = df["Start"].isin(["Unknown", "None", ""])
     counts["running"], counts["not started"] = int((running & ~not_started).sum()), int(not_started.sum())
     df = df[~(running | not_started)].copy()
-    df["seconds"] = _seconds(df["Elapsed"])
-    bad = df["seconds"].isna()
-    if bad.any():
-        line = int(df.index[bad][0]) + 2
-        raise InputError(f"Elapsed {df.loc[bad, 'Elapsed'].iloc[0]!r} is not [D-]HH:MM:SS", Where(file=str(path), line=line, field="Elapsed"))
+    df["seconds"], df["start"] = _times(df, path)
     df["state"] = df["State"].str.split(" ", n=1).str[0]
-    df["gpus"], df["gpu_type"] = _gpus(df["AllocTRES"])
+    df["gpus"], df["gpu_type"] = _gpus(df["AllocTRES"], path)
     df["gpu_hours"] = df["gpus"] * df["seconds"] / 3600.0
-    df["start"] = pd.to_datetime(df["Start"], format="ISO8601", errors="coerce", utc=True)
-    bad = df["start"].isna()
-    if bad.any():
-        raise InputError(f"Start {df.loc[bad, 'Start'].iloc[0]!r} is not an ISO 8601 time", Where(file=str(path), line=int(df.index[bad][0]) + 2, field="Start"))
     counts["allocations"] = len(df)
     return df, counts
 
@@ -423,13 +476,14 @@ def from_slurm(sacct: str | Path, rules: str | Path | Rules, by: str | None = No
     return Accounting(campaign_documents(jobs, rules, by, str(sacct)), jobs, counts)
 
 
-def write_campaign_files(accounting: Accounting, out: Path, several: bool, force: bool = False) -> list[Path]:
+def write_campaign_files(accounting: Accounting, out: Path, several: bool, force: bool = False, inputs: list = ()) -> list[Path]:
     """Validate every campaign document as a campaign file, then write them (YAML): `out` is
     the file, or with `several` a folder (created) holding `<group>.yaml` files. Nothing is
-    written when one does not validate."""
+    written when one does not validate; a file is never one of `inputs` (the accounting and
+    rules files) nor inside the Brightway data directory, with or without `force`."""
     import yaml
 
-    from ._resources import atomic_write, output_path
+    from ._resources import atomic_write, outside_brightway, output_path
     from .campaign.read import parse_campaign
     from .campaign.schema import slugify
 
@@ -439,11 +493,13 @@ def write_campaign_files(accounting: Accounting, out: Path, several: bool, force
         raise AicomputeError(f"the partitions are on {len(accounting.campaigns)} sites: give --by and a folder for --out, one campaign per site")
     else:
         targets = [out]
+    if several:
+        outside_brightway(out)
     if several and out.exists() and not out.is_dir():
         raise AicomputeError(f"--out {out}: with --by, --out is a folder (one campaign file per group), not a file")
     for path, (_, doc) in zip(targets, accounting.campaigns):
         if not several or out.is_dir():  # a folder not created yet holds no file to refuse
-            output_path(path, force=force)
+            output_path(path, inputs=inputs, force=force)
         parse_campaign(doc, path)  # a class that makes no valid phase fails here, before any file is written
     if several:
         out.mkdir(parents=True, exist_ok=True)  # only once every campaign validates
