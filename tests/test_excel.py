@@ -302,3 +302,177 @@ def test_layout_fits_text_columns_into_a_page_width():
     assert sum(w.values()) == PAGE_WIDTH and w[4] == 14 and w[1] == w[2] >= w[3]
     assert fit({1: (20, False), 2: (200, True)}, page=30) == {1: 20, 2: MIN_TEXT_WIDTH}  # never below the minimum
     assert _lines("one two three", 7) == 2 and _lines("a" * 25, 10) == 3 and _lines("", 5) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# edits the reader would otherwise ignore or guess at: refused, naming sheet, row and column
+
+
+def grid_refusal(exported_grids, edit, sheet="aicompute-background") -> tuple[str, int]:
+    """Validate the exported sheets after `edit(rows)` (which returns the 1-based row the message
+    must name) changed `sheet` in memory; the sheet is put back. Returns the message and row."""
+    from types import SimpleNamespace
+
+    from bw_aicompute.excel.inventories import workbook_databases
+
+    grid = exported_grids[sheet]
+    saved = [list(r) for r in grid.rows]
+    worksheets = [exported_grids["aicompute-background"]] + ([grid] if sheet != "aicompute-background" else [])
+    try:
+        row = edit(grid.rows)
+        with pytest.raises(AicomputeError) as err:
+            workbook_databases(SimpleNamespace(worksheets=worksheets), Path("edit.xlsx"))
+    finally:
+        grid.rows[:] = saved
+    message = str(err.value)
+    assert message.startswith(f"edit.xlsx: sheet '{sheet}', row {row}") and "\n" not in message, message
+    return message, row
+
+
+def block(rows, code):
+    """(index of the `code` row, index of the exchange header, column index by header) of an
+    activity of a grid."""
+    start = next(i for i, r in enumerate(rows) if r[0] == "code" and r[1] == code)
+    header = next(i for i in range(start, len(rows)) if rows[i][0] == "name" and rows[i][1] == "amount")
+    return start, header, {name: k for k, name in enumerate(rows[header]) if name}
+
+
+def test_edited_production_amount_is_refused(ready_dir, exported_grids):
+    """The production amount is the package's 1 (each activity makes one unit of its product):
+    an edit was ignored, now refused at its cell."""
+
+    def edit(rows):
+        _, header, cols = block(rows, "aluminium-kg")
+        assert rows[header + 1][cols["type"]] == "production" and rows[header + 1][cols["amount"]] == 1
+        rows[header + 1][cols["amount"]] = 2
+        return header + 2
+
+    message, row = grid_refusal(exported_grids, edit)
+    assert f"row {row}, column 'amount' (exchange 'aluminium, primary, ingot'): production amount 2 is not read: an activity here makes 1 unit of its reference product" in message
+
+
+def test_misspelt_activity_field_is_refused_with_the_close_match(ready_dir, exported_grids):
+    def edit(rows):
+        start, header, _ = block(rows, "aluminium-kg")
+        i = next(i for i in range(start, header) if rows[i][0] == "comment")
+        rows[i][0] = "commnet"
+        return i + 1
+
+    message, _ = grid_refusal(exported_grids, edit)
+    assert "column 'A' (activity 'aluminium, primary, ingot'): unknown field 'commnet' in the activity's block (did you mean 'comment'?)" in message
+
+
+def test_activity_field_given_twice_names_both_rows(ready_dir, exported_grids):
+    def edit(rows):
+        start, header, _ = block(rows, "aluminium-kg")
+        i = next(i for i in range(start, header) if rows[i][0] == "comment")
+        rows[i][0] = "location"
+        return i + 1
+
+    message, _ = grid_refusal(exported_grids, edit)
+    assert "field 'location' is also in row" in message
+
+
+def test_lognormal_minimum_is_refused(ready_dir, exported_grids):
+    """A lognormal is read from its scale about the amount: a minimum typed into its row was
+    dropped silently, now refused at its cell."""
+
+    def edit(rows):
+        header = next(i for i, r in enumerate(rows) if r[0] == "name" and r[1] == "amount" and "type" in r)
+        cols = {name: k for k, name in enumerate(rows[header]) if name}
+        i = next(i for i in range(header, len(rows)) if rows[i][cols["uncertainty type"]] == 2 and rows[i][cols["type"]] == "biosphere")
+        rows[i][cols["minimum"]] = 100
+        return i + 1
+
+    message, row = grid_refusal(exported_grids, edit)
+    assert f"row {row}, column 'minimum'" in message and "a lognormal here is given by its scale" in message and "minimum/maximum are not read for it" in message
+
+
+def test_normal_parameter_maximum_is_refused(ready_dir, exported_grids):
+    def edit(rows):
+        header = next(i for i, r in enumerate(rows) if r[0] == "name" and r[1] == "amount")
+        cols = {name: k for k, name in enumerate(rows[header]) if name}
+        i = next(i for i in range(header, len(rows)) if rows[i][cols["uncertainty type"]] == 3)
+        rows[i][cols["maximum"]] = 0.5
+        return i + 1
+
+    message, row = grid_refusal(exported_grids, edit)
+    assert f"row {row}, column 'maximum' (parameter " in message and "a normal here is given by its scale" in message
+
+
+def test_misspelt_exchange_column_is_refused(ready_dir, exported_grids):
+    """An unknown column of an exchange table (a misspelt `uncertainty type` dropped every
+    distribution of the table)."""
+
+    def edit(rows):
+        _, header, cols = block(rows, "aluminium-kg")
+        rows[header][cols["uncertainty type"]] = "uncertainty tpye"
+        return header + 1
+
+    message, _ = grid_refusal(exported_grids, edit)
+    assert "column 'J': unknown column 'uncertainty tpye' (did you mean 'uncertainty type'?)" in message
+
+
+def test_value_under_no_header_and_misspelt_section_are_refused(ready_dir, exported_grids):
+    def stray(rows):
+        _, header, _ = block(rows, "aluminium-kg")
+        rows[header + 2].append("a note")
+        return header + 3
+
+    message, _ = grid_refusal(exported_grids, stray)
+    assert "column 'R': a value ('a note') in a column without a header" in message
+
+    def misspelt(rows):
+        start, _, _ = block(rows, "aluminium-kg")
+        assert rows[start - 1][0] == "Activity"
+        rows[start - 1][0] = "Activty"
+        return start
+
+    message, _ = grid_refusal(exported_grids, misspelt)
+    assert "column 'A': unknown row 'Activty' (did you mean 'Activity'?)" in message
+
+
+def test_uncertainty_on_a_formula_exchange_is_refused(ready_dir, exported_grids):
+    def edit(rows):
+        header = next(i for i, r in enumerate(rows) if r[0] == "name" and r[1] == "amount" and "formula" in r and "type" in r)
+        cols = {name: k for k, name in enumerate(rows[header]) if name}
+        i = next(i for i in range(header, len(rows)) if len(rows[i]) > cols["formula"] and rows[i][cols["formula"]] and rows[i][cols["type"]] in ("biosphere", "technosphere"))
+        rows[i][cols["uncertainty type"]], rows[i][cols["scale"]] = 2, 0.1
+        return i + 1
+
+    message, row = grid_refusal(exported_grids, edit)
+    assert f"row {row}, column 'uncertainty type'" in message and "an exchange with a formula gets its uncertainty from the parameters" in message
+
+
+def test_inventory_formula_without_computed_value(ready_dir, exported_workbook, tmp_path, capsys):
+    """A formula typed by a program and never computed reads as blank with data_only: refused
+    through the command, nothing written; the value a spreadsheet saves with it is read."""
+    import re
+    import zipfile
+
+    from bw_aicompute.excel.inventories import read_inventory_workbook
+
+    wb, ws = background_only(exported_workbook)
+    row, cols = find_exchange(ws, "aluminium-kg", "Carbon dioxide, fossil")
+    cell = row[cols["amount"]]
+    assert cell.value != 6
+    cell.value = "=2*3"
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    state = {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases}
+    assert main(["import-inventories", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"aicompute: error: formula.xlsx: sheet 'aicompute-background', row {cell.row}, column 'amount': a formula without a computed value ('=2*3'): open and save the workbook in Excel or LibreOffice, or type the value\n"
+    assert {n: json.dumps(bd.databases[n], sort_keys=True, default=str) for n in bd.databases} == state
+    with zipfile.ZipFile(path) as zf:  # the computed value, as a spreadsheet saves it
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    name = next(n for n in parts if n.startswith("xl/worksheets/sheet"))
+    parts[name], n = re.subn(rb"(<c r=\"" + cell.coordinate.encode() + rb"\"[^>]*><f>2\*3</f>)<v\s*/?>(</v>)?", rb"\1<v>6</v>", parts[name])
+    assert n == 1
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for item, data in parts.items():
+            zf.writestr(item, data)
+    (db,) = read_inventory_workbook(path)
+    source = row[cols["source"]].value
+    (co2,) = [e for e in db.datasets[("aicompute-background", "aluminium-kg")]["exchanges"] if e.get("source") == source and e["type"] == "biosphere"]
+    assert co2["amount"] == 6
