@@ -8,6 +8,7 @@ import difflib
 import pandas as pd
 
 from . import distributions
+from ._resources import csv_safe
 from .errors import AicomputeError
 from .lca import score_table
 
@@ -187,7 +188,7 @@ def formatted(df: pd.DataFrame, style: str = "text") -> str:
     if style == "markdown":
         return markdown(df, floatfmt=None)
     if style == "csv":
-        return df.to_csv(index=False).rstrip("\n")
+        return csv_safe(df).to_csv(index=False).rstrip("\n")
     cells = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     widths = [max([len(str(c)), *(len(r[k]) for r in cells)]) for k, c in enumerate(df.columns)]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
-from ._resources import atomic_write, output_path, write_json
+from ._resources import atomic_write, csv_safe, output_path, write_json
 from .errors import AicomputeError
 from .project import DEFAULT_PROJECT, open_project
 
@@ -219,7 +219,7 @@ def cmd_from_slurm(args: argparse.Namespace) -> int:
 
     indicators, methods = _indicators_and_methods(args)
     accounting = from_slurm(args.sacct, args.rules, by=args.by, start=args.start, end=args.end)
-    paths = write_campaign_files(accounting, Path(args.out), several=args.by is not None, force=args.force)
+    paths = write_campaign_files(accounting, Path(args.out), several=args.by is not None, force=args.force, inputs=[args.sacct, args.rules])
     print(accounting.report())
     print("\nwrote " + ", ".join(str(p) for p in paths))
     if args.assess and args.by:
@@ -355,7 +355,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         raise AicomputeError("--iterations must be zero or more and --processes at least 1")
     for out in (args.json, args.excel, args.plot, args.sensitivity_plot, args.export_olca):
         if out and out != "-":
-            output_path(out, inputs=[args.campaign], force=args.force)
+            output_path(out, inputs=[args.campaign, *campaign.files], force=args.force)
     result = assess(
         campaign,
         indicators=indicators,
@@ -428,7 +428,7 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
 
     fmt = args.format or ("olca" if args.out.lower().endswith(".zip") else "xlsx")
     out = output_path(args.out, force=args.force)
-    open_project(args.project)
+    _open(args.project)
     if fmt == "olca":
         from .olca import export_olca
 
@@ -440,11 +440,28 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open(name: str):
+    """The project `name`, opened, with an interrupted `import-inventories` completed first
+    (`bw_aicompute.excel.inventories.resume_import`): no command reads a half-written import."""
+    bd = open_project(name)
+    if (Path(bd.projects.dir) / "bw_aicompute-import").exists():
+        from .excel.inventories import ImportReport, resume_import
+        from .locking import refresh_registries, writer_lock
+
+        done = ImportReport()
+        with writer_lock(f"project {name!r}"):
+            refresh_registries(bd)
+            resume_import(bd, done)
+        for item, action, detail in done.items:
+            print(f"aicompute: {action} {item}: {detail}", file=sys.stderr)
+    return bd
+
+
 def cmd_import_inventories(args: argparse.Namespace) -> int:
     """`aicompute import-inventories`: validate and install an edited inventory workbook."""
     from .excel.inventories import import_inventories
 
-    open_project(args.project)
+    _open(args.project)
     print(import_inventories(Path(args.workbook)).summary(args.workbook))
     return 0
 
@@ -455,7 +472,7 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
 
     if args.report:
         output_path(args.report, force=args.force)
-    open_project(args.project)
+    _open(args.project)
     report = link_ecoinvent(args.database, version=args.version, progress=True)
     print(report.summary())
     if args.report:
@@ -479,7 +496,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     """`aicompute datasets`: list the datasets of the bw_aicompute databases."""
     from .catalog import datasets
 
-    open_project(args.project)
+    _open(args.project)
     df = datasets(args.database, args.search)
     if df.empty:
         print("no datasets found" + (f" matching {args.search!r}" if args.search else "; run: aicompute setup"))
@@ -495,7 +512,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """`aicompute show`: one dataset with its exchanges and sources."""
     from .catalog import show
 
-    open_project(args.project)
+    _open(args.project)
     print(show(args.dataset))
     return 0
 
@@ -504,7 +521,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
     """`aicompute tables`: the README tables as markdown, printed or written into a file."""
     from .catalog import readme_tables
 
-    open_project(args.project)
+    _open(args.project)
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
     text = readme_tables(sites)
     if not args.update_readme:
@@ -535,7 +552,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     text = to_markdown(table)
     print(text)
     if args.out and args.out.lower().endswith(".csv"):
-        atomic_write(args.out, lambda tmp: table.to_csv(tmp, index=False))
+        atomic_write(args.out, lambda tmp: csv_safe(table).to_csv(tmp, index=False))
     elif args.out:
         atomic_write(args.out, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
     if args.out:
@@ -559,7 +576,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .ownership import owner
     from .project import find_biosphere
 
-    bd = open_project(args.project)
+    bd = _open(args.project)
     print(f"Project {args.project!r} in {bd.projects.dir}")
     print(f"Biosphere: {find_biosphere(bd) or '(none)'}")
     print("Databases:")

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from . import distributions
-from ._resources import atomic_write, data_dir, fingerprint
+from ._resources import atomic_write, csv_text, data_dir, fingerprint
 from ._resources import progress as progress_bar
 from .errors import AicomputeError
 from .inventory import InventoryDatabase, tables, write_database
@@ -90,7 +90,7 @@ class LinkReport:
             w = csv.DictWriter(f, fieldnames=cols)
             w.writeheader()
             for r in self.rows:
-                w.writerow({c: r.get(c, "") for c in cols})
+                w.writerow({c: csv_text(r.get(c, "")) for c in cols})
 
 
 def detect_version(database: str) -> str | None:

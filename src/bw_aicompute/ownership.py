@@ -8,7 +8,8 @@ without the mark is the user's: it is never rewritten or deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,44 @@ def refuse_foreign(registry: MutableMapping, name: Any, advice: str) -> None:
         raise AicomputeError(f"database {name!r} exists and was not created by bw_aicompute; {advice}")
 
 
+@contextmanager
+def setups_kept(database: str) -> Iterator[None]:
+    """Keep the calculation setups (Activity Browser's, `bw2data.calculation_setups`) that use
+    nodes of `database` across its rewrite: bw2data removes a deleted node from every setup,
+    and a rewrite gives new ids. A node is found again by its code (keys `(database, code)`
+    are kept as they are, ids are moved to the new node of the same code); a node the new
+    database lacks leaves the setup, as bw2data would remove it.
+
+    Parameters
+    ----------
+    database : str
+        The database about to be rewritten (inside the `with`).
+    """
+    import copy
+
+    import bw2data as bd
+    from bw2data.backends import ActivityDataset as AD
+
+    codes = dict(AD.select(AD.id, AD.code).where(AD.database == database).tuples())
+    ours = lambda key: key in codes or (isinstance(key, tuple) and key[:1] == (database,))  # noqa: E731
+    saved = {n: copy.deepcopy(s) for n, s in bd.calculation_setups.items() if any(ours(k) for fu in s.get("inv", []) for k in fu)}
+    yield
+    if not saved:
+        return
+    ids = dict(AD.select(AD.code, AD.id).where(AD.database == database).tuples())
+
+    def moved(key):
+        if not ours(key):
+            return key
+        code = key[1] if isinstance(key, tuple) else codes[key]
+        return (key if isinstance(key, tuple) else ids[code]) if code in ids else None
+
+    for name, setup in saved.items():
+        inv = [{moved(k): v for k, v in fu.items() if moved(k) is not None} for fu in setup["inv"]]
+        bd.calculation_setups[name] = {**setup, "inv": [fu for fu in inv if fu]}
+    bd.calculation_setups.flush()
+
+
 def write_owned(
     registry: MutableMapping,
     obj,
@@ -138,7 +177,11 @@ def write_owned(
         registry.flush()
     else:
         obj.register(**meta, **{OWNER_KEY: mark_})
-    write()
+    if isinstance(name, str):  # a database: the calculation setups that use it outlive its rewrite
+        with setups_kept(name):
+            write()
+    else:
+        write()
     if count is not None:
         found = count()
         if expected is not None and found != expected:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ._resources import fingerprint
 from .errors import AicomputeError
+from .excel.inventories import resume_import
 from .inventory import install as install_inventories
 from .methods import (
     MethodName,
@@ -357,6 +358,7 @@ def setup_project(name: str = DEFAULT_PROJECT, reinstall: bool = False, progress
         mark = _say_step(progress, "1/3 biosphere", report, mark)
         install_methods(bd, biosphere, report)
         mark = _say_step(progress, "2/3 methods", report, mark)
+        resume_import(bd, report, discard=reinstall)
         install_inventories(bd, biosphere, report, reinstall=reinstall)
         _say_step(progress, "3/3 inventories", report, mark)
     report.seconds = time.perf_counter() - start

@@ -298,6 +298,7 @@ class Campaign:
     inputs: dict = field(default_factory=dict)
     resolved: list[str] = field(default_factory=list)  # aliases and what they were read as
     deployment: Deployment | None = None
+    files: list[Path] = field(default_factory=list)  # every file read: the campaign file and those it names
 
     @property
     def slug(self) -> str:

@@ -3,13 +3,17 @@ workbook, validated with the rules of `inventories/` (errors name sheet, row and
 
 from __future__ import annotations
 
+import difflib
+import json
+import shutil
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import distributions
-from .._resources import atomic_write, check_workbook_archive, fingerprint
-from ..errors import AicomputeError, InputError, Where
+from .._resources import atomic_write, check_workbook_archive, fingerprint, text_cells, write_json
+from ..errors import AicomputeError, InputError, Where, quote
 from ..inventory import InventoryDatabase, write_database
 from ..water import is_located_flow
 from ..inventory.validate import Biosphere, add_dataset, add_located_water, check_links, check_parameter, evaluate_database_parameters, ordered
@@ -156,6 +160,7 @@ def export_inventories(path: str | Path, databases: tuple[str, ...] = SHIPPED) -
     wb.remove(wb.active)
     for name in databases:
         _write_sheet(wb.create_sheet(_sheet_title(name)), name, Font(bold=True))
+    text_cells(wb)  # a name or comment typed as `=...` is written as text, and read back as typed
     atomic_write(path, wb.save)
     return [_sheet_title(n) for n in databases]
 
@@ -176,6 +181,7 @@ class _Activity:
     row: int
     meta: dict
     exchanges: list[tuple[int, dict]] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # field of the header block -> its row
 
 
 @dataclass
@@ -192,24 +198,86 @@ def _head(line: list) -> str:
     return str(line[0]).strip().lower() if line and line[0] is not None else ""
 
 
-def _table(rows: list, i: int) -> tuple[list[tuple[int, dict]], int]:
-    """The records of a table whose header is row `i`, up to the first empty row."""
-    header = [str(h) if h is not None else "" for h in rows[i][1]] if i < len(rows) else []
+def _letter(col: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(col)
+
+
+def _unknown(name: str, known: tuple[str, ...] | list[str]) -> str:
+    """`(did you mean 'X'?)` for the closest of `known` to `name`, else the list of `known`."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f"; use one of: {', '.join(known)}"
+
+
+def _check_header(header: list[str], columns: list[str], where: Where) -> None:
+    """An error for a column header of a table that is not one of `columns`, or given twice."""
+    for k, h in enumerate(header):
+        if not h:
+            continue
+        if h not in columns:
+            raise where.error(f"unknown column {quote(h)}{_unknown(h, columns)}", column=_letter(k + 1))
+        if h in header[:k]:
+            raise where.error(f"column {h!r} is given twice, in columns {_letter(header.index(h) + 1)} and {_letter(k + 1)}: keep one", column=h)
+
+
+def _table(rows: list, i: int, columns: list[str], where: Where) -> tuple[list[tuple[int, dict]], int]:
+    """The records of a table whose header is row `i`, up to the first empty row; an error for a
+    header not in `columns` or given twice, and for a value under no header (never dropped)."""
+    if i >= len(rows) or not any(v is not None for v in rows[i][1]):
+        return [], i
+    header = [str(h) if h is not None else "" for h in rows[i][1]]
+    _check_header(header, columns, where.at(row=rows[i][0]))
     records, i = [], i + 1
     while i < len(rows) and any(v is not None for v in rows[i][1]):
         r, values = rows[i]
+        stray = next((k for k, v in enumerate(values) if v is not None and (k >= len(header) or not header[k])), None)
+        if stray is not None:
+            raise where.error(f"a value ({quote(values[stray])}) in a column without a header: clear it, or move it to its column", row=r, column=_letter(stray + 1))
         records.append((r, {h: v for h, v in zip(header, values) if h and v is not None}))
         i += 1
     return records, i
 
 
+def _uncertainty_type(d: dict, where: Where) -> int:
+    """The stats_arrays id in the `uncertainty type` column (0 where blank); an error for a
+    number that is not a whole one. A text is left to the validation (it names the types)."""
+    kind = d.get("uncertainty type")
+    if kind is None:
+        return 0
+    if isinstance(kind, str):
+        return int(kind) if kind.isdigit() else -1
+    if isinstance(kind, bool) or not isinstance(kind, (int, float)) or not float(kind).is_integer():
+        raise where.error(f"uncertainty type {quote(kind)} is not a stats_arrays id ({', '.join(f'{v} {k}' for k, v in distributions.TYPES.items())})", column="uncertainty type")
+    return int(kind)
+
+
+def _check_uncertainty(d: dict, where: Where) -> None:
+    """An error for a distribution column that is given but not read for the row's type (never
+    dropped silently): a lognormal or a normal is its `scale` about the amount, a uniform,
+    triangular or beta its `minimum` and `maximum` (`loc` is derived from the amount)."""
+    kind = _uncertainty_type(d, where)
+    given = [k for k in ("scale", "minimum", "maximum", "loc") if d.get(k) is not None]
+    if kind in (0, 1) and given:
+        raise where.error(f"{given[0]} is given without an uncertainty type: give the type ({', '.join(f'{v} {k}' for k, v in distributions.TYPES.items())}), or clear the cell", column=given[0])
+    name = distributions.NAMES.get(kind)
+    if name in ("lognormal", "normal"):
+        stray = next((k for k in ("minimum", "maximum") if k in given), None)
+        spread = "its scale (ln of the geometric standard deviation), its median at the amount" if name == "lognormal" else "its scale (the standard deviation), its mean at the amount"
+        if stray:
+            raise where.error(f"a {name} here is given by {spread} (loc follows the amount); minimum/maximum are not read for it: clear the cell", column=stray)
+    elif name and "scale" in given:
+        raise where.error(f"a {name} here is given by its minimum and maximum, its median at the amount; scale is not read for it: clear the cell", column="scale")
+
+
 def _parameter(sheet: _Sheet, r: int, d: dict) -> None:
-    where = sheet.where.at(row=r, what=f"parameter {d.get('name')!r}")
+    where = sheet.where.at(row=r, what=f"parameter {quote(d.get('name'))}")
     p = {k: d[k] for k in ("name", "unit", "source", "comment") if k in d}
     if d.get("formula"):
         p["formula"] = str(d["formula"])
     elif "amount" in d:
         p["amount"] = d["amount"]
+    _check_uncertainty(d, where)
     if distributions.to_spec(d):
         p["uncertainty"] = distributions.to_spec(d)
     check_parameter(p, where)
@@ -218,23 +286,80 @@ def _parameter(sheet: _Sheet, r: int, d: dict) -> None:
     sheet.db.parameters[p["name"]] = {**p, "_where": where}
 
 
-def _activity(rows: list, i: int) -> tuple[_Activity, int]:
+def _meta(act: _Activity, r: int, line: list, where: Where) -> None:
+    """One `field | value` row of an activity's header block; an error for a field that is not
+    one of `ACTIVITY_FIELDS` (with the closest) or given twice, and for a type other than
+    `process` (the only one read)."""
+    key, value = str(line[0]).strip(), line[1] if len(line) > 1 else None
+    where = where.at(row=r, column="A")
+    if key not in ACTIVITY_FIELDS:
+        raise where.error(f"unknown field {quote(key)} in the activity's block{_unknown(key, ACTIVITY_FIELDS)}")
+    if key in act.rows:
+        raise where.error(f"field {key!r} is also in row {act.rows[key]}: keep one row per field")
+    if key == "type" and value not in (None, "process"):
+        raise where.error(f"type {quote(value)}: the activities of this workbook are processes (type 'process')", column="B")
+    act.rows[key] = r
+    act.meta[key] = value
+
+
+def _activity(rows: list, i: int, where: Where) -> tuple[_Activity, int]:
     r, line = rows[i]
     act = _Activity(row=r, meta={"name": line[1] if len(line) > 1 else None})
+    where = where.at(what=f"activity {quote(act.meta['name'])}")
     i += 1
     while i < len(rows) and rows[i][1] and _head(rows[i][1]) not in ("exchanges", "activity", ""):
-        act.meta[str(rows[i][1][0]).strip()] = rows[i][1][1] if len(rows[i][1]) > 1 else None
+        _meta(act, rows[i][0], rows[i][1], where)
         i += 1
     if i < len(rows) and _head(rows[i][1]) == "exchanges":
-        act.exchanges, i = _table(rows, i + 1)
+        act.exchanges, i = _table(rows, i + 1, EXCHANGE_COLUMNS, where.at(what=None))
     return act, i
 
 
-def _read_sheet(ws, path: Path) -> _Sheet | None:
+#: The rows of a sheet outside its tables and activity blocks (lower case): the database's.
+DATABASE_ROWS = ("format", "license")
+
+
+def _check_loose_row(line: list, where: Where) -> None:
+    """An error for a non-empty row outside the sections (a misspelt `Activity`, a field of an
+    activity after an empty row, a value without a key): never skipped."""
+    if not any(v is not None for v in line) or _head(line) in DATABASE_ROWS:
+        return
+    if line[0] is None:
+        k = next(k for k, v in enumerate(line) if v is not None)
+        raise where.error(f"a value ({quote(line[k])}) without a key in column A: clear it, or type its key", column=_letter(k + 1))
+    text = str(line[0]).strip()
+    if text.lower() == "database":
+        raise where.error("a second 'Database' row: a sheet holds one database (bw2io reads one Database section per import)", column="A")
+    if text.lower() in (*ACTIVITY_FIELDS, "exchanges", "name"):
+        raise where.error(f"{quote(text)} is outside an activity's block (an empty row ends a block): remove the empty row above it", column="A")
+    raise where.error(f"unknown row {quote(text)}{_unknown(text, ['Activity', 'Database parameters', *DATABASE_ROWS])}", column="A")
+
+
+def _column_name(rows: list, i: int, col: int) -> str:
+    """The header of 1-based column `col` for the row at index `i`: that of the table the row
+    is in, else the column's letter."""
+    j = i
+    while j > 0 and (j == i or any(v is not None for v in rows[j][1])):
+        if _head(rows[j - 1][1]) in ("exchanges", "database parameters"):
+            header = rows[j][1]
+            return str(header[col - 1]) if col <= len(header) and header[col - 1] is not None else _letter(col)
+        j -= 1
+    return _letter(col)
+
+
+def _read_sheet(ws, path: Path, formulas: dict[tuple[int, int], str] | None = None) -> _Sheet | None:
+    """The `Database` section of a worksheet (None for a sheet whose A1 is empty or `skip`);
+    `formulas` are its cells holding a formula without a computed value (refused)."""
+    from ..campaign.workbook import uncomputed_error
+
     rows = [(i, [_cell(v) for v in row]) for i, row in enumerate(ws.iter_rows(values_only=True), start=1)]
-    if not rows or not rows[0][1] or rows[0][1][0] in (None, "skip"):
-        return None
     where = Where(file=path.name, sheet=ws.title)
+    skipped = not rows or not rows[0][1] or rows[0][1][0] in (None, "skip")
+    if formulas and (not skipped or (1, 1) in formulas):
+        r, c = min(formulas)
+        raise uncomputed_error(where.at(row=r, column=_column_name(rows, r - 1, c)), formulas[(r, c)])
+    if skipped:
+        return None
     first = rows[0][1]
     if str(first[0]).lower() != "database" or len(first) < 2 or not first[1]:
         raise where.error("the first row must be 'Database | <name>'", row=1, column="A")
@@ -244,13 +369,14 @@ def _read_sheet(ws, path: Path) -> _Sheet | None:
     while i < len(rows):
         head = _head(rows[i][1])
         if head == "database parameters":
-            records, i = _table(rows, i + 1)
+            records, i = _table(rows, i + 1, PARAM_COLUMNS, where)
             for r, d in records:
                 _parameter(sheet, r, d)
         elif head == "activity":
-            act, i = _activity(rows, i)
+            act, i = _activity(rows, i, where)
             sheet.activities.append(act)
         else:
+            _check_loose_row(rows[i][1], where.at(row=rows[i][0]))
             i += 1
     return sheet
 
@@ -296,18 +422,40 @@ class _Providers:
         raise where.error(f"no provider {d.get('name')!r} [{d.get('location')}] ({d.get('reference product')}) in database {dbname!r}", column="name")
 
 
+#: The amount of a production exchange: what the package writes (one unit of the reference
+#: product; `inventory.validate.add_dataset`).
+PRODUCTION_AMOUNT = 1
+
+
+def _check_production(d: dict, ew: Where) -> None:
+    """An error for a production row whose amount is not the one the package writes (blank is
+    read as it), or that has a formula or a distribution: none of them would be read."""
+    amount = d.get("amount")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount != PRODUCTION_AMOUNT):
+        raise ew.error(f"production amount {quote(amount)} is not read: an activity here makes {PRODUCTION_AMOUNT} unit of its reference product (what export-inventories writes); scale its other exchanges instead", column="amount")
+    for k in ("formula", "uncertainty type", "loc", "scale", "minimum", "maximum"):
+        if d.get(k) is not None:
+            raise ew.error(f"a production exchange has no {k} (its amount is {PRODUCTION_AMOUNT}): clear the cell", column=k)
+
+
 def _exchange(d: dict, db: str, providers: _Providers, ew: Where) -> dict | None:
     """An exchange row in the inventory format (None for the production row)."""
     kind = d.get("type")
-    if kind == "production" or (kind == "biosphere" and is_located_flow(str(d.get("name")))):
+    if kind == "production":
+        _check_production(d, ew)
+        return None
+    if kind == "biosphere" and is_located_flow(str(d.get("name"))):
         return None  # a location flow of water is derived again from the dataset (located_water)
     if kind not in ("technosphere", "biosphere"):
-        raise ew.error(f"type {kind!r} must be production, technosphere or biosphere", column="type")
+        raise ew.error(f"type {quote(kind)} must be production, technosphere or biosphere", column="type")
     exc = {k: d[k] for k in ("unit", "source", "comment") if k in d}
     exc["amount"] = str(d["formula"]) if d.get("formula") else d.get("amount")
     if exc["amount"] is None:
         raise ew.error("missing amount", column="amount")
-    if distributions.to_spec(d) and not d.get("formula"):
+    _check_uncertainty(d, ew)
+    if distributions.to_spec(d) and d.get("formula"):
+        raise ew.error("an exchange with a formula gets its uncertainty from the parameters of the formula; the uncertainty columns are not read for it: clear them, or give an amount without a formula", column="uncertainty type")
+    if distributions.to_spec(d):
         exc["uncertainty"] = distributions.to_spec(d)
     if kind == "biosphere":
         exc["biosphere"] = [d.get("name"), [c for c in str(d.get("categories", "")).split("::") if c]]
@@ -317,7 +465,7 @@ def _exchange(d: dict, db: str, providers: _Providers, ew: Where) -> dict | None
 
 
 def _add_activity(sheet: _Sheet, act: _Activity, providers: _Providers, bio: Biosphere) -> None:
-    where = sheet.where.at(row=act.row, what=f"activity {act.meta.get('name')!r}")
+    where = sheet.where.at(row=act.row, what=f"activity {quote(act.meta.get('name'))}")
     for key in ("code", "unit"):
         if not act.meta.get(key):
             raise where.error(f"missing field {key!r}", column=key)
@@ -325,7 +473,7 @@ def _add_activity(sheet: _Sheet, act: _Activity, providers: _Providers, bio: Bio
     ds["comment"] = ds.get("comment", "")
     ds["exchanges"], wheres = [], []
     for r, d in act.exchanges:
-        ew = sheet.where.at(row=r, what=f"exchange {d.get('name')!r}")
+        ew = sheet.where.at(row=r, what=f"exchange {quote(d.get('name'))}")
         exc = _exchange(d, sheet.db.name, providers, ew)
         if exc is not None:
             ds["exchanges"].append(exc)
@@ -368,15 +516,32 @@ def read_inventory_workbook(path: Path) -> list[InventoryDatabase]:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:
         raise AicomputeError(f"{path}: not a readable Excel workbook ({exc})") from None
-    result = workbook_databases(wb, path)
+    from ..campaign.workbook import uncomputed_formulas
+
+    result = workbook_databases(wb, path, uncomputed_formulas(path, wb, wb.sheetnames))
     for db in result:
         db.fingerprint = fingerprint("import", path.read_bytes())
     return result
 
 
-def workbook_databases(wb, path: Path) -> list[InventoryDatabase]:
-    """The validated databases of an open inventory workbook (openpyxl), in writing order;
-    `path` is named in messages."""
+def workbook_databases(wb, path: Path, formulas: dict[str, dict[tuple[int, int], str]] | None = None) -> list[InventoryDatabase]:
+    """The validated databases of an open inventory workbook (openpyxl), in writing order.
+
+    Parameters
+    ----------
+    wb : openpyxl.Workbook
+        The workbook, or any object with `worksheets` whose items have `title` and `iter_rows`.
+    path : Path
+        The file, named in messages.
+    formulas : dict, optional
+        Sheet title -> {(row, column): formula} of the cells holding a formula without a
+        computed value (`campaign.workbook.uncomputed_formulas`): refused, never read as blank.
+
+    Returns
+    -------
+    list of InventoryDatabase
+        The databases of the workbook, in writing order.
+    """
     import bw2data as bd
 
     biosphere = find_biosphere(bd)
@@ -384,7 +549,7 @@ def workbook_databases(wb, path: Path) -> list[InventoryDatabase]:
         raise AicomputeError("the project has no biosphere database; run: aicompute setup")
     bio = Biosphere(biosphere, flow_index(biosphere), flow_codes(biosphere))
     try:
-        sheets = [s for s in (_read_sheet(ws, path) for ws in wb.worksheets) if s is not None]
+        sheets = [s for s in (_read_sheet(ws, path, (formulas or {}).get(ws.title)) for ws in wb.worksheets) if s is not None]
         providers = _Providers(sheets)
         for sheet in sheets:
             evaluate_database_parameters(sheet.db)
@@ -468,21 +633,94 @@ def import_inventories(path: str | Path) -> ImportReport:
         raise AicomputeError(f"{path}: workbook not found")
     with writer_lock(f"project {bd.projects.current!r}"):
         refresh_registries(bd)
-        return _install(bd, path)
+        earlier = ImportReport()
+        resume_import(bd, earlier)  # an earlier import killed half-way is completed first
+        report = _install(bd, path)
+        report.items[:0] = earlier.items
+        return report
 
 
 def _install(bd, path: Path) -> ImportReport:
-    from ..inventory.writer import refresh_dependants
+    databases = _checked(bd, path)
+    folder = _begin(bd, path)
+    report = _write_all(bd, databases, path.name)
+    shutil.rmtree(folder)
+    return report
 
+
+def _checked(bd, path: Path) -> list[InventoryDatabase]:
+    """The databases of the workbook `path`, validated against the project (nothing written)."""
     databases = read_inventory_workbook(path)
     _check_names(databases)
     for db in databases:
         refuse_foreign(bd.databases, db.name, "rename it in the workbook")
     _check_dependants(databases)
+    return databases
+
+
+def _write_all(bd, databases: list[InventoryDatabase], workbook: str) -> ImportReport:
+    from ..inventory.writer import refresh_dependants
+
     biosphere = find_biosphere(bd)
     report = ImportReport()
     for db in databases:
-        write_database(bd, db, biosphere, imported_from=str(path.name))
+        write_database(bd, db, biosphere, imported_from=workbook)
         report.installed.append((db.name, len(db.datasets)))
     refresh_dependants(bd, {db.name for db in databases}, report)
     return report
+
+
+#: The folder of the project's directory that holds an import while it is written: a copy of
+#: the workbook, then `journal.json` (written last: from then on the import is completed by the
+#: next command if this one is killed).
+JOURNAL = "bw_aicompute-import"
+
+
+def _journal_folder(bd) -> Path:
+    return Path(bd.projects.dir) / JOURNAL
+
+
+def _begin(bd, path: Path) -> Path:
+    """Keep a copy of the workbook in the project and write the journal: the point from which
+    an interrupted import is completed (`resume_import`) rather than lost half-written."""
+    folder = _journal_folder(bd)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    atomic_write(folder / "workbook.xlsx", lambda tmp: shutil.copyfile(path, tmp))
+    write_json(folder / "journal.json", {"workbook": path.name})
+    return folder
+
+
+def resume_import(bd, report, discard: bool = False) -> None:
+    """Complete an `import-inventories` that was interrupted (killed, power lost) after it began
+    writing, from the copy of the workbook it kept: the project then has the user's import,
+    whole. An import killed before its journal was written changed nothing: its folder is
+    removed. With `discard` (`setup --reinstall`), the journal is dropped instead.
+
+    Parameters
+    ----------
+    bd : module
+        bw2data, in the project (under the writer lock).
+    report : SetupReport
+        Gets one item per database completed.
+    discard : bool
+        Drop an interrupted import (the shipped inventories are restored over it).
+    """
+    folder = _journal_folder(bd)
+    if not folder.exists():
+        return
+    journal = folder / "journal.json"
+    if discard or not journal.is_file():
+        shutil.rmtree(folder)
+        return
+    workbook = json.loads(journal.read_text(encoding="utf-8"))["workbook"]
+    try:
+        databases = _checked(bd, folder / "workbook.xlsx")
+    except AicomputeError as exc:
+        raise AicomputeError(f"an interrupted import of {workbook} cannot be completed ({exc}); aicompute setup --reinstall restores the shipped inventories") from None
+    done = _write_all(bd, databases, workbook)
+    shutil.rmtree(folder)
+    for name, n in done.installed:
+        report.add("database", name, "updated", f"completed the interrupted import of {workbook} ({n} datasets)")
+    for name, action, detail in done.items:
+        report.add("database", name, action, detail)

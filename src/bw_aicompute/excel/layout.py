@@ -119,6 +119,9 @@ def lay_out(xl, headers: dict[str, set[int]] | None = None, notes: dict[str, set
         Sheet -> rows of notes that run over the empty cells to their right (not wrapped, not
         counted in the widths).
     """
+    from .._resources import text_cells
+
+    text_cells(xl.book)  # a name typed as `=HYPERLINK(...)` is shown, never run
     headers, notes = headers or {}, notes or {}
     for ws in xl.sheets.values():
         heads, skip = headers.get(ws.title, {1}), notes.get(ws.title, set())
