@@ -438,3 +438,79 @@ def test_mutated_inventory_workbooks(ready_dir, background_grid, tmp_path, capsy
         assert rc == 2 and says in err and err.count("\n") == 1, err
     budget.check()
     assert valid > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the monthly mix and the hourly intensity series a campaign names (CSV files): at least 100
+# seeded mutations each, through `assess`
+
+CSV_TOKENS = ["1e308", "1e5", "9999", "-1", "-0", "nan", "inf", "-inf", "", " ", "x", "0", "1e-300", "2024-13", "2024-02", "9999-12",
+              "0001-01-01T00:00:00+05:00", "2024-03-10T22:30:00+01:00", "FR", "FRA", "TWh", "Coal", "\x00", "é" * 50, "1" * 400, "a,b", '"']
+
+
+def mutate_csv(lines: list[str], rng: random.Random) -> list[str]:
+    """Cells replaced (huge, negative, NaN, inf, empty, text, dates), rows duplicated, dropped
+    or zeroed."""
+    lines = list(lines)
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(1, len(lines)) if rng.random() < 0.95 else 0  # the header, rarely
+        action = rng.random()
+        if action < 0.6:
+            cells = lines[i].split(",")
+            cells[rng.randrange(len(cells))] = rng.choice(CSV_TOKENS)
+            lines[i] = ",".join(cells)
+        elif action < 0.75:
+            lines.insert(rng.randrange(1, len(lines) + 1), lines[i])
+        elif action < 0.9 and len(lines) > 2:
+            del lines[i]
+        else:
+            cells = lines[i].split(",")
+            lines[i] = ",".join([cells[0], *("0" for _ in cells[1:])])
+    return lines
+
+
+def assess_mutations(path: Path, series: Path, lines: list[str], seed: int, tmp_path: Path, capsys, field: str) -> int:
+    """`SURFACE_CASES` mutations of `lines` written to `series`, each assessed: a refusal in one
+    line naming the campaign file, the field and the series (its line, for a cell), nothing
+    written; or a finite, non-negative climate total. Returns the valid cases."""
+    rng, budget, valid = random.Random(seed), Budget(), 0
+    for case in range(SURFACE_CASES):
+        series.write_text("\n".join(mutate_csv(lines, rng)) + "\n", encoding="utf-8")
+        out = tmp_path / f"{series.stem}{case}.json"
+        rc = budget.case(lambda: main(["assess", str(path), "--indicator", "climate", "--json", str(out), "--replace"]))
+        captured = capsys.readouterr()
+        if refused_or_ok(rc, captured):
+            assert not out.exists()
+            assert str(path) in captured.err and field in captured.err, captured.err
+            continue
+        data = json.loads(out.read_text())
+        assert finite(data["totals"]["climate"]["value"]), data["totals"]
+        valid += 1
+    budget.check()
+    return valid
+
+
+def test_mutated_monthly_mixes(ready_dir, tmp_path, capsys):
+    """A wide monthly file and Ember's long format (alternately), mutated, under a campaign of
+    a phase over four months."""
+    techs = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo")
+    wide = ["month," + ",".join(techs)] + [f"2024-{m:02d}," + ",".join(str(round(5 + 3 * k + m, 1)) for k in range(len(techs))) for m in range(1, 5)]
+    ember = ["ISO 3 code,Date,Category,Subcategory,Variable,Unit,Value"] + [
+        f"FRA,2024-{m:02d}-01,Electricity generation,Fuel,{fuel},TWh,{4 + k + m}" for m in range(1, 4) for k, fuel in enumerate(("Coal", "Gas", "Nuclear", "Wind"))]
+    doc = {"campaign": {"name": "fuzzed months"}, "site": {"country": "FR", "monthly_mix": "months.csv"}, "hardware": {"gpu": "H100 SXM 80GB"},
+           "phases": [{"name": "run", "kind": "pretraining", "gpus": 16, "hours": 300, "start": "2024-01-15", "end": "2024-04-10"}]}
+    valid = 0
+    for fmt, lines in (("wide", wide), ("ember", ember)):
+        path = tmp_path / f"{fmt}.yaml"
+        path.write_text(yaml.safe_dump({**doc, "site": {**doc["site"], "monthly_mix": f"{fmt}.csv"}}))
+        valid += assess_mutations(path, tmp_path / f"{fmt}.csv", lines, 2400 + len(fmt), tmp_path, capsys, f"site.monthly_mix': {fmt}.csv: ")
+    assert valid > 0
+
+
+def test_mutated_hourly_series(ready_dir, tmp_path, capsys):
+    """The hourly series of `test_hourly` (two zones) beside its power log, mutated."""
+    from test_hourly import write_inputs
+
+    path = write_inputs(tmp_path)
+    lines = (tmp_path / "hourly.csv").read_text().splitlines()
+    assert assess_mutations(path, tmp_path / "hourly.csv", lines, 2402, tmp_path, capsys, "hourly.csv") > 0

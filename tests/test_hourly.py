@@ -81,3 +81,44 @@ def test_a_partial_series_says_its_coverage(ready_dir, tmp_path):
     h = a.model.phases[0].hourly
     assert h["hours"] == 2 and h["coverage"] == pytest.approx((300 + 450) / 1350, rel=1e-3)
     assert h["kg_per_kwh"] == pytest.approx((300 * SERIES[23] + 450 * SERIES[0]) / 750, rel=STEP)
+
+
+def refused(path: Path, tmp_path: Path, capsys, *says: str) -> None:
+    """`assess` of `path` exits 2 with one line holding every one of `says`, writing nothing."""
+    out = tmp_path / "refused.json"
+    rc = main(["assess", str(path), "--indicator", "climate", "--json", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("aicompute: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert all(s in err for s in says), err
+    assert not out.exists()
+
+
+def edit_series(tmp_path: Path, line: int, text: str, insert: bool = False) -> None:
+    """Replace (or insert before) line `line` (1-based, the header is 1) of the hourly series."""
+    lines = (tmp_path / "hourly.csv").read_text().splitlines()
+    lines[line - 1:line - 1 + (not insert)] = [text]
+    (tmp_path / "hourly.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_an_hour_given_twice_is_refused_naming_both_lines(ready_dir, tmp_path, capsys):
+    """Line 4 is 22:00 of FR; a second 22:00 (here at +01:00: the same UTC hour) won silently."""
+    path = write_inputs(tmp_path)
+    lines = (tmp_path / "hourly.csv").read_text().splitlines()
+    assert lines[3].startswith("2024-03-10T22:00:00Z,FR")
+    edit_series(tmp_path, 12, "2024-03-10T23:30:00+01:00,FR,0.9,1.5", insert=True)
+    refused(path, tmp_path, capsys, f"{path}: field 'site.hourly_intensity.file': hourly.csv: line 12, column 'timestamp': the hour 2024-03-10 22:00 UTC of zone FR is also on line 4")
+
+
+@pytest.mark.parametrize("row, says", [
+    ("2024-03-10T22:00:00Z,FR,1e300,1.5", "line 4, column 'kg_co2e_per_kwh': '1e300' is above 2 kg CO2-eq/kWh"),  # was: null totals
+    ("2024-03-10T22:00:00Z,FR,2.5,1.5", "line 4, column 'kg_co2e_per_kwh': '2.5' is above 2 kg CO2-eq/kWh"),
+    ("2024-03-10T22:00:00Z,FR,0.03,1e300", "line 4, column 'l_per_kwh': '1e300' is above 200 L/kWh"),
+    ("2024-03-10T22:00:00Z,FR,,1.5", "line 4, column 'kg_co2e_per_kwh': is empty"),  # was: read as 0
+    ("2024-03-10T22:00:00Z,FR,nan,1.5", "line 4, column 'kg_co2e_per_kwh': 'nan' must be a finite number >= 0"),
+    ("0001-01-01T00:00:00+05:00,FR,0.03,1.5", "line 4, column 'timestamp': '0001-01-01T00:00:00+05:00' is not an ISO 8601 time"),  # was: OverflowError
+    ("2024-03-10T22:00:00Z,FR,0.03", "line 4: 3 cells; the header (line 1) has 4"),
+])
+def test_intensities_are_bounded_and_given(ready_dir, tmp_path, capsys, row, says):
+    path = write_inputs(tmp_path)
+    edit_series(tmp_path, 4, row)
+    refused(path, tmp_path, capsys, "field 'site.hourly_intensity.file': hourly.csv: " + says)
