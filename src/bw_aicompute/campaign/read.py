@@ -12,8 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import AicomputeError, InputError, Where, quote
 from ..inventory import tables as inventory_tables
 from .schema import (
@@ -51,6 +49,7 @@ from .schema import (
     Site,
 )
 from .workbook import read_campaign_workbook
+from ..yamlfile import load_yaml
 
 _QUANTITY = re.compile(r"\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z-]+)\s*")
 
@@ -64,6 +63,7 @@ class Reader:
         self.where = Where(file=self.path)
         self.resolved: list[str] = []  # what an alias was read as, for the report
         self.cells: dict[str, tuple[str, int, str | None]] = {}  # a workbook's field -> (sheet, row, column)
+        self.files: list[Path] = [Path(path)]  # the files read: outputs are never one of them
 
     def fail(self, field_: str, problem: str) -> InputError:
         """An error about `field_` (a dotted path such as `site.pue`), at its sheet, row and
@@ -315,9 +315,9 @@ def _grid_scenario(r: Reader, value: Any) -> GridScenario:
     f = "site.grid_scenario"
     path = referenced_file(r, r.text(value, f), Path(r.path).parent, f, "grid scenario file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise r.fail(f, f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        doc = load_yaml(path, "grid scenario file")
+    except AicomputeError as exc:
+        raise r.fail(f, str(exc)) from None
     doc = r.mapping(doc, f"{f} ({path.name})")
     r.known_keys(doc, ("name", "year", "source", "shares"), f"{f} ({path.name})")
     shares_doc = r.mapping(doc.get("shares"), f"{f} ({path.name}).shares")
@@ -488,6 +488,7 @@ def referenced_file(r: Reader, name: str, base: Path, field_: str, what: str) ->
         raise r.fail(field_, f"{shown}: is {kind}; name the {what}")
     if not os.access(path, os.R_OK):
         raise r.fail(field_, f"{shown}: {what} cannot be read (permission denied)")
+    r.files.append(path)
     return path
 
 
@@ -552,6 +553,9 @@ def resolve_relative(r: Reader, phases: list[Phase]) -> None:
             refs = [by_name[n] for n in deps[name]]
             p.gpu_hours = p.relative[0] * sum(q.gpu_hours for q in refs)
             p.node_hours = p.relative[0] * sum(q.node_hours for q in refs)
+            if not p.gpu_hours <= RANGES["gpu_hours"][1]:  # a chain of shares grows past the bound
+                i = phases.index(p) + 1
+                raise r.fail(f"phases[{i}] ({p.name}).gpu_hours", f"comes to {p.gpu_hours:.3g} GPU-hours; a phase has at most {RANGES['gpu_hours'][1]:,.0f} GPU-hours (the bound of gpu_hours)")
 
 
 def _gpu_time(r: Reader, p: dict, f: str, base: Path) -> tuple[float, float, float | None, str, dict]:
@@ -608,7 +612,9 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
     relative = _relative(r, p, f)
     if gpu_hours == 0 and node_hours == 0 and energy is None and extra == 0 and not measured and not relative:
         raise r.fail(f, "has no compute: give gpu_hours, nodes x hours, gpus x hours, energy or extra_energy")
-    months = _phase_months(r, p, f)
+    span = _phase_span(r, p, f)
+    _gpu_time_bounds(r, p, f, gpu, hw, span)
+    months = _phase_months(span)
     lf = p.get("load_factor", defaults.get("load_factor"))
     overhead = p.get("node_overhead_w_per_gpu", defaults.get("node_overhead_w_per_gpu"))
     share = p.get("node_overhead_share", defaults.get("node_overhead_share"))
@@ -633,33 +639,66 @@ def parse_phase(r: Reader, p: Any, i: int, defaults: dict, hw: Hardware, base: P
 
 
 def _day_text(value: Any) -> str | None:
-    """A date or time read by YAML or from a workbook cell as text (a time at midnight is its
-    day: `2024-01-20`), None for anything else."""
+    """A date or time read by YAML or from a workbook cell as text (a time at midnight without a
+    UTC offset is its day: `2024-01-20`; a time with an offset keeps it, for `parse_when` to
+    convert to UTC), None for anything else."""
     import datetime as dt
 
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+        return value.date().isoformat() if value.time() == dt.time(0) and value.tzinfo is None else value.isoformat()
     return value.isoformat() if isinstance(value, dt.date) else None
 
 
-def _phase_months(r: Reader, p: dict, f: str) -> dict[str, float]:
-    """The share of a dated phase's hours in each month (`start` and `end`: YYYY-MM-DD or
-    YYYY-MM, both included); {} for an undated phase."""
-    from .dates import month_shares, parse_when
+def _phase_span(r: Reader, p: dict, f: str) -> tuple[Any, Any] | None:
+    """(start, end) of a dated phase (`start` and `end`: YYYY-MM-DD or YYYY-MM, both included,
+    or a time, UTC unless it has an offset), naive UTC with the end exclusive; None for an
+    undated phase. Refused before anything is built on them: outside the years 1990-2100, an
+    end not after the start, more than 600 months (`campaign.dates.phase_span`)."""
+    from .dates import PhaseDateError, phase_span
 
     if "start" not in p and "end" not in p:
-        return {}
+        return None
     for key in ("start", "end"):
         if key not in p:
             raise r.fail(f"{f}.{key}", "is required when the phase has " + ("an end" if key == "start" else "a start"))
     text = {k: _day_text(p[k]) or r.text(p[k], f"{f}.{k}") for k in ("start", "end")}
-    start, end = parse_when(text["start"]), parse_when(text["end"], end=True)
-    for key, value in (("start", start), ("end", end)):
-        if value is None:
-            raise r.fail(f"{f}.{key}", f"{quote(text[key])} is not a date: give YYYY-MM-DD or YYYY-MM")
-    if end <= start:
-        raise r.fail(f"{f}.end", f"{quote(text['end'])} is not after the start {quote(text['start'])}")
-    return month_shares(start, end)
+    try:
+        return phase_span(text["start"], text["end"])
+    except PhaseDateError as exc:
+        raise r.fail(f"{f}.{exc.key}", str(exc)) from None
+
+
+def _phase_months(span: tuple[Any, Any] | None) -> dict[str, float]:
+    """The share of a dated phase's hours in each month (`span`: `_phase_span`); {} for an
+    undated phase."""
+    from .dates import month_shares
+
+    return month_shares(*span) if span else {}
+
+
+def _gpu_time_bounds(r: Reader, p: dict, f: str, gpu: str, hw: Hardware, span: tuple[Any, Any] | None) -> None:
+    """Refuse `gpus` (or `nodes` x the GPUs per node, as the phase is written) x `hours` above
+    the bound of a phase's GPU-hours (`gpu_hours` in `RANGES`), and `hours` more than a dated
+    phase's span: each GPU runs `hours` between its start and end. (`gpu_hours` alone gives no
+    GPU count: it is held to its own bound only.)"""
+    from ..inventory.templates import parameter
+
+    counted = next((k for k in ("gpus", "nodes") if k in p), None)
+    if counted is None or "hours" not in p or "telemetry" in p or "gpu_hours" in p:
+        return
+    per_node = 1.0
+    if counted == "nodes":
+        per_node = hw.gpus_per_node if hw.gpus_per_node is not None else float(parameter(f"{gpu}_gpus_per_node")["amount"])
+    hours = r.number(p["hours"], f"{f}.hours", TIME_UNITS)
+    gpus = r.number(p[counted], f"{f}.{counted}") * per_node
+    product = f"{counted} x hours" + (f" x {per_node:g} GPUs per node" if counted == "nodes" else "")
+    most = RANGES["gpu_hours"][1]
+    if gpus * hours > most:
+        raise r.fail(f"{f}.hours", f"{product} is {gpus * hours:,.4g} GPU-hours; a phase has at most {most:,.0f} GPU-hours (the bound of gpu_hours)")
+    if span is not None:
+        fit = (span[1] - span[0]).total_seconds() / 3600
+        if hours > fit * (1 + 1e-9):
+            raise r.fail(f"{f}.hours", f"{hours:,.6g} h do not fit in the phase's dates: each of its {gpus:,.6g} GPUs would run {hours:,.6g} h in the {fit:,.6g} h from {span[0]:%Y-%m-%d %H:%M} to {span[1]:%Y-%m-%d %H:%M} UTC; at most {fit:,.6g} h fit ({gpus * fit:,.6g} GPU-hours)")
 
 
 #: The modelled way to each functional unit: the fields it needs.
@@ -837,7 +876,10 @@ def parse_serving(doc: dict, path: Path | str) -> Campaign:
     if "deployment" not in doc:
         raise r.fail("deployment", "is required in a serving file (one that names the campaign it `serves`)")
     target = referenced_file(r, r.text(doc["serves"], "serves"), Path(path).parent, "serves", "training campaign file")
-    training = read_campaign(target, serving=False)
+    try:
+        training = read_campaign(target, serving=False)
+    except AicomputeError as exc:  # named from the serving file: the user runs that one
+        raise r.fail("serves", f"the training campaign file does not read: {exc}") from None
     if training.deployment is not None:
         raise r.fail("serves", f"{target} has a deployment of its own; name a training campaign file without one")
     site = parse_site(r, doc["site"]) if "site" in doc else None
@@ -851,7 +893,12 @@ def parse_serving(doc: dict, path: Path | str) -> Campaign:
         raise r.fail("campaign.name", f"has more than {MAX_NAME} characters; name the serving file's campaign")
     description = r.text(meta.get("description"), "campaign.description", required=False) or training.description
     inputs = {**doc, "serves": str(target.resolve()), "training": training.inputs}  # `training`: for display, not read back
-    return replace(training, name=name, description=description, path=Path(path), inputs=inputs, resolved=training.resolved + r.resolved, deployment=deployment)
+    return replace(training, name=name, description=description, path=Path(path), inputs=inputs, resolved=training.resolved + r.resolved, deployment=deployment, files=r.files + training.files)
+
+
+#: The months of all dated phases of a campaign, summed: each phase-month is written as a dataset
+#: (about 5 ms and 40 kB each), so 12,000 take about a minute.
+MAX_CAMPAIGN_MONTHS = 12_000
 
 
 def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Campaign:
@@ -888,68 +935,19 @@ def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Cam
     if len(doc["phases"]) > MAX_PHASES:
         raise r.fail("phases", f"has {len(doc['phases'])} phases; a campaign has at most {MAX_PHASES}")
     phases: list[Phase] = []
+    months = 0
     for i, p in enumerate(doc["phases"], start=1):
         phase = parse_phase(r, p, i, defaults, hw, Path(path).parent)
         if any(q.name == phase.name for q in phases):
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
+        months += len(phase.months)
+        if months > MAX_CAMPAIGN_MONTHS:
+            raise r.fail(f"phases[{i}] ({phase.name}).end", f"the dated phases up to this one span {months:,} months in all; a campaign's dated phases span at most {MAX_CAMPAIGN_MONTHS:,} months (a phase-month is a dataset)")
         phases.append(phase)
     resolve_relative(r, phases)
     apply_hourly(r, site, phases)
     deployment = parse_deployment(r, doc["deployment"], hw, Path(path).parent) if "deployment" in doc else None
-    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment)
-
-
-MAX_FILE_BYTES = 10_000_000  # a campaign file
-MAX_ALIASES = 100  # YAML aliases (*name) in a campaign file
-MAX_DEPTH = 20  # nesting of lists and mappings
-MAX_ELEMENTS = 1_000_000  # values, counting each use of an alias
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing more than MAX_ALIASES aliases."""
-
-    aliases = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
-        return super().compose_node(parent, index)
-
-
-def check_size(doc: Any, path: Path) -> None:
-    """Refuse documents nested deeper than MAX_DEPTH or with more than MAX_ELEMENTS values
-    (aliases expanded: a 'billion laughs' file is refused before it is used)."""
-    stack, count = [(doc, 0)], 0
-    while stack:
-        value, depth = stack.pop()
-        count += 1
-        if count > MAX_ELEMENTS:
-            raise AicomputeError(f"{path}: more than {MAX_ELEMENTS:,} values (aliases expanded); not a campaign file")
-        if depth > MAX_DEPTH:
-            raise AicomputeError(f"{path}: nested more than {MAX_DEPTH} levels deep; not a campaign file")
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((child, depth + 1) for child in children)
-
-
-def _load_yaml(path: Path) -> Any:
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise AicomputeError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes; not a campaign file")
-    try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_BoundedLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise AicomputeError(f"{path}:{where}: not valid YAML ({quote(getattr(exc, 'problem', None) or str(exc))[1:-1]})") from None
-    except UnicodeDecodeError:
-        raise AicomputeError(f"{path}: not a text file") from None
-    except RecursionError:
-        raise AicomputeError(f"{path}: nested too deeply; not a campaign file") from None
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise AicomputeError(f"{path}: a value cannot be read ({quote(str(exc))[1:-1]})") from None
-    check_size(doc, path)
-    return doc
+    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment, files=r.files)
 
 
 def read_campaign(path: str | Path, serving: bool = True) -> Campaign:
@@ -981,7 +979,7 @@ def read_campaign(path: str | Path, serving: bool = True) -> Campaign:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         doc = read_campaign_workbook(path, cells)
     elif path.suffix.lower() in (".yaml", ".yml"):
-        doc = _load_yaml(path)
+        doc = load_yaml(path)
     else:
         raise AicomputeError(f"{path}: unknown file type; use .yaml, .yml or .xlsx")
     if isinstance(doc, dict) and "serves" in doc:
