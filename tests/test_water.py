@@ -16,6 +16,10 @@ EXAMPLES = Path(__file__).parents[1] / "examples"
 # AWARE 2.0 non-agricultural yearly factors as published (WULCA, J. Ind. Ecol. 2025), read in the
 # edges 1.5.0 file by the reference notes (data_sources.md 6.3), m3 world-eq per m3
 PUBLISHED = {"FR": 4.99, "NO": 0.744, "US": 11.3, "IN": 37.9}
+# AWARE 2.0 all-uses yearly factors of states without a published non-agricultural one (IMPACT
+# World+ 2.1's copy in edges 1.5.0, identical to AWARE 2.0's all-uses file where both exist)
+ALL_USES = {"US-AZ": 98.6, "US-NV": 42.7, "US-TX": 16.8, "US-VA": 1.8}
+NON_AGRICULTURAL_SHARE = 0.906  # median ratio over the 15 states with both factors
 
 
 def factor(value: float) -> object:
@@ -50,13 +54,28 @@ def test_water_scarcity_per_m3_is_the_factor_of_the_place(ready_dir, tmp_path):
         assert totals["water"] / totals["water_consumption"] == pytest.approx(42.95, rel=1e-6)
     assert per_m3["FR"] == factor(PUBLISHED["FR"])
     assert per_m3["NO"] == factor(PUBLISHED["NO"])
-    # Arizona: no state factor in the copy reached; the US factor, said as a fallback
-    assert per_m3["US-AZ"] == factor(PUBLISHED["US"])
-    assert "FALLBACK" in places()["US-AZ"].note and not places()["US-CA"].note
-    assert per_m3["US-CA"] == factor(places()["US-CA"].cf) and per_m3["US-CA"] > 3 * per_m3["US-AZ"]
+    # Arizona: no published non-agricultural factor; the all-uses one times the states' median
+    # ratio, said as an estimate (it was the US factor, 11.3, before)
+    assert per_m3["US-AZ"] == pytest.approx(ALL_USES["US-AZ"] * NON_AGRICULTURAL_SHARE, rel=2e-3)
+    assert places()["US-AZ"].note.startswith("ESTIMATE") and not places()["US-CA"].note
+    assert per_m3["US-CA"] == factor(places()["US-CA"].cf) and per_m3["US-AZ"] > 2 * per_m3["US-CA"]
     # the ratios of the places' factors (to 1e-6 of the world factor over the smaller one)
     assert per_m3["FR"] / per_m3["NO"] == pytest.approx(PUBLISHED["FR"] / PUBLISHED["NO"], rel=2e-6 * world_cf() / PUBLISHED["NO"])
-    assert per_m3["US-AZ"] / per_m3["FR"] == pytest.approx(PUBLISHED["US"] / PUBLISHED["FR"], rel=2e-6 * world_cf() / PUBLISHED["FR"])
+    assert per_m3["US-CA"] / per_m3["FR"] == pytest.approx(places()["US-CA"].cf / PUBLISHED["FR"], rel=2e-6 * world_cf() / PUBLISHED["FR"])
+
+
+def test_every_state_and_dc_has_its_own_factor():
+    """No state falls back to the US factor: the published non-agricultural factor, or the
+    all-uses one times the median ratio (an ESTIMATE, flagged)."""
+    from bw_aicompute.inventory import tables
+
+    states = [r["state"] for r in tables()["grid_us_states"]]
+    assert len(states) == 51
+    for state in states:
+        p = places()[state]
+        assert p.aware == state and "FALLBACK" not in (p.note or ""), state
+        if state in ALL_USES:
+            assert p.cf == pytest.approx(ALL_USES[state] * NON_AGRICULTURAL_SHARE, rel=2e-3) and p.note.startswith("ESTIMATE")
 
 
 def located_by_hand(lca: bc.LCA) -> dict[str, float]:
@@ -123,6 +142,6 @@ def test_the_report_and_json_say_which_factor_and_its_fallback(ready_dir, tmp_pa
     path = only_site_water(tmp_path, "US-AZ")
     out = tmp_path / "az.json"
     assert main(["assess", str(path), "--indicator", "water_scarcity", "--json", str(out)]) == 0
-    assert "water scarcity factor (AWARE 2.0, water_scarcity): US-AZ 11.3 m3 world-eq per m3 (read as US); FALLBACK" in capsys.readouterr().out
+    assert "water scarcity factor (AWARE 2.0, water_scarcity): US-AZ 89.3 m3 world-eq per m3; ESTIMATE: AWARE 2.0 all-uses" in capsys.readouterr().out
     place = json.loads(out.read_text())["water_scarcity_place"]
-    assert place["aware_location"] == "US" and place["note"].startswith("FALLBACK") and place["cf"] == PUBLISHED["US"]
+    assert place["aware_location"] == "US-AZ" and place["note"].startswith("ESTIMATE") and place["cf"] == pytest.approx(89.3)

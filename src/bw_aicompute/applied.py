@@ -69,9 +69,7 @@ def grid_description(code: str, year: int | None = None, scenario=None) -> str:
         return f"{code} ({country['country']}), generation mix of {chosen} (Our World in Data / Ember)"
     state = next((r for r in t.get("grid_us_states", []) if r["state"] == code), None)
     if state is not None:
-        if state.get("mix") == "EIA":
-            return f"{code} ({state['label']}), generation mix of 2023 (EIA annual net generation by state)"
-        return f"{code} ({state['label']}), eGRID 2023 output rate; PROXY composition (national shares within fossil and non-fossil)"
+        return f"{code} ({state['label']}), generation mix of 2023 (EIA-923 net generation by state, Ember)"
     province = next((r for r in t.get("grid_ca_provinces", []) if r["province"] == code), None)
     if province is not None:
         return f"{code} ({province['label']}), provincial generation shares (year not stated by the source)"

@@ -255,7 +255,7 @@ def _countries() -> pd.DataFrame:
 
     t = tables()
     rows = [{"key": r["iso2"], "iso3": r["iso3"], "name": r["country"], "source": f"OWID/Ember {r['year']} generation shares"} for r in t["grid_countries"]]
-    rows += [{"key": r["state"], "iso3": "", "name": r["label"], "source": "EIA 2023 generation by source" if r.get("mix") == "EIA" else "eGRID 2023 (PROXY composition)"} for r in t["grid_us_states"]]
+    rows += [{"key": r["state"], "iso3": "", "name": r["label"], "source": "EIA-923 2023 generation by source (Ember)"} for r in t["grid_us_states"]]
     rows += [{"key": r["province"], "iso3": "", "name": r["label"], "source": "provincial generation shares"} for r in t["grid_ca_provinces"]]
     rows.append({"key": "GLO", "iso3": "", "name": "World", "source": "OWID/Ember, sum of 213 countries"})
     nodes = {r["key"]: bd.get_node(database="aicompute-background", code=f"electricity-grid-{r['key']}") for r in rows}
