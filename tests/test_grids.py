@@ -110,3 +110,16 @@ def test_the_states_add_up_to_the_national_mix_of_the_same_year():
     for tech in ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo"):
         share = sum(r["twh"] * r[tech] / 100 for r in states) / total
         assert share == pytest.approx(us[tech] / us["total"], abs=0.005), tech
+
+
+def test_list_countries_of_the_states_year_shows_the_states(ready_dir, capsys):
+    """`aicompute list countries --year 2023` lists the 50 states and DC beside the countries,
+    each with its own mix (Iowa's wind, not the national shares)."""
+    import json
+
+    from bw_aicompute.cli import main
+
+    assert main(["list", "countries", "--year", "2023", "--json", "-"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)}
+    assert sum(k.startswith("US-") for k in rows) == 51 and "US" in rows
+    assert rows["US-IA"]["wind_pct"] > 55 and rows["US-IA"]["nuclear_pct"] == 0 and rows["US-IA"]["name"] == "Iowa"
