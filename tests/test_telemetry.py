@@ -240,3 +240,171 @@ def test_active_watts_must_be_a_power_above_zero(tmp_path, capsys, watts):
     assert err.startswith(f"aicompute: error: {TRACE}: --active-watts {float(watts):g}: must be a power in watts above 0 and at most 10,000")
     assert err.count("\n") == 1 and not out.exists()
     assert main(["telemetry", str(TRACE), "--active-watts", "250", "--json", str(out)]) == 0 and out.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# other vendors' tools: small samples in the tools' documented layouts (tests/data/powerlogs/README.md)
+
+POWERLOGS = DATA / "powerlogs"
+
+
+def epoch_s(text):
+    return float(text)
+
+
+def iso_s(text):
+    import datetime
+
+    base = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) - base).total_seconds()
+
+
+SAMPLE_LOGS = [
+    # file, kind, time column, its parser, GPU column, power column
+    ("amd_smi_monitor.csv", "amd-smi", "timestamp", epoch_s, "gpu", "power_usage"),
+    ("amd_smi_metric_power.csv", "amd-smi", "timestamp", epoch_s, "gpu", "socket_power"),
+    ("rocm_smi_showpower.csv", "rocm-smi", "timestamp", iso_s, "device", "Current Socket Graphics Package Power (W)"),
+    ("dcgm_exporter_power.csv", "dcgm-exporter", "timestamp", epoch_s, "gpu", "DCGM_FI_DEV_POWER_USAGE"),
+]
+
+
+def trapezoid_by_hand(path, time_col, parse, gpu_col, power_col):
+    """kWh per GPU: the trapezoid over each GPU's samples, N/A readings left out."""
+    import csv
+
+    samples = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row[power_col] != "N/A":
+                samples.setdefault(row[gpu_col], []).append((parse(row[time_col]), float(row[power_col])))
+    return {g: sum((p0 + p1) / 2 * (t1 - t0) for (t0, p0), (t1, p1) in zip(s, s[1:])) / 3.6e6 for g, s in samples.items()}
+
+
+@pytest.mark.parametrize("name, kind, time_col, parse, gpu_col, power_col", SAMPLE_LOGS, ids=[s[0] for s in SAMPLE_LOGS])
+def test_vendor_sample_logs_read_to_the_trapezoid(name, kind, time_col, parse, gpu_col, power_col):
+    path = POWERLOGS / name
+    s = read_log(path)
+    expected = trapezoid_by_hand(path, time_col, parse, gpu_col, power_col)
+    assert s.kind == kind
+    assert {g.gpu: g.energy_kwh for g in s.gpus} == pytest.approx(expected, rel=1e-12)
+    assert len(s.gpus) == 2 and s.energy_kwh > 0
+    for g in s.gpus:
+        assert g.mean_power_w == pytest.approx(g.energy_kwh * 3.6e6 / g.covered_s, rel=1e-12)
+        assert not g.gaps
+    assert s.segments, "the samples hold a load phase"
+
+
+def test_amd_smi_na_reading_is_dropped_not_zero():
+    s = read_log(POWERLOGS / "amd_smi_monitor.csv")
+    by = {g.gpu: g for g in s.gpus}
+    assert by["0"].samples == 12 and by["1"].samples == 11  # GPU 1's N/A reading
+
+
+def test_dcgm_energy_counter_is_read_in_millijoules():
+    import csv
+
+    with open(POWERLOGS / "dcgm_exporter_power.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    counter_j = 0.0
+    for g in ("0", "1"):
+        mine = [float(r["DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"]) for r in rows if r["gpu"] == g]
+        counter_j += (mine[-1] - mine[0]) / 1000  # mJ
+    s = read_log(POWERLOGS / "dcgm_exporter_power.csv")
+    assert s.energy_counter_kwh == pytest.approx(counter_j / 3.6e6, rel=1e-12)
+    assert s.energy_counter_kwh == pytest.approx(s.energy_kwh, rel=1e-6)  # the sample's counter follows its power
+
+
+def test_zeus_energy_log_sums_the_outermost_windows():
+    s = read_log(POWERLOGS / "zeus_energy_log.csv")
+    assert s.kind == "zeus"
+    by = {g.gpu: g for g in s.gpus}
+    # the two epochs and the eval window; the steps lie inside the epochs (counted once)
+    assert by["0"].energy_kwh == pytest.approx((6410.75 + 6430.75 + 1501.125) / 3.6e6, rel=1e-12)
+    assert by["1"].energy_kwh == pytest.approx((6322.0 + 6342.0 + 1477.875) / 3.6e6, rel=1e-12)
+    assert by["0"].covered_s == pytest.approx(10 + 10 + 3.5)
+    assert by["0"].duration_s == pytest.approx(1796444033.75 - 1796444000.25)
+    assert [g["seconds"] for g in by["0"].gaps] == [pytest.approx(7.5)]  # between the second epoch and eval
+    assert [seg["gpu"] for seg in s.segments] == ["window epoch", "window epoch", "window eval"]
+    assert "peak not in the log" in s.report() and "nan" not in s.report()
+    later = read_log(POWERLOGS / "zeus_energy_log.csv", start="2026-12-05T04:13:30")
+    assert later.energy_kwh == pytest.approx((6430.75 + 6342.0 + 1501.125 + 1477.875) / 3.6e6, rel=1e-12)
+
+
+def test_zeus_windows_overlapping_in_part_are_refused(tmp_path, capsys):
+    f = tmp_path / "zeus.csv"
+    f.write_text("start_time,window_name,elapsed_time,gpu0_energy\n1796444000.0,a,10.0,100.0\n1796444005.0,b,10.0,100.0\n")
+    assert main(["telemetry", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"aicompute: error: {f}, line 3: window 'b' overlaps the window of line 2 in part")
+
+
+def test_rocm_smi_average_power_where_a_card_has_no_current_socket_power(tmp_path):
+    f = tmp_path / "rocm.csv"
+    f.write_text(
+        "timestamp,device,Current Socket Graphics Package Power (W),Average Graphics Package Power (W)\n"
+        "2026-12-05T04:50:00Z,card0,300.0,N/A\n2026-12-05T04:50:00Z,card1,N/A,N/A (Secondary die)\n2026-12-05T04:50:00Z,card2,N/A,200.0\n"
+        "2026-12-05T04:50:02Z,card0,300.0,N/A\n2026-12-05T04:50:02Z,card1,N/A,N/A (Secondary die)\n2026-12-05T04:50:02Z,card2,N/A,200.0\n"
+    )
+    s = read_log(f)
+    assert {g.gpu: round(g.energy_kwh * 3.6e6, 9) for g in s.gpus} == {"card0": 600.0, "card2": 400.0}
+
+
+def test_a_header_of_two_formats_is_refused(tmp_path, capsys):
+    f = tmp_path / "both.csv"
+    f.write_text("timestamp,gpu,power_w,power_usage\n1796444000,0,100,100\n")
+    assert main(["telemetry", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"aicompute: error: {f}, line 1: the header fits several log formats (nvidia-smi or plain, amd-smi)")
+
+
+def corrupt(text, line, column, value=None):
+    """The CSV `text` with the value of `column` on 1-based `line` replaced, or (value None) the
+    column removed from every line."""
+    lines = text.splitlines()
+    at = lines[0].split(",").index(column)
+    if value is not None:
+        cells = lines[line - 1].split(",")
+        cells[at] = value
+        lines[line - 1] = ",".join(cells)
+    else:
+        lines = [",".join(c for k, c in enumerate(row.split(",")) if k != at) for row in lines]
+    return "\n".join(lines) + "\n"
+
+
+CORRUPTED = [
+    ("amd_smi_monitor.csv", "power_usage", "12x", 5, "column 'power_usage': value '12x' is not a number"),
+    ("amd_smi_monitor.csv", "timestamp", None, 1, "amd-smi log without the column 'timestamp' (amd-smi writes it only when watching: amd-smi monitor -p -w 1"),
+    ("amd_smi_metric_power.csv", "socket_power", "0x4B", 4, "column 'socket_power': value '0x4B' is not a number"),
+    ("amd_smi_metric_power.csv", "gpu", None, 1, "amd-smi log without the column"),
+    ("rocm_smi_showpower.csv", "Current Socket Graphics Package Power (W)", "high", 6, "column 'Current Socket Graphics Package Power (W)': value 'high' is not a number"),
+    ("rocm_smi_showpower.csv", "timestamp", None, 1, "rocm-smi log without the column 'timestamp' (rocm-smi writes none"),
+    ("dcgm_exporter_power.csv", "DCGM_FI_DEV_POWER_USAGE", "-3.5", 7, "column 'DCGM_FI_DEV_POWER_USAGE': negative value"),
+    ("dcgm_exporter_power.csv", "DCGM_FI_DEV_POWER_USAGE", None, 1, "dcgm-exporter log without the column 'DCGM_FI_DEV_POWER_USAGE'"),
+    ("dcgm_exporter_power.csv", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "lots", 3, "column 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION': value 'lots' is not a number"),
+    ("zeus_energy_log.csv", "gpu1_energy", "1.2kJ", 4, "column 'gpu1_energy': value '1.2kJ' is not a number"),
+    ("zeus_energy_log.csv", "elapsed_time", None, 1, "zeus log without the column 'elapsed_time'"),
+    ("zeus_energy_log.csv", "elapsed_time", "", 6, "column 'elapsed_time': empty value"),
+]
+
+
+@pytest.mark.parametrize("name, column, value, line, message", CORRUPTED, ids=[f"{c[0]}-{c[1]}-{'missing' if c[2] is None else 'bad'}" for c in CORRUPTED])
+def test_corrupted_vendor_logs_one_message_with_file_line_and_column(tmp_path, capsys, name, column, value, line, message):
+    f = tmp_path / name
+    f.write_text(corrupt((POWERLOGS / name).read_text(), line, column, value))
+    assert main(["telemetry", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"aicompute: error: {f}, line {line}: ")
+    assert message in err and repr(column) in err
+
+
+@pytest.mark.parametrize("name", [s[0] for s in SAMPLE_LOGS] + ["zeus_energy_log.csv"])
+def test_cli_json_of_vendor_logs(tmp_path, capsys, name):
+    out = tmp_path / "t.json"
+    assert main(["telemetry", str(POWERLOGS / name), "--json", str(out)]) == 0
+    assert "GPU" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    s = read_log(POWERLOGS / name)
+    assert data["kind"] == s.kind and data["energy_kwh"] == pytest.approx(s.energy_kwh, rel=1e-12)
+    assert len(data["gpus"]) == 2 and data["duration_s"] == pytest.approx(s.duration_s)
+    assert all(np.isfinite(g["energy_kwh"]) and g["mean_power_w"] > 0 for g in data["gpus"])

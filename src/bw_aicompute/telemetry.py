@@ -1,5 +1,7 @@
-"""Measured energy from GPU power logs: nvidia-smi CSV logs, CodeCarbon `emissions.csv`, and
-plain `timestamp,power_w[,gpu]` CSV files.
+"""Measured energy from GPU power logs: nvidia-smi CSV logs, CodeCarbon `emissions.csv`, plain
+`timestamp,power_w[,gpu]` CSV files, `amd-smi` and `rocm-smi` CSV, NVIDIA DCGM exporter metrics
+as CSV and Zeus (`ZeusMonitor`) energy logs; the format is detected from the header, never guessed
+(a header that fits two formats is refused).
 
 Energy per GPU is the trapezoidal integral of power over time. An interval between two valid
 samples longer than `gap_seconds` (default 5 s) is a gap: it is reported and not integrated
@@ -7,13 +9,15 @@ samples longer than `gap_seconds` (default 5 s) is a gap: it is reported and not
 versus idle) are runs of samples above a power threshold: an explicit `active_watts` (above 0 and
 at most `MAX_POWER_W`), else 30% of the GPU's power limit when the log has one (nvidia-smi
 `power.limit [W]`), else a threshold between the log's idle level (5th percentile) and its peak
-(99th percentile).
+(99th percentile). A Zeus energy log holds energy per measurement window (J, from the GPUs'
+energy counters): the energy is the sum of its outermost windows, never integrated from power.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +27,7 @@ import pandas as pd
 
 from .errors import AicomputeError, Where, quote
 
-NA_TOKENS = {"[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", ""}
+NA_TOKENS = {"[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Unknown Error]", "", "N/A (Secondary die)"}
 GPU_ID_COLUMNS = ("index", "uuid", "pci.bus_id", "gpu")
 POWER_COLUMNS = ("power.draw [W]", "power.draw.instant [W]", "power.draw.average [W]", "power.draw", "power_w")
 CODECARBON_COLUMNS = {"timestamp", "run_id", "duration", "gpu_energy", "energy_consumed"}
@@ -38,6 +42,14 @@ MAX_CODECARBON_BYTES = 100 * 2**20
 CODECARBON_REQUIRED = ("duration", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed")
 EPOCH_RANGE_S = (0.0, 7.0e9)  # epoch seconds from 1970 to about 2191
 WANTED = {"timestamp", "power.limit [W]", "energy_j", *GPU_ID_COLUMNS, *POWER_COLUMNS} | CODECARBON_COLUMNS | {"cpu_energy", "ram_energy", "gpu_count"}
+# amd-smi (`monitor -p` / `metric -p`, `--csv`), rocm-smi (`--showpower --csv`), DCGM exporter, Zeus
+AMD_POWER_COLUMNS = ("power_usage", "socket_power")
+ROCM_POWER_COLUMNS = ("Current Socket Graphics Package Power (W)", "Average Graphics Package Power (W)")
+DCGM_POWER, DCGM_ENERGY = "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+ZEUS_COLUMNS = ("start_time", "window_name", "elapsed_time")
+ZEUS_GPU = re.compile(r"gpu(\d+)_energy")
+ZEUS_TOLERANCE_S = 1e-6  # a window inside another may end this much after it (float times)
+WANTED |= {*AMD_POWER_COLUMNS, "device", *ROCM_POWER_COLUMNS, DCGM_POWER, DCGM_ENERGY, *ZEUS_COLUMNS}
 
 
 @dataclass
@@ -62,7 +74,7 @@ class TelemetrySummary:
     """Energy of a power log: per GPU and in total, with gaps and active segments."""
 
     file: str
-    kind: str  # "nvidia-smi", "plain" or "codecarbon"
+    kind: str  # "nvidia-smi", "plain", "codecarbon", "amd-smi", "rocm-smi", "dcgm-exporter" or "zeus"
     gpus: list[GpuSummary]
     segments: list[dict]
     gap_seconds: float
@@ -218,9 +230,9 @@ def _read_block(block: bytes, header: list[str], err: Where, line: int) -> pd.Da
     if b"\x00" in block:
         raise err.error("not a text file (NUL bytes)", line=line + block[: block.index(b"\x00")].count(b"\n"))
     try:
-        df = pd.read_csv(io.BytesIO(_clean_bytes(block, header)), header=None, names=header, skipinitialspace=True, engine="c", usecols=lambda c: c in WANTED, skip_blank_lines=False)
+        df = pd.read_csv(io.BytesIO(_clean_bytes(block, header)), header=None, names=header, skipinitialspace=True, engine="c", usecols=_wanted, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
-        return pd.DataFrame(columns=[c for c in header if c in WANTED])
+        return pd.DataFrame(columns=[c for c in header if _wanted(c)])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise err.error(f"not a readable CSV file ({quote(str(exc).strip().splitlines()[-1])[1:-1]})", line=line) from None
     df.index = np.arange(line, line + len(df)) - 2
@@ -242,9 +254,10 @@ def read_log(
     Parameters
     ----------
     path : str or Path
-        An nvidia-smi CSV log (`--query-gpu=timestamp,index,power.draw,... --format=csv`), a
-        plain CSV (`timestamp,power_w[,gpu][,energy_j]`) or a CodeCarbon `emissions.csv`; the
-        kind is detected from the header.
+        A power log, its kind detected from the header: nvidia-smi CSV, plain CSV
+        (`timestamp,power_w[,gpu][,energy_j]`), CodeCarbon `emissions.csv`, `amd-smi` or
+        `rocm-smi` CSV, DCGM exporter metrics as CSV or a Zeus energy log (`docs/telemetry.md`
+        lists the formats and the commands that write them).
     start, end : str, optional
         ISO 8601 times bounding the window.
     gap_seconds : float
@@ -264,7 +277,10 @@ def read_log(
     References
     ----------
     NVIDIA, nvidia-smi documentation (`--query-gpu` fields `power.draw`, `power.limit`);
-    CodeCarbon, `emissions.csv` output (energy in kWh per run, cumulative rows).
+    CodeCarbon, `emissions.csv` output (energy in kWh per run, cumulative rows); AMD SMI CLI
+    README (ROCm/amdsmi, `amd-smi monitor`, `--csv`, `-w`); ROCm SMI (`rocm-smi --showpower
+    --csv`); NVIDIA dcgm-exporter README and `etc/default-counters.csv`; Zeus, "Measuring
+    Energy" (ml.energy/zeus, `ZeusMonitor` `log_file`).
     """
     path = Path(path)
     err = Where(file=str(path))
@@ -273,18 +289,97 @@ def read_log(
     window = (_parse_time(start, "--start", err), _parse_time(end, "--end", err))
     if window[0] is not None and window[1] is not None and window[1] <= window[0]:
         raise err.error("--end must be after --start")
-    power_col = next((c for c in POWER_COLUMNS if c in header), None)
-    if CODECARBON_COLUMNS <= set(header):
-        return _codecarbon(_small_frame(path, header, err), path, err, window, gap_seconds)
-    if "timestamp" not in header or power_col is None:
-        raise err.error(
-            "unknown log format: expected an nvidia-smi CSV log (columns 'timestamp' and 'power.draw [W]'), "
-            "a plain CSV ('timestamp,power_w[,gpu]') or a CodeCarbon emissions.csv; found columns: " + quote(", ".join(header))
-        )
-    samples = _Samples(header, power_col, window, err)
+    fmt = _detect(header, err)
+    if fmt.kind == "codecarbon":
+        return _codecarbon(_small_frame(path, header, err, "CodeCarbon"), path, err, window, gap_seconds)
+    if fmt.kind == "zeus":
+        return _zeus(_small_frame(path, header, err, "Zeus"), path, err, window, gap_seconds)
+    samples = _Samples(fmt, window, err)
     for block, line in _blocks(path, err):
         samples.add(_read_block(block, header, err, line))
     return samples.summary(path, gap_seconds, active_watts)
+
+
+def _wanted(column: str) -> bool:
+    """Whether a column of a log is read (the others are skipped by the CSV parser)."""
+    return column in WANTED or ZEUS_GPU.fullmatch(column) is not None
+
+
+@dataclass(frozen=True)
+class _Format:
+    """How to read a sample log: its kind, the columns of power (W), GPU id and energy counter
+    (with the joules per counter unit), and a fallback power column."""
+
+    kind: str
+    power: str = ""
+    gpu: str | None = None
+    counter: str | None = None
+    counter_j: float = 1.0
+    power_alt: str | None = None
+
+
+# The header of each format, by a signature that no other format's header has (a header that fits
+# two is refused); the columns a format needs beyond its signature are checked after it is chosen.
+SIGNATURES = {
+    "nvidia-smi or plain": lambda cols: "timestamp" in cols and any(c in cols for c in POWER_COLUMNS),
+    "codecarbon": lambda cols: CODECARBON_COLUMNS <= cols,
+    "amd-smi": lambda cols: any(c in cols for c in AMD_POWER_COLUMNS),
+    "rocm-smi": lambda cols: "device" in cols and any(c.endswith("Graphics Package Power (W)") for c in cols),
+    "dcgm-exporter": lambda cols: any(c.startswith("DCGM_FI_") for c in cols),
+    "zeus": lambda cols: {"start_time", "window_name"} <= cols,
+}
+UNKNOWN_FORMAT = (
+    "unknown log format: expected an nvidia-smi CSV log (columns 'timestamp' and 'power.draw [W]'), "
+    "a plain CSV ('timestamp,power_w[,gpu]'), a CodeCarbon emissions.csv, an amd-smi CSV ('timestamp,gpu,power_usage' "
+    "or 'socket_power'), a rocm-smi CSV ('timestamp,device,Current Socket Graphics Package Power (W)'), DCGM exporter "
+    "metrics as CSV ('timestamp,gpu,DCGM_FI_DEV_POWER_USAGE') or a Zeus energy log ('start_time,window_name,elapsed_time,gpu0_energy'); "
+    "found columns: "
+)
+NO_TIMESTAMP = {
+    "amd-smi": "amd-smi writes it only when watching: amd-smi monitor -p -w 1 --csv --file LOG.csv",
+    "rocm-smi": "rocm-smi writes none: add the time of each reading, as in docs/telemetry.md",
+    "dcgm-exporter": "the time of each scrape of the exporter, as in docs/telemetry.md",
+}
+
+
+def _detect(header: list[str], err: Where) -> _Format:
+    """The format of a log from its header (exactly one format's signature must fit), with the
+    columns it needs checked: a missing one is named, on line 1.
+
+    References
+    ----------
+    AMD SMI CLI README, `amd-smi monitor` / `amd-smi metric` with `--csv` and `-w` (watch adds
+    `timestamp`, epoch s), https://github.com/ROCm/amdsmi; ROCm SMI, `rocm-smi --showpower
+    --csv` (`device`, `... Graphics Package Power (W)`), https://github.com/ROCm/rocm_smi_lib;
+    dcgm-exporter README and `etc/default-counters.csv` (`DCGM_FI_DEV_POWER_USAGE` in W,
+    `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION` in mJ), https://github.com/NVIDIA/dcgm-exporter.
+    """
+    cols = set(header)
+    found = [kind for kind, fits in SIGNATURES.items() if fits(cols)]
+    if len(found) > 1:
+        raise err.error(f"the header fits several log formats ({', '.join(found)}); columns: " + quote(", ".join(header)), line=1)
+    if not found:
+        raise err.error(UNKNOWN_FORMAT + quote(", ".join(header)))
+    kind = found[0]
+    if kind in ("codecarbon", "zeus"):
+        return _Format(kind)
+    if kind == "nvidia-smi or plain":
+        power = next(c for c in POWER_COLUMNS if c in cols)
+        return _Format("plain" if power == "power_w" else "nvidia-smi", power, next((c for c in GPU_ID_COLUMNS if c in cols), None), "energy_j" if "energy_j" in cols else None)
+    if kind == "amd-smi":
+        fmt = _Format(kind, next(c for c in AMD_POWER_COLUMNS if c in cols), "gpu")
+    elif kind == "rocm-smi":
+        powers = [c for c in ROCM_POWER_COLUMNS if c in cols]
+        if not powers:
+            raise err.error(f"rocm-smi log without the column {ROCM_POWER_COLUMNS[0]!r} or {ROCM_POWER_COLUMNS[1]!r} (rocm-smi --showpower --csv writes one)", line=1)
+        fmt = _Format(kind, powers[0], "device", power_alt=powers[1] if len(powers) > 1 else None)
+    else:
+        fmt = _Format(kind, DCGM_POWER, "gpu", DCGM_ENERGY if DCGM_ENERGY in cols else None, 1e-3)  # counter in mJ
+    for column in ("timestamp", fmt.gpu, fmt.power):
+        if column not in cols:
+            hint = f" ({NO_TIMESTAMP[kind]})" if column == "timestamp" else ""
+            raise err.error(f"{kind} log without the column {column!r}{hint}", line=1)
+    return fmt
 
 
 def _check_options(gap_seconds: float, active_watts: float | None, err: Where) -> None:
@@ -296,10 +391,10 @@ def _check_options(gap_seconds: float, active_watts: float | None, err: Where) -
         raise err.error(f"--active-watts {active_watts:g}: must be a power in watts above 0 and at most {MAX_POWER_W:,.0f} (a threshold of 0 W or less makes every sample active)")
 
 
-def _small_frame(path: Path, header: list[str], err: Where) -> pd.DataFrame:
-    """A CodeCarbon log (one row per measurement, small) read whole."""
+def _small_frame(path: Path, header: list[str], err: Where, tool: str) -> pd.DataFrame:
+    """A CodeCarbon or Zeus log (one row per run or window, small) read whole."""
     if path.stat().st_size > MAX_CODECARBON_BYTES:
-        raise err.error(f"a CodeCarbon log larger than {MAX_CODECARBON_BYTES:,} bytes")
+        raise err.error(f"a {tool} log larger than {MAX_CODECARBON_BYTES:,} bytes")
     frames = [f for f in (_read_block(block, header, err, line) for block, line in _blocks(path, err)) if not f.empty]
     if not frames:
         raise err.error("the file has a header but no samples")
@@ -310,10 +405,10 @@ class _Samples:
     """The samples of a power log, kept per GPU as arrays of times (ns) and powers (W), block by
     block: checked (numbers, times that do not go backwards) and filtered to the window."""
 
-    def __init__(self, header: list[str], power_col: str, window, err: Where):
-        self.power_col, self.window, self.err = power_col, window, err
-        self.gpu_col = next((c for c in GPU_ID_COLUMNS if c in header), None)
-        self.has_counter = "energy_j" in header
+    def __init__(self, fmt: "_Format", window, err: Where):
+        self.fmt, self.window, self.err = fmt, window, err
+        self.power_col, self.gpu_col = fmt.power, fmt.gpu
+        self.has_counter = fmt.counter is not None
         self.times: dict = {}
         self.powers: dict = {}
         self.last: dict = {}  # last time of each GPU (ns), for the order check across blocks
@@ -329,12 +424,15 @@ class _Samples:
         err = self.err
         t = _timestamps(df["timestamp"], err).to_numpy(dtype="datetime64[ns]").view(np.int64)
         p, na = _numbers(df[self.power_col], " W", err, self.power_col, MAX_POWER_W)
+        if self.fmt.power_alt is not None:  # rocm-smi: a card's 'Current Socket', else its 'Average' power
+            alt, alt_na = _numbers(df[self.fmt.power_alt], " W", err, self.fmt.power_alt, MAX_POWER_W)
+            p, na = p.where(~na, alt), na & alt_na
         gpu = df[self.gpu_col] if self.gpu_col else pd.Series(0, index=df.index)
         empty = np.flatnonzero(gpu.isna().to_numpy())
         if empty.size:
             raise err.error(f"column {self.gpu_col!r}: empty GPU id", line=int(df.index[empty[0]]) + 2)
         limit = _numbers(df["power.limit [W]"], " W", err, "power.limit [W]", MAX_POWER_W)[0].to_numpy(dtype=float) if "power.limit [W]" in df.columns else None
-        counter = _numbers(df["energy_j"], " J", err, "energy_j")[0].to_numpy(dtype=float) if self.has_counter else None
+        counter = _numbers(df[self.fmt.counter], " J", err, self.fmt.counter)[0].to_numpy(dtype=float) * self.fmt.counter_j if self.has_counter else None
         keep = ~na
         if self.window[0] is not None:
             keep &= t >= self.window[0].value
@@ -381,8 +479,7 @@ class _Samples:
             gpus.append(summary)
             segments += seg
         counter_kwh = sum(float(b - a) for a, b in self.counter.values()) / 3.6e6 if self.has_counter else None
-        kind = "plain" if self.power_col == "power_w" else "nvidia-smi"
-        return TelemetrySummary(file=str(path), kind=kind, gpus=gpus, segments=segments, gap_seconds=gap_seconds, energy_counter_kwh=counter_kwh)
+        return TelemetrySummary(file=str(path), kind=self.fmt.kind, gpus=gpus, segments=segments, gap_seconds=gap_seconds, energy_counter_kwh=counter_kwh)
 
 
 def _parse_time(value: str | None, flag: str, err: Where) -> pd.Timestamp | None:
@@ -601,6 +698,83 @@ def _codecarbon(df: pd.DataFrame, path: Path, err: Where, window, gap_seconds: f
             {"gpu": f"run {r.run_id}", "start": start, "end": r.t, "duration_s": float(r.duration), "energy_kwh": float(r.gpu_energy), "mean_power_w": float(r.gpu_energy) * 3.6e6 / r.duration if r.duration else 0.0, "threshold_w": None}
         )
     return TelemetrySummary(file=str(path), kind="codecarbon", gpus=gpus, segments=segments, gap_seconds=gap_seconds, runs=runs)
+
+
+def _zeus_data(df: pd.DataFrame, err: Where) -> tuple[pd.DataFrame, list[str]]:
+    """The windows of a Zeus energy log, checked: start (epoch s), end, name, line and each GPU's
+    energy (J), with the GPU columns."""
+    gpus = [c for c in df.columns if ZEUS_GPU.fullmatch(c)]
+    for column in ("elapsed_time", *([] if gpus else ["gpu0_energy"])):
+        if column not in df.columns:
+            raise err.error(f"zeus log without the column {column!r} (ZeusMonitor writes 'start_time,window_name,elapsed_time,gpu<N>_energy')", line=1)
+    empty = np.flatnonzero(df["window_name"].isna().to_numpy())
+    if empty.size:
+        raise err.error("column 'window_name': empty value", line=int(df.index[empty[0]]) + 2)
+    start = _timestamps(df["start_time"], err)
+    cols = {}
+    for name in ("elapsed_time", *gpus):
+        cols[name], na = _numbers(df[name], "", err, name)
+        if na.any():
+            raise err.error(f"column {name!r}: empty value", line=int(df.index[np.flatnonzero(na)[0]]) + 2)
+    data = pd.DataFrame({"t": start, "name": df["window_name"].astype(str).str.strip(), "line": df.index + 2, **cols})
+    data["end"] = data["t"] + pd.to_timedelta(data["elapsed_time"], unit="s")
+    return data, gpus
+
+
+def _zeus_outer(data: pd.DataFrame, err: Where) -> pd.DataFrame:
+    """The outermost windows: a window inside another (ZeusMonitor windows nest, e.g. steps in an
+    epoch) is measured twice and left out; two windows that overlap only in part are refused."""
+    order = data.assign(length=-data["elapsed_time"]).sort_values(["t", "length"], kind="stable")
+    keep, outer_end, outer_line = [], None, None
+    tol = pd.Timedelta(seconds=ZEUS_TOLERANCE_S)
+    for i, row in zip(order.index, order.itertuples()):
+        if outer_end is None or row.t >= outer_end - tol:
+            keep.append(i)
+            outer_end, outer_line = row.end, row.line
+        elif row.end > outer_end + tol:
+            raise err.error(f"window {row.name!r} overlaps the window of line {outer_line} in part (windows may nest, not overlap)", line=int(row.line))
+    return data.loc[keep]
+
+
+def _zeus(df: pd.DataFrame, path: Path, err: Where, window, gap_seconds: float) -> TelemetrySummary:
+    """Summary of a Zeus energy log (`ZeusMonitor(log_file=...)`: one row per measurement
+    window with its start, duration and each GPU's energy in J, from the GPUs' energy counters):
+    the energy of the outermost windows in the selection, summed; time between them is a gap.
+
+    References
+    ----------
+    Zeus, "Measuring Energy", https://ml.energy/zeus/measure/ (`ZeusMonitor`, `begin_window`,
+    `end_window`, `log_file`: `start_time,window_name,elapsed_time,gpu<N>_energy`).
+    """
+    data, gpus = _zeus_data(df, err)
+    keep = pd.Series(True, index=data.index)
+    if window[0] is not None:
+        keep &= data["t"] >= window[0]
+    if window[1] is not None:
+        keep &= data["end"] <= window[1]
+    if not keep.any():
+        raise err.error("no measurement window in the selected window")
+    outer = _zeus_outer(data[keep], err).sort_values("t", kind="stable")
+    covered = float(outer["elapsed_time"].sum())
+    waits = (outer["t"].iloc[1:].to_numpy() - outer["end"].iloc[:-1].to_numpy()) / np.timedelta64(1, "s")
+    gaps = [{"start": outer["end"].iloc[i], "end": outer["t"].iloc[i + 1], "seconds": float(w)} for i, w in enumerate(waits) if w > gap_seconds]
+    start, end = outer["t"].iloc[0], outer["end"].max()
+    summaries = []
+    for column in gpus:
+        energy_j = float(outer[column].sum())
+        summaries.append(
+            GpuSummary(
+                gpu=ZEUS_GPU.fullmatch(column).group(1), samples=len(outer), start=start, end=end,
+                duration_s=float((end - start).total_seconds()), covered_s=covered, energy_kwh=energy_j / 3.6e6,
+                mean_power_w=energy_j / covered if covered else 0.0, peak_power_w=float("nan"), gaps=list(gaps),
+            )
+        )
+    total_j = outer[gpus].sum(axis=1)
+    segments = [
+        {"gpu": f"window {name}", "start": t, "end": e, "duration_s": float(d), "energy_kwh": float(j) / 3.6e6, "mean_power_w": float(j) / d if d else 0.0, "threshold_w": None}
+        for name, t, e, d, j in zip(outer["name"], outer["t"], outer["end"], outer["elapsed_time"], total_j)
+    ]
+    return TelemetrySummary(file=str(path), kind="zeus", gpus=summaries, segments=segments, gap_seconds=gap_seconds)
 
 
 # ---------------------------------------------------------------------------------------------
