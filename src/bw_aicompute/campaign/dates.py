@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -55,10 +56,17 @@ L_BOUND = (RANGES["water_l_per_kwh"][1], "L/kWh, the most of any grid (the bound
 
 @dataclass(frozen=True)
 class MonthlyMix:
-    """Generation by technology (TWh) of the site's grid for each month (`YYYY-MM`) of a file."""
+    """Generation by technology (TWh) of the site's grid for each month (`YYYY-MM`) of a file;
+    `source` names the shipped data when the campaign file names none."""
 
     path: Path
     months: dict[str, dict[str, float]]
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        """How the report names the data: the file, or the shipped source."""
+        return self.source or self.path.name
 
 
 def parse_when(text: str, end: bool = False) -> dt.datetime | None:
@@ -147,15 +155,18 @@ def _csv_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
     return header, rows
 
 
-def read_monthly_mix(path: Path, iso3: str) -> MonthlyMix:
+def read_monthly_mix(path: Path, iso3: str | None) -> MonthlyMix:
     """The months of country `iso3` in an Ember monthly file (long format), or in a wide CSV
-    with columns `month` and the technologies (TWh; an empty cell is 0).
+    with columns `month` and the technologies (TWh; an empty cell is 0), the only layout for a
+    state or province (`iso3` None: Ember's country file has none).
 
     Each month once (each of the country's variables once a month in Ember's file), with
     generation (a month of zeros is refused, not read as missing), each value and a month's sum
     at most `MAX_MONTH_TWH`. Raises ValueError with the line, the column and the problem."""
     header, rows = _csv_rows(path.read_text(encoding="utf-8-sig"))
     if "Variable" in header:
+        if iso3 is None:
+            raise ValueError("line 1: Ember's monthly country file has no states or provinces; give a CSV of month and the technologies (TWh)")
         missing = [c for c in EMBER_COLUMNS if c not in header]
         if missing:
             raise ValueError(f"line 1: Ember's monthly data has the columns {', '.join(EMBER_COLUMNS)}; missing {', '.join(missing)}")
@@ -245,8 +256,43 @@ def month_basis(mix: MonthlyMix | None, month: str) -> str:
     """Which mix a month's electricity is: the month's own (from the monthly file) or the
     annual mix, and why."""
     if mix is not None and sum(mix.months.get(month, {}).values()) > 0:
-        return f"monthly mix ({mix.path.name})"
-    return f"annual mix (not in {mix.path.name})" if mix is not None else "annual mix (no site.monthly_mix)"
+        return f"monthly mix ({mix.name})"
+    return f"annual mix (not in {mix.name})" if mix is not None else "annual mix (no site.monthly_mix)"
+
+
+#: The shipped monthly generation of the US states (GWh; inventories/us_states/).
+STATE_MONTHS = ("us_states", "monthly_generation.csv")
+
+
+@functools.lru_cache(maxsize=1)
+def _state_month_rows() -> dict[str, dict[str, dict[str, float]]]:
+    from .._resources import data_dir
+
+    path = data_dir("inventories").joinpath(*STATE_MONTHS)
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for row in csv.DictReader(lines):
+        out.setdefault(row["state"], {})[row["month"]] = {t: float(row[t]) / 1000 for t in TECHNOLOGIES}
+    return out
+
+
+def state_months(state: str) -> MonthlyMix | None:
+    """The shipped monthly generation mix of US state `state` (`US-TX`), 2015-01 .. 2022-08:
+    EIA-923 net generation by fuel as processed by Ember (`api_subnational_generation_monthly`,
+    CC BY 4.0), in TWh; None for a place without it. A dated phase at a state site takes it
+    when the campaign names no monthly file.
+
+    References
+    ----------
+    Ember, US electricity data (ember-climate/ember-data-api, 2025), from EIA Form 923 and the
+    Electric Power Monthly.
+    """
+    from .._resources import data_dir
+
+    months = _state_month_rows().get(state)
+    if not months:
+        return None
+    return MonthlyMix(data_dir("inventories").joinpath(*STATE_MONTHS), months, source="EIA-923 by state and month via Ember, shipped")
 
 
 @dataclass(frozen=True)

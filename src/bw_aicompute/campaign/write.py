@@ -437,8 +437,8 @@ def month_operation(w: _Writer, month: str, annual: tuple[str, str]) -> tuple[st
         return key
     gen = mix.months[month]
     row = {t: gen.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": sum(gen.values())}
-    comment = f"Grid electricity generated in {country} in {month}: the generation of {mix.path.name} (Ember monthly electricity data), {row['total']:g} TWh."
-    grid = _composed_grid(w, f"grid-{month}", f"market for electricity, grid mix, {month}", row, f"monthly mix {month} ({mix.path.name})", comment)
+    comment = f"Grid electricity generated in {country} in {month}: the generation of {mix.name} (Ember monthly electricity data), {row['total']:g} TWh."
+    grid = _composed_grid(w, f"grid-{month}", f"market for electricity, grid mix, {month}", row, f"monthly mix {month} ({mix.name})", comment)
     return _render_operation(w, f"datacenter-operation-{month}", grid)
 
 

@@ -1,0 +1,79 @@
+"""The US states' shipped monthly generation (EIA-923 by state and month, via Ember): a dated
+phase at a state site gets each month's own mix without a user file, and the months add up to
+the years of the annual file (issue 39)."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bw_aicompute.cli import main
+
+INVENTORIES = Path(__file__).parents[1] / "inventories" / "us_states"
+TECHS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "bio", "geo")
+
+
+def rows(name: str) -> list[dict]:
+    lines = [line for line in (INVENTORIES / name).read_text().splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def test_every_states_months_add_up_to_its_years():
+    """2015-2020: each state's twelve months, summed, give the annual file's shares within 2
+    points and its total within 2 % (two Ember files of EIA's data: monthly and yearly). 2021's
+    months are EIA's preliminary monthly figures (up to 7 points off in small states): left out."""
+    months, years = rows("monthly_generation.csv"), rows("yearly_generation.csv")
+    assert len({r["state"] for r in months}) == 51 and len({r["state"] for r in years}) == 51
+    annual = {(r["state"], int(r["year"])): {t: float(r[t]) for t in TECHS} for r in years}
+    summed: dict = {}
+    for r in months:
+        key = (r["state"], int(r["month"][:4]))
+        for t in TECHS:
+            summed.setdefault(key, dict.fromkeys(TECHS, 0.0))[t] += float(r[t])
+    checked = 0
+    for (state, year), gen in summed.items():
+        if not 2015 <= year <= 2020:
+            continue
+        ref, total, ref_total = annual[(state, year)], sum(gen.values()), sum(annual[(state, year)].values())
+        assert total == pytest.approx(ref_total, rel=0.02), (state, year)
+        for t in TECHS:
+            assert gen[t] / total == pytest.approx(ref[t] / ref_total, abs=0.02), (state, year, t)
+        checked += 1
+    assert checked == 51 * 6
+
+
+def campaign(tmp_path: Path, **site) -> Path:
+    doc = {"campaign": {"name": "texas dated"}, "site": {"country": "US-TX", **site}, "hardware": {"gpu": "H100 SXM 80GB"},
+           "phases": [{"name": "run", "kind": "pretraining", "gpus": 64, "hours": 1000, "start": "2022-07-01", "end": "2022-09-30"}]}
+    path = tmp_path / "tx.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_a_dated_phase_in_a_state_takes_its_months_without_a_file(ready_dir, tmp_path, capsys):
+    out = tmp_path / "tx.json"
+    assert main(["assess", str(campaign(tmp_path)), "--indicator", "climate", "--json", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "2022-07, 2022-08: monthly mix (EIA-923 by state and month via Ember, shipped); 2022-09: annual mix" in report
+    months = {r["month"]: r for r in json.loads(out.read_text())["months"]}
+    assert months["2022-07"]["electricity"].startswith("monthly mix") and months["2022-09"]["electricity"].startswith("annual mix")
+    # the same months from a user's file in the wide layout (TWh) give the same result
+    texas = [r for r in rows("monthly_generation.csv") if r["state"] == "US-TX" and r["month"] in ("2022-07", "2022-08")]
+    lines = ["month," + ",".join(TECHS)] + [r["month"] + "," + ",".join(str(float(r[t]) / 1000) for t in TECHS) for r in texas]
+    (tmp_path / "tx.csv").write_text("\n".join(lines) + "\n")
+    own = tmp_path / "own.json"
+    assert main(["assess", str(campaign(tmp_path, monthly_mix="tx.csv")), "--indicator", "climate", "--json", str(own), "--replace"]) == 0
+    mine = {r["month"]: r for r in json.loads(own.read_text())["months"]}
+    for m in ("2022-07", "2022-08", "2022-09"):
+        assert mine[m]["climate"] == pytest.approx(months[m]["climate"], rel=1e-5), m
+
+
+def test_embers_country_file_is_refused_for_a_state(ready_dir, tmp_path, capsys):
+    (tmp_path / "ember.csv").write_text("ISO 3 code,Date,Category,Subcategory,Variable,Unit,Value\nUSA,2022-07-01,Electricity generation,Fuel,Coal,TWh,60\n")
+    out = tmp_path / "x.json"
+    assert main(["assess", str(campaign(tmp_path, monthly_mix="ember.csv")), "--indicator", "climate", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "site.monthly_mix" in err and "no states or provinces" in err and err.count("\n") == 1
+    assert not out.exists()
