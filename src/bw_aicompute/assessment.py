@@ -50,6 +50,9 @@ class Assessment:
     per_unit : DataFrame or None
         With a deployment: every indicator per functional unit, serving alone and with the
         training amortised, and the break-even (see `per_unit`).
+    per_model : DataFrame or None
+        With `--per parameter`, `training token` or `PFLOP`: every indicator of the training
+        campaign per provider functional unit of the SCI for AI (see `per_model_unit`).
     """
 
     campaign: str
@@ -61,6 +64,7 @@ class Assessment:
     uncertainty: MonteCarlo | None = None
     market_based: pd.DataFrame | None = None
     per_unit: pd.DataFrame | None = None
+    per_model: pd.DataFrame | None = None
     months: pd.DataFrame | None = None
     timex: Any = None  # bw_aicompute.timex.TimexResult with --timex
 
@@ -76,6 +80,7 @@ class Assessment:
             ],
             "phases": self.phases.to_dict(orient="records"),
             **({"per_unit": self.per_unit.to_dict(orient="records")} if self.per_unit is not None else {}),
+            **({"per_model_unit": self.per_model.to_dict(orient="records")} if self.per_model is not None else {}),
             **({"months": self.months.to_dict(orient="records")} if self.months is not None else {}),
             **({"hourly": [{"phase": pm.phase.name, **pm.hourly} for pm in self.model.phases if pm.hourly]} if any(pm.hourly for pm in self.model.phases) else {}),
             **({"timex": self.timex.to_dict()} if self.timex is not None else {}),
@@ -89,10 +94,18 @@ class Assessment:
         write_json(output_path(path), self.to_dict())
 
     def to_excel(self, path: str | Path) -> None:
-        """Write the results workbook (see `bw_aicompute.excel.results`)."""
+        """Write the results workbook (see `bw_aicompute.excel.results`); with `per_model`, a
+        sheet `Per model unit` after the others."""
         from .excel.results import write_assessment
 
-        atomic_write(output_path(path), lambda tmp: write_assessment(self, tmp))
+        def write(tmp: Path) -> None:
+            """The sheets of `write_assessment`, then `Per model unit`."""
+            write_assessment(self, tmp)
+            if self.per_model is not None:
+                with pd.ExcelWriter(tmp, engine="openpyxl", mode="a") as xl:
+                    self.per_model.to_excel(xl, sheet_name="Per model unit", index=False)
+
+        atomic_write(output_path(path), write)
 
     def to_olca(self, path: str | Path) -> dict[str, int]:
         """Write the campaign with its supply chain in bw_aicompute's databases (the campaign, its
@@ -140,6 +153,8 @@ class Assessment:
 
             facts, results = per_unit_tables(self)
             parts += [("Per functional unit", results), ("Deployment", facts)]
+        if self.per_model is not None:
+            parts.append((f"Per {self.per_model['functional_unit'].iloc[0]} (SCI for AI, training campaign)", self.per_model))
         if self.uncertainty is not None:
             parts.append(("Monte Carlo totals", self.uncertainty.totals_table()))
         return "\n\n".join((f"## {title}\n\n" if style == "markdown" else f"# {title}\n") + formatted(df, style) for title, df in parts)
@@ -288,6 +303,10 @@ def _uncertainty(result: Assessment, resolved: Resolved, project: str, backgroun
     result.uncertainty = _monte_carlo(result.model, resolved, project, background, iterations, seed, processes, progress, dask)
     if result.model.serving:
         per_unit_uncertainty(result, resolved, iterations, seed)
+    if result.per_model is not None:  # a constant divisor: the percentiles of the totals, divided
+        stats = result.uncertainty.totals_table().set_index("indicator")
+        for q in ("p2_5", "p97_5"):
+            result.per_model[q] = [stats.loc[i, q] / n for i, n in zip(result.per_model["indicator"], result.per_model["units"])]
 
 
 def _monte_carlo(model: CampaignModel, resolved: Resolved, project: str, background: str, iterations: int, seed: int, processes: int, progress: bool, dask: str | None) -> MonteCarlo:
@@ -339,7 +358,10 @@ def solve(model: CampaignModel, resolved: Resolved, per: str | None = None) -> A
     breakdown = pd.DataFrame(rows)
     a = Assessment(campaign=model.campaign.name, database=model.database, totals=totals, breakdown=breakdown, phases=phase_table(model), model=model)
     a.market_based = market_based(a, solver.stage_amounts(system, "electricity")) if model.campaign.site.contract else None
-    a.per_unit = per_unit(a, per) if model.serving else None
+    from .campaign.schema import MODEL_UNITS
+
+    a.per_unit = per_unit(a, None if per in MODEL_UNITS else per) if model.serving else None
+    a.per_model = per_model_unit(a, per) if per in MODEL_UNITS else None
     a.months = month_table(model, resolved)
     return a
 
@@ -404,7 +426,13 @@ def serving_and_amortised(serving: Any, training: Any, units: float, over: float
 
 def check_per(campaign: Campaign, per: str | None) -> str | None:
     """The functional unit results are given per: `per`, which the campaign's deployment must
-    declare (serve), or the deployment's own `unit`; None without a deployment."""
+    declare (serve), or the deployment's own `unit`; None without a deployment. A provider
+    functional unit of the SCI for AI (`parameter`, `training token`, `PFLOP`: `check_model_unit`)
+    needs no deployment."""
+    from .campaign.schema import MODEL_UNITS
+
+    if per in MODEL_UNITS:
+        return check_model_unit(campaign, per)
     d = campaign.deployment
     if d is None:
         if per:
@@ -418,6 +446,63 @@ def check_per(campaign: Campaign, per: str | None) -> str | None:
         known = f"; functional units: {', '.join(UNITS)}" if per not in UNITS else ""
         raise AicomputeError(f"{campaign.path or campaign.name}: deployment {d.name!r} declares {', '.join(d.served)}, not {per!r}{known}")
     return per
+
+
+def check_model_unit(campaign: Campaign, unit: str) -> str:
+    """`unit`, a provider functional unit of the SCI for AI (`schema.MODEL_UNITS`), when the
+    campaign's `model:` gives the count it divides by; else an error naming the field to add
+    (before anything is written)."""
+    from .campaign.schema import MODEL_UNITS
+
+    key = MODEL_UNITS[unit][0]
+    if campaign.model is None or getattr(campaign.model, key) is None:
+        hint = " (or model.parameters and model.training_tokens, for the estimate 6 x parameters x training tokens)" if key == "training_flops" else ""
+        example = {"parameters": "176B", "training_tokens": "366B tokens", "training_flops": "3.9e23 FLOP"}[key]
+        raise AicomputeError(f"{campaign.path or campaign.name}: --per {unit!r} needs field 'model.{key}': add it to the campaign file (`model: {{{key}: {example}}}`){hint}")
+    return unit
+
+
+#: What the provider functional units divide: the training campaign, without the serving.
+PROVIDER_BOUNDARY = "the training campaign (the SCI for AI provider boundary; serving, the consumer boundary, is not included)"
+#: The note of training FLOP estimated from the parameters and the training tokens.
+FLOPS_ESTIMATE = "ESTIMATE: training FLOP = 6 x parameters x training tokens (Kaplan et al. 2020; Hoffmann et al. 2022), not given in model.training_flops"
+
+
+def per_model_unit(a: Assessment, unit: str) -> pd.DataFrame:
+    """Every indicator of the training campaign per provider functional unit of the Green
+    Software Foundation's SCI for AI (SPEC.md 8.2, github.com/Green-Software-Foundation/sci-ai:
+    SCI = C / R, C the provider boundary's footprint, R per parameter, per training token or per
+    FLOP): the totals divided by the count of `model:` (a PFLOP is 1e15 FLOP). Every indicator
+    is divided, not only the carbon of the SCI. With a deployment the totals are still the
+    training's: the serving is the consumer boundary (SPEC.md 6.1), given per request or per
+    1,000 tokens by `per_unit`.
+
+    Parameters
+    ----------
+    a : Assessment
+        Of a campaign whose `model:` gives the count (`check_model_unit`).
+    unit : {'parameter', 'training token', 'PFLOP'}
+        The functional unit.
+
+    Returns
+    -------
+    DataFrame
+        indicator, unit (of the method; the value is that unit per functional unit),
+        functional_unit, units (parameters, training tokens or PFLOP), field (the `model:`
+        field counted), estimated (True for FLOP estimated as 6 N D), boundary, note (the
+        estimate, or ''), total (the training campaign's), value (total / units).
+    """
+    from .campaign.schema import MODEL_UNITS
+
+    m = a.model.campaign.model
+    key, size = MODEL_UNITS[check_model_unit(a.model.campaign, unit)]
+    count = getattr(m, key) / size
+    estimated = key == "training_flops" and m.flops_estimated
+    return pd.DataFrame([{
+        "indicator": r.indicator, "unit": r.unit, "functional_unit": unit, "units": count, "field": f"model.{key}",
+        "estimated": estimated, "boundary": PROVIDER_BOUNDARY, "note": FLOPS_ESTIMATE if estimated else "",
+        "total": r.value, "value": r.value / count,
+    } for r in a.totals.itertuples()])
 
 
 def per_unit(a: Assessment, unit: str | None = None) -> pd.DataFrame:

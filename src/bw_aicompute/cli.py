@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace a campaign of the same name written from another file")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="print the report (text, default) or its tables as markdown or CSV")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
-    p.add_argument("--per", metavar="UNIT", help="with a deployment: results per 'request', '1000 tokens', 'hour of audio' or 'image' (one the deployment serves; default its unit)")
+    p.add_argument("--per", metavar="UNIT", help="with a deployment: results per 'request', '1000 tokens', 'hour of audio' or 'image' (one the deployment serves; default its unit); with `model:` (SCI for AI, the training campaign): per 'parameter', 'training token' or 'PFLOP'")
     _background_args(p)
     _project_arg(p)
     _force_arg(p)
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_link_ecoinvent)
 
-    p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, CodeCarbon or plain CSV)")
+    p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, amd-smi, rocm-smi, DCGM exporter, Zeus, CodeCarbon or plain CSV)")
     p.add_argument("file", help="log file")
     p.add_argument("--start", metavar="T", help="start of the window, ISO 8601 (e.g. 2026-11-26T03:52:30)")
     p.add_argument("--end", metavar="T", help="end of the window, ISO 8601")

@@ -60,6 +60,8 @@ def format_summary(a: Assessment) -> str:
         lines.append(f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} {' | '.join(r.method)}")
     if a.per_unit is not None:
         lines += format_per_unit(a)
+    if getattr(a, "per_model", None) is not None:
+        lines += format_per_model(a)
     if a.market_based is not None:
         lines += ["", "Market-based totals (GHG Protocol Scope 2), beside the location-based totals above", f"  contract: {a.market_based['contract'].iloc[0]}"]
         lines += [f"  {r.indicator:<18} {fmt(r.value):>14} {r.unit:<24} ({(r.value / r.location_based - 1) if r.location_based else 0:+.1%} vs location-based)" for r in a.market_based.itertuples()]
@@ -233,6 +235,29 @@ def format_per_unit(a: Assessment) -> list[str]:
         lines.append("  95 % intervals (Monte Carlo, training and serving from the same draws):")
         for _, r in pu.iterrows():
             lines.append(f"  {r['indicator']:<18} [{fmt(r['serving_per_unit p2_5'])}, {fmt(r['serving_per_unit p97_5'])}] serving alone; [{fmt(r['amortised_per_unit p2_5'])}, {fmt(r['amortised_per_unit p97_5'])}] with training")
+    return lines
+
+
+def format_per_model(a: Assessment) -> list[str]:
+    """Lines of the report per provider functional unit of the SCI for AI (Green Software
+    Foundation, SPEC.md 8.2): the training campaign's totals divided by the model's parameters,
+    training tokens or PFLOP (1e15 FLOP) of `model:`, and the estimate of the FLOP when they
+    are 6 x parameters x training tokens."""
+    pm, m = a.per_model, a.model.campaign.model
+    first = pm.iloc[0]
+    unit, plural = first["functional_unit"], {"parameter": "parameters", "training token": "training tokens", "PFLOP": "PFLOP"}[first["functional_unit"]]
+    lines = ["", f"Per {unit} (SCI for AI, provider functional unit): the totals of the training campaign / {first['units']:.4g} {plural} ({first['field']})"]
+    if first["estimated"]:
+        lines.append(f"  {first['note']}: 6 x {m.parameters:.4g} x {m.training_tokens:.4g} = {m.training_flops:.4g} FLOP")
+    if m.source:
+        lines.append(f"  model size: {m.source}")
+    if a.per_unit is not None:
+        lines.append("  the serving is not included (the consumer boundary of the SCI for AI: per unit served, above)")
+    for r in pm.itertuples():
+        lines.append(f"  {r.indicator:<18} {r.value:>14.4g} {r.unit} per {unit}")
+    if "p2_5" in pm:
+        lines.append("  95 % intervals (Monte Carlo totals / the count):")
+        lines += [f"  {r.indicator:<18} [{r.p2_5:.4g}, {r.p97_5:.4g}]" for r in pm.itertuples()]
     return lines
 
 

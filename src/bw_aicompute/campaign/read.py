@@ -20,6 +20,8 @@ from .schema import (
     CAMPAIGN_KEYS,
     CONTRACT_KEYS,
     CONTRACT_TYPES,
+    COUNT_MULTIPLIERS,
+    COUNT_WORDS,
     DEFAULT_KEYS,
     DEPLOYMENT_KEYS,
     ENERGY_UNITS,
@@ -30,6 +32,7 @@ from .schema import (
     MAX_NAME,
     MEASURED_UNITS,
     MAX_PHASES,
+    MODEL_KEYS,
     OVERRIDE_KEYS,
     PHASE_KEYS,
     RANGES,
@@ -44,6 +47,7 @@ from .schema import (
     Contract,
     Deployment,
     Hardware,
+    ModelSize,
     Override,
     Phase,
     Site,
@@ -378,6 +382,10 @@ def parse_site(r: Reader, doc: Any) -> Site:
         site.contract = _contract(r, site_doc["electricity_contract"])
     if "monthly_mix" in site_doc:
         site.monthly_mix = _monthly_mix(r, site, site_doc["monthly_mix"])
+    elif site.grid_kg_co2e_per_kwh is None and site.grid_scenario is None:
+        from .dates import state_months
+
+        site.monthly_mix = state_months(site.country)  # a US state's shipped months (None elsewhere)
     if "hourly_intensity" in site_doc:
         site.hourly_intensity = _hourly_intensity(r, site, site_doc["hourly_intensity"])
     return site
@@ -420,16 +428,18 @@ def apply_hourly(r: Reader, site: Site, phases: list[Phase]) -> None:
 
 
 def _monthly_mix(r: Reader, site: Site, value: Any):
-    """`site.monthly_mix`: Ember's monthly electricity data (CSV, long format) or a CSV of
-    `month` and the technologies, relative to the campaign file; the site's country's months."""
+    """`site.monthly_mix`: Ember's monthly electricity data (CSV, long format; a country) or a
+    CSV of `month` and the technologies (any site, states and provinces included), relative to
+    the campaign file; the site's months. Without it, a US state site takes its shipped months
+    (`dates.state_months`)."""
     from .dates import read_monthly_mix
 
     f = "site.monthly_mix"
     if site.grid_scenario is not None or site.grid_kg_co2e_per_kwh is not None:
         raise r.fail(f, "contradicts site.grid and site.grid_scenario: give one way to the grid's mix")
     iso3 = next((row["iso3"] for row in inventory_tables()["grid_countries"] if row["iso2"] == site.country), None)
-    if iso3 is None:
-        raise r.fail(f, f"monthly mixes are read for the countries of the grid tables; {site.country} is not one")
+    if iso3 is None and site.country == "GLO":
+        raise r.fail(f, "monthly mixes are read for a country, a US state or a Canadian province, not the world mix")
     path = referenced_file(r, r.text(value, f), Path(r.path).parent, f, "monthly mix file")
     try:
         return read_monthly_mix(path, iso3)
@@ -864,10 +874,57 @@ def parse_deployment(r: Reader, doc: Any, hw: Hardware, base: Path = Path(".")) 
     )
 
 
+#: A count of `model:` as text: a number, a multiplier (`COUNT_MULTIPLIERS`) and a word.
+_COUNT = re.compile(r"\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([kMBT])?\s*([A-Za-z]+)?\s*")
+_COUNT_EXAMPLES = {"parameters": "7B, 176B parameters", "training_tokens": "2.1T tokens", "training_flops": "6.3e23 FLOP, 5 PFLOP"}
+
+
+def _count(r: Reader, value: Any, field_: str) -> float:
+    """A count of `model:` (`field_` ends in parameters, training_tokens or training_flops): a
+    number, or a text number with an optional multiplier (k, M, B, T: 1e3 to 1e12) and the
+    field's word (`COUNT_WORDS`: `7B`, `176B parameters`, `2.1T tokens`, `6.3e23 FLOP`,
+    `5 PFLOP`); finite, positive and within `RANGES` (parameters 1e3 to 1e14, tokens 1e3 to
+    1e16, FLOP 1e9 to 1e30)."""
+    key = field_.rsplit(".", 1)[-1]
+    words = COUNT_WORDS[key]
+    if isinstance(value, str):
+        m = _COUNT.fullmatch(value)
+        if m is None or (m.group(3) is not None and m.group(3) not in words):
+            raise r.fail(field_, f"{quote(value)} is not a count: a number, optionally followed by {', '.join(COUNT_MULTIPLIERS)} (1e3 to 1e12) and {' or '.join(words)} (e.g. {_COUNT_EXAMPLES[key]})")
+        number, multiplier, word = m.groups()
+        try:
+            value = float(number) * COUNT_MULTIPLIERS.get(multiplier or "", 1.0) * words.get(word or "", 1.0)
+        except ValueError:
+            raise r.fail(field_, f"{quote(value)} is not a count (e.g. {_COUNT_EXAMPLES[key]})") from None
+    return r.number(value, field_)
+
+
+def parse_model(r: Reader, doc: Any) -> ModelSize | None:
+    """The `model:` section, the trained model's size (`schema.ModelSize`): the reference flows
+    of the SCI for AI's provider functional units (`--per parameter`, `--per "training token"`,
+    `--per PFLOP`; Green Software Foundation, SCI for AI, SPEC.md 8.2). Without
+    `training_flops`, the estimate 6 x parameters x training tokens when both are given
+    (Kaplan et al. 2020; Hoffmann et al. 2022). None for an empty section (a blank sheet)."""
+    f = "model"
+    d = r.mapping({} if doc is None else doc, f)
+    r.known_keys(d, MODEL_KEYS, f)
+    counts = {k: _count(r, d[k], f"{f}.{k}") for k in ("parameters", "training_tokens", "training_flops") if d.get(k) is not None}
+    source = r.text(d.get("source"), f"{f}.source", required=False)
+    if not counts:
+        if source:
+            raise r.fail(f, "gives a source but no count: give parameters, training_tokens or training_flops")
+        return None
+    m = ModelSize(**counts, source=source)
+    if m.training_flops is None and m.parameters is not None and m.training_tokens is not None:
+        m.training_flops, m.flops_estimated = 6.0 * m.parameters * m.training_tokens, True
+    return m
+
+
 def parse_serving(doc: dict, path: Path | str) -> Campaign:
     """A serving file: `serves` (the training campaign file, relative to this one), `deployment`,
-    and optionally `campaign` (name, description), and the `site` and `hardware` of the serving
-    when they differ from the training's. Returns the training campaign with the deployment,
+    and optionally `campaign` (name, description), the `site` and `hardware` of the serving
+    when they differ from the training's, and `model` (replaces the training file's). Returns
+    the training campaign with the deployment,
     named `<training>, <deployment>` unless the file names it."""
     from dataclasses import replace
 
@@ -893,7 +950,8 @@ def parse_serving(doc: dict, path: Path | str) -> Campaign:
         raise r.fail("campaign.name", f"has more than {MAX_NAME} characters; name the serving file's campaign")
     description = r.text(meta.get("description"), "campaign.description", required=False) or training.description
     inputs = {**doc, "serves": str(target.resolve()), "training": training.inputs}  # `training`: for display, not read back
-    return replace(training, name=name, description=description, path=Path(path), inputs=inputs, resolved=training.resolved + r.resolved, deployment=deployment, files=r.files + training.files)
+    model = parse_model(r, doc["model"]) if "model" in doc else None  # the serving file's `model:` replaces the training file's
+    return replace(training, model=model or training.model, name=name, description=description, path=Path(path), inputs=inputs, resolved=training.resolved + r.resolved, deployment=deployment, files=r.files + training.files)
 
 
 #: The months of all dated phases of a campaign, summed: each phase-month is written as a dataset
@@ -947,7 +1005,7 @@ def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Cam
     resolve_relative(r, phases)
     apply_hourly(r, site, phases)
     deployment = parse_deployment(r, doc["deployment"], hw, Path(path).parent) if "deployment" in doc else None
-    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment, files=r.files)
+    return Campaign(name=name, description=description, site=site, hardware=hw, phases=phases, path=Path(path), inputs=doc, resolved=r.resolved, deployment=deployment, files=r.files, model=parse_model(r, doc["model"]) if "model" in doc else None)
 
 
 def read_campaign(path: str | Path, serving: bool = True) -> Campaign:

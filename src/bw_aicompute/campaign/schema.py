@@ -74,12 +74,31 @@ RANGES = {
     "load_factor": (0.01, 1.0),
     "node_overhead_w_per_gpu": (0.0, 10_000.0),
     "node_overhead_share": (0.0, 10.0),
+    "parameters": (1e3, 1e14),  # of the trained model (`model:`)
+    "training_tokens": (1e3, 1e16),
+    "training_flops": (1e9, 1e30),
 }
 MAX_PHASES = 1000  # phases of one campaign
 MAX_NAME = 100  # characters of a campaign or phase name
 
 # the fields of a campaign file, section by section
-CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases", "deployment")
+CAMPAIGN_KEYS = ("campaign", "site", "hardware", "defaults", "phases", "deployment", "model")
+#: The fields of `model:`, the trained model's size: the reference flows of the SCI for AI's
+#: provider functional units (see `MODEL_UNITS`).
+MODEL_KEYS = ("parameters", "training_tokens", "training_flops", "source")
+#: The provider functional units of the Green Software Foundation's SCI for AI (SPEC.md 8.2,
+#: github.com/Green-Software-Foundation/sci-ai: per parameter, per training token, per FLOP),
+#: to (the `model:` field counting them, the count of that field in one unit): a PFLOP is
+#: 1e15 FLOP.
+MODEL_UNITS = {"parameter": ("parameters", 1.0), "training token": ("training_tokens", 1.0), "PFLOP": ("training_flops", 1e15)}
+#: Multipliers accepted in the counts of `model:` ("7B", "2.1T tokens", "5 TFLOP").
+COUNT_MULTIPLIERS = {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+#: Words accepted after the number (and multiplier) of each `model:` count, to a factor.
+COUNT_WORDS = {
+    "parameters": {"parameters": 1.0, "params": 1.0},
+    "training_tokens": {"tokens": 1.0},
+    "training_flops": {"FLOP": 1.0, "FLOPs": 1.0, "PFLOP": 1e15, "PFLOPs": 1e15, "EFLOP": 1e18, "EFLOPs": 1e18, "ZFLOP": 1e21, "ZFLOPs": 1e21},
+}
 DEPLOYMENT_KEYS = (
     "name", "gpu", "gpus", "nodes", "batch_size", "duration", "utilisation", "load_factor", "energy", "energy_source", "unit",
     "requests", "tokens", "audio_hours", "images", "tokens_per_second_per_gpu", "tokens_per_request",
@@ -87,7 +106,7 @@ DEPLOYMENT_KEYS = (
     "telemetry", "request_log", "idle_gap_seconds",
 )
 #: The top-level fields of a serving file (a deployment that names the training campaign file it serves).
-SERVING_KEYS = ("serves", "campaign", "site", "hardware", "deployment")
+SERVING_KEYS = ("serves", "campaign", "site", "hardware", "deployment", "model")
 #: Functional units of a deployment, with their plural, the field of a measured total and the
 #: divisor from that total to the unit (tokens are counted by the thousand).
 UNITS = ("request", "1000 tokens", "hour of audio", "image")
@@ -286,6 +305,22 @@ class Deployment:
 
 
 @dataclass
+class ModelSize:
+    """The trained model's size (`model:`): parameters, training tokens and training FLOP
+    (counts, none required), the reference flows R of the SCI for AI's provider functional units
+    (Green Software Foundation, SCI for AI, SPEC.md 8.2: SCI = C / R over the provider
+    boundary, the training). `flops_estimated`: the FLOP were not given but estimated as
+    6 x parameters x training tokens (Kaplan et al. 2020, arXiv:2001.08361, section 2.1;
+    Hoffmann et al. 2022, arXiv:2203.15556, C = 6ND)."""
+
+    parameters: float | None = None
+    training_tokens: float | None = None
+    training_flops: float | None = None
+    flops_estimated: bool = False
+    source: str = ""
+
+
+@dataclass
 class Campaign:
     """A validated campaign file (see `bw_aicompute.campaign.read_campaign`)."""
 
@@ -299,6 +334,7 @@ class Campaign:
     resolved: list[str] = field(default_factory=list)  # aliases and what they were read as
     deployment: Deployment | None = None
     files: list[Path] = field(default_factory=list)  # every file read: the campaign file and those it names
+    model: ModelSize | None = None  # the trained model's size (`model:`), for the SCI for AI units
 
     @property
     def slug(self) -> str:

@@ -51,6 +51,12 @@ TEMPLATE = {
         ("node_overhead_share", "Default power of the rest of the node per W of the GPUs (0.43)"),
         ("node_overhead_w_per_gpu", "Or a fixed node power besides the GPUs, W per GPU (replaces the share)"),
     ],
+    "model": [
+        ("parameters", "The trained model's parameters, for --per parameter (SCI for AI): 7e9 or 7B"),
+        ("training_tokens", "Tokens of its training data, for --per 'training token': 2.1e12 or 2.1T tokens"),
+        ("training_flops", "Training FLOP, for --per PFLOP: 6.3e23 or 6.3e23 FLOP (default: 6 x parameters x tokens, an estimate)"),
+        ("source", "Where the model's size comes from"),
+    ],
 }
 PHASE_COLUMNS = list(PHASE_KEYS)  # one column per phase field of the campaign files
 NESTED = {
@@ -130,7 +136,7 @@ _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 #: Cell types whose empty `<v>` is a computed value: a formula's text result "".
 _TEXT_TYPES = ("str", "s", "inlineStr")
 #: The key/value sheets of the campaign workbook, in reading order.
-KEY_SHEETS = ("campaign", "site", "hardware", "defaults")
+KEY_SHEETS = ("campaign", "site", "hardware", "defaults", "model")
 
 
 def uncomputed_formulas(path: Path, wb: Any, titles: Iterable[str]) -> dict[str, dict[tuple[int, int], str]]:
