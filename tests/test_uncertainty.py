@@ -203,12 +203,22 @@ def test_deterministic_result_lies_between_the_quartiles(ready_dir, example):
     deterministic total lies between the 25th and 75th percentiles of 1,000 iterations on every
     default indicator, water scarcity and primary energy; the inputs that reach an indicator
     drive it with the sign of their one-at-a-time change."""
+    from bw_aicompute.campaign import read_campaign
+    from bw_aicompute.campaign.write import open_grid
+
     names = ["climate", "water", "adp_minerals", "water_scarcity", "energy"]
     a = assess(EXAMPLES / example, indicators=names, iterations=1000, seed=7)
     stats = a.uncertainty.totals_table().set_index("indicator")
+    drawn = open_grid(read_campaign(EXAMPLES / example))
     for indicator in names:
         deterministic = a.totals.set_index("indicator").loc[indicator, "value"]
-        assert stats.loc[indicator, "p25"] <= deterministic <= stats.loc[indicator, "p75"], indicator
+        if stats.loc[indicator, "p25"] <= deterministic <= stats.loc[indicator, "p75"]:
+            continue
+        # a US site's state drawn among the data-centre states: water scarcity spans Virginia's
+        # 1.6 to Arizona's 89 per m3, a right-skewed total whose expected value (the deterministic
+        # market) lies above the upper quartile; it is then the Monte Carlo mean, within 4 standard errors
+        assert drawn is not None and drawn.what == "state" and indicator == "water_scarcity", indicator
+        assert abs(deterministic - stats.loc[indicator, "mean"]) < 4 * stats.loc[indicator, "sd"] / 1000**0.5, indicator
     sens = a.uncertainty.sensitivity(top=10)
     signed = sens.dropna(subset=["one_at_a_time"])  # a drawn grid is a switch: no 1 % rise
     assert len(signed) >= len(sens) - 5 and (np.sign(signed["spearman"]) == np.sign(signed["one_at_a_time"])).all()
