@@ -77,3 +77,33 @@ def test_embers_country_file_is_refused_for_a_state(ready_dir, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "site.monthly_mix" in err and "no states or provinces" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_state_in_any_year_of_the_series(ready_dir, tmp_path, capsys):
+    """`site.grid_year` for a state: 2001-2024 from the shipped yearly generation, the state's
+    own grid of that year (its coal share as in the file); 2023 is the state's dataset; a year
+    outside the series is refused with the years available."""
+    import bw2data as bd
+
+    from bw_aicompute import assess
+
+    def iowa(year: int) -> Path:
+        doc = {"campaign": {"name": f"iowa {year}"}, "site": {"country": "US-IA", "grid_year": year}, "hardware": {"gpu": "H100 SXM 80GB"},
+               "phases": [{"name": "run", "kind": "pretraining", "gpus": 64, "hours": 1000}]}
+        path = tmp_path / f"iowa{year}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        return path
+
+    electricity = {}
+    for year in (2015, 2023):
+        a = assess(iowa(year), indicators=["climate"])
+        electricity[year] = a.breakdown.query("stage == 'electricity'")["value"].sum()
+    gen = {r["year"]: r for r in rows("yearly_generation.csv") if r["state"] == "US-IA"}
+    coal = {y: float(gen[str(y)]["coal"]) / sum(float(gen[str(y)][t]) for t in TECHS) for y in (2015, 2023)}
+    assert coal[2015] > 1.8 * coal[2023]  # Iowa's coal halved as its wind grew
+    assert electricity[2015] > 1.4 * electricity[2023]
+    grid = bd.get_node(database="aicompute-campaign-iowa-2015", code="grid-2015")
+    coal_in = sum(e["amount"] for e in grid.technosphere() if "coal" in e.input["name"])
+    assert coal_in == pytest.approx(coal[2015], rel=1e-3) and grid["location"] == "US-IA"
+    assert main(["assess", str(iowa(1999)), "--indicator", "climate"]) == 2
+    assert "no generation mix of 1999 for US-IA; years available: 2001, 2002" in capsys.readouterr().err

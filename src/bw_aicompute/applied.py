@@ -69,7 +69,8 @@ def grid_description(code: str, year: int | None = None, scenario=None) -> str:
         return f"{code} ({country['country']}), generation mix of {chosen} (Our World in Data / Ember)"
     state = next((r for r in t.get("grid_us_states", []) if r["state"] == code), None)
     if state is not None:
-        return f"{code} ({state['label']}), generation mix of 2023 (EIA-923 net generation by state, Ember)"
+        chosen = f"{year} (site.grid_year; its dataset 2023)" if year is not None else "2023"
+        return f"{code} ({state['label']}), generation mix of {chosen} (EIA-923 net generation by state, Ember)"
     province = next((r for r in t.get("grid_ca_provinces", []) if r["province"] == code), None)
     if province is not None:
         return f"{code} ({province['label']}), provincial generation shares (year not stated by the source)"

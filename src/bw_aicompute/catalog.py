@@ -183,11 +183,6 @@ def markdown(df: pd.DataFrame, floatfmt: str | None = ".3g") -> str:
     return "\n".join(out)
 
 
-#: The year of the US states' generation mixes (`grid_us_states`: EIA-923 via Ember, checked
-#: against eGRID2023).
-STATES_YEAR = 2023
-
-
 def formatted(df: pd.DataFrame, style: str = "text") -> str:
     """A table as text sized to its content (nothing cut), GitHub markdown or CSV."""
     if style == "markdown":
@@ -286,6 +281,8 @@ def countries_of_year(year: int) -> pd.DataFrame:
     names = {r["iso2"]: r["country"] for r in t["grid_countries"]}
     rows = [dict(r, code=f"electricity-grid-{r['iso2']}") for r in t["grid_countries"] if r["year"] == year]
     rows += [dict(r, code=f"electricity-grid-{r['iso2']}-{year}") for r in t.get("grid_country_years", []) if r["year"] == year]
+    from .campaign.dates import STATES_YEAR
+
     if year == STATES_YEAR:  # the US states' mixes, EIA-923 of that year
         rows += [dict(r, iso2=r["state"], code=f"electricity-grid-{r['state']}") for r in t["grid_us_states"]]
         names.update({r["state"]: r["label"] for r in t["grid_us_states"]})

@@ -260,20 +260,35 @@ def month_basis(mix: MonthlyMix | None, month: str) -> str:
     return f"annual mix (not in {mix.name})" if mix is not None else "annual mix (no site.monthly_mix)"
 
 
-#: The shipped monthly generation of the US states (GWh; inventories/us_states/).
+#: The shipped monthly and yearly generation of the US states (GWh; inventories/us_states/).
 STATE_MONTHS = ("us_states", "monthly_generation.csv")
+STATE_YEARS = ("us_states", "yearly_generation.csv")
+#: The year of the states' grid datasets (`grid_us_states`, checked against eGRID2023): their
+#: mix when a campaign names no year.
+STATES_YEAR = 2023
 
 
-@functools.lru_cache(maxsize=1)
-def _state_month_rows() -> dict[str, dict[str, dict[str, float]]]:
+@functools.lru_cache(maxsize=2)
+def _state_rows(parts: tuple[str, str], period: str) -> dict[str, dict[str, dict[str, float]]]:
+    """state -> period (`YYYY-MM` or the year as text) -> generation by technology (TWh)."""
     from .._resources import data_dir
 
-    path = data_dir("inventories").joinpath(*STATE_MONTHS)
+    path = data_dir("inventories").joinpath(*parts)
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for row in csv.DictReader(lines):
-        out.setdefault(row["state"], {})[row["month"]] = {t: float(row[t]) / 1000 for t in TECHNOLOGIES}
+        out.setdefault(row["state"], {})[row[period]] = {t: float(row[t]) / 1000 for t in TECHNOLOGIES}
     return out
+
+
+def _state_month_rows() -> dict[str, dict[str, dict[str, float]]]:
+    return _state_rows(STATE_MONTHS, "month")
+
+
+def state_years(state: str) -> dict[int, dict[str, float]]:
+    """The shipped yearly generation (TWh by technology) of US state `state`, 2001-2024
+    (EIA-923 via Ember, `api_generation_usa_yearly`, CC BY 4.0); {} elsewhere."""
+    return {int(y): gen for y, gen in _state_rows(STATE_YEARS, "year").get(state, {}).items()}
 
 
 def state_months(state: str) -> MonthlyMix | None:

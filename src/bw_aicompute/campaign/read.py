@@ -219,13 +219,28 @@ def countries() -> list[str]:
 
 def grid_years(code: str) -> list[int]:
     """The years whose generation mix the inventories hold for grid `code`: the latest of a
-    country (its `grid_countries` row) and the earlier ones of `grid_country_years`; eGRID's
-    2023 for a US state; none stated for the Canadian provinces and the world mix."""
+    country (its `grid_countries` row) and the earlier ones of `grid_country_years`; 2001-2024
+    for a US state (`inventories/us_states/yearly_generation.csv`; its dataset is of 2023, the
+    other years composed when a campaign names one); none stated for the Canadian provinces and
+    the world mix."""
+    from .dates import state_years
+
     t = inventory_tables()
     latest = [row["year"] for row in t["grid_countries"] if row["iso2"] == code]
     if code.startswith("US-"):
-        latest = [2023]
+        return sorted(state_years(code))
     return sorted(set(latest) | {row["year"] for row in t.get("grid_country_years", []) if row["iso2"] == code})
+
+
+def default_grid_year(code: str) -> int | None:
+    """The year of grid `code`'s own dataset (its mix when no year is named): a country's
+    latest, 2023 for a US state (`dates.STATES_YEAR`)."""
+    from .dates import STATES_YEAR
+
+    if code.startswith("US-"):
+        return STATES_YEAR
+    years = grid_years(code)
+    return years[-1] if years else None
 
 
 def _grid_year(r: Reader, site: Site, value: Any) -> None:
@@ -236,7 +251,7 @@ def _grid_year(r: Reader, site: Site, value: Any) -> None:
     if year != int(year) or int(year) not in years:
         held = ", ".join(map(str, years)) if years else "none (the source states no year)"
         raise r.fail("site.grid_year", f"no generation mix of {year:g} for {site.country}; years available: {held}")
-    site.grid_year = None if int(year) == years[-1] else int(year)
+    site.grid_year = None if int(year) == default_grid_year(site.country) else int(year)
     site.year_stated = True
 
 

@@ -426,6 +426,21 @@ def _scenario_grid(w: _Writer) -> tuple[str, str] | None:
     return _composed_grid(w, "grid-scenario", f"market for electricity, grid mix of scenario {sc.name}, {sc.year}", row, f"grid scenario {sc.name!r} ({sc.path.name})", comment)
 
 
+def _state_year_grid(w: _Writer) -> tuple[str, str] | None:
+    """The campaign's own grid for a US state in a year other than its dataset's
+    (`site.grid_year`): the state's generation of that year (EIA-923 via Ember, shipped), in
+    the grid-mix template; None otherwise."""
+    from .dates import state_years
+
+    site = w.campaign.site
+    if site.grid_year is None or not site.country.startswith("US-"):
+        return None
+    gen = state_years(site.country)[site.grid_year]
+    row = {t: gen.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": sum(gen.values())}
+    comment = f"Grid electricity generated in {site.country} in {site.grid_year}: the state's net generation by source (EIA-923 via Ember, shipped), {row['total']:g} TWh."
+    return _composed_grid(w, f"grid-{site.grid_year}", f"market for electricity, grid mix, {site.grid_year}", row, f"{site.country} generation of {site.grid_year} (EIA-923 via Ember)", comment)
+
+
 def month_operation(w: _Writer, month: str, annual: tuple[str, str]) -> tuple[str, str]:
     """The datacenter operation of `month` (YYYY-MM): the site's, on the grid of that month's
     generation mix when the campaign's monthly file has it, else `annual` (the annual mix)."""
@@ -493,7 +508,7 @@ def open_grid(campaign: Campaign, inventories: Path | None = None) -> OpenGrid |
     if states:
         total = sum(float(r["twh"]) for r in states)
         return OpenGrid("state", [(r["state"], float(r["twh"]) / total, r["state"]) for r in states], states[0]["source"])
-    if any(p.months for p in campaign.phases):
+    if any(p.months for p in campaign.phases) or site.country.startswith("US-"):  # a state: its dataset's year unless named
         return None
     years = grid_years(site.country)[-OPEN_YEARS:]
     if len(years) < 2:
@@ -535,7 +550,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     campaign's own rendering of the template when the file overrides the PUE, the WUE or the
     grid (or names a profile not shipped for its country)."""
     site, shipped = w.campaign.site, shipped_site(w.campaign)
-    grid = _grid(w) or _scenario_grid(w) or _open_grid(w)
+    grid = _grid(w) or _scenario_grid(w) or _state_year_grid(w) or _open_grid(w)
     if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
         return (w.foreground, f"datacenter-operation-{shipped}")
     return _render_operation(w, "datacenter-operation", grid)
