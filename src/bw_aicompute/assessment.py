@@ -94,18 +94,10 @@ class Assessment:
         write_json(output_path(path), self.to_dict())
 
     def to_excel(self, path: str | Path) -> None:
-        """Write the results workbook (see `bw_aicompute.excel.results`); with `per_model`, a
-        sheet `Per model unit` after the others."""
+        """Write the results workbook (see `bw_aicompute.excel.results`)."""
         from .excel.results import write_assessment
 
-        def write(tmp: Path) -> None:
-            """The sheets of `write_assessment`, then `Per model unit`."""
-            write_assessment(self, tmp)
-            if self.per_model is not None:
-                with pd.ExcelWriter(tmp, engine="openpyxl", mode="a") as xl:
-                    self.per_model.to_excel(xl, sheet_name="Per model unit", index=False)
-
-        atomic_write(output_path(path), write)
+        atomic_write(output_path(path), lambda tmp: write_assessment(self, tmp))
 
     def to_olca(self, path: str | Path) -> dict[str, int]:
         """Write the campaign with its supply chain in bw_aicompute's databases (the campaign, its

@@ -29,8 +29,11 @@ def header_width(text: str) -> int:
 
 
 def _cell_width(value) -> int:
+    """The characters a cell shows, and a margin: a number as `number_format` writes it (at
+    least 12, so that columns of numbers line up; 176,000,000,000 needs 17, not ###)."""
     if isinstance(value, float):
-        return 12
+        shown = f"{value:,.0f}" if number_format(value) == "#,##0" and math.isfinite(value) else ""
+        return max(12, len(shown) + 2)
     return len(str(value)) + 2 if value is not None else 0
 
 

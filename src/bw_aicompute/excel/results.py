@@ -104,6 +104,8 @@ def write_assessment(a: Assessment, path: Path) -> None:
             facts, results = per_unit_tables(a)
             results.to_excel(xl, sheet_name="Per unit", index=False)
             facts.to_excel(xl, sheet_name="Per unit", index=False, startrow=len(results) + 2)
+        if a.per_model is not None:
+            a.per_model.to_excel(xl, sheet_name="Per model unit", index=False)
         a.breakdown.to_excel(xl, sheet_name="Breakdown", index=False)
         _with_units(a, a.by_phase()).to_excel(xl, sheet_name="By phase")
         _with_units(a, a.by_stage()).to_excel(xl, sheet_name="By stage")
