@@ -15,6 +15,7 @@ from pathlib import Path
 from ._version import __version__
 from ._resources import atomic_write, csv_safe, output_path, write_json
 from .errors import AicomputeError
+from .ownership import JOURNAL
 from .project import DEFAULT_PROJECT, open_project
 
 
@@ -444,7 +445,7 @@ def _open(name: str):
     """The project `name`, opened, with an interrupted `import-inventories` completed first
     (`bw_aicompute.excel.inventories.resume_import`): no command reads a half-written import."""
     bd = open_project(name)
-    if (Path(bd.projects.dir) / "bw_aicompute-import").exists():
+    if (Path(bd.projects.dir) / JOURNAL).exists():
         from .excel.inventories import ImportReport, resume_import
         from .locking import refresh_registries, writer_lock
 

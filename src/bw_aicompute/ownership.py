@@ -18,6 +18,9 @@ from .errors import AicomputeError
 
 #: The metadata key that marks databases and methods created by bw_aicompute.
 OWNER_KEY = "bw_aicompute"
+#: The folder of a project's directory that holds an inventory import while it is written: a
+#: copy of the workbook, then `journal.json` (`bw_aicompute.excel.inventories.resume_import`).
+JOURNAL = "bw_aicompute-import"
 
 
 def owner(meta: object) -> dict | None:

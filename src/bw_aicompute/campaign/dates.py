@@ -281,10 +281,6 @@ def _state_rows(parts: tuple[str, str], period: str) -> dict[str, dict[str, dict
     return out
 
 
-def _state_month_rows() -> dict[str, dict[str, dict[str, float]]]:
-    return _state_rows(STATE_MONTHS, "month")
-
-
 def state_years(state: str) -> dict[int, dict[str, float]]:
     """The shipped yearly generation (TWh by technology) of US state `state`, 2001-2024
     (EIA-923 via Ember, `api_generation_usa_yearly`, CC BY 4.0); {} elsewhere."""
@@ -304,7 +300,7 @@ def state_months(state: str) -> MonthlyMix | None:
     """
     from .._resources import data_dir
 
-    months = _state_month_rows().get(state)
+    months = _state_rows(STATE_MONTHS, "month").get(state)
     if not months:
         return None
     return MonthlyMix(data_dir("inventories").joinpath(*STATE_MONTHS), months, source="EIA-923 by state and month via Ember, shipped")

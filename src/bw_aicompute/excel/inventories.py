@@ -18,7 +18,7 @@ from ..inventory import InventoryDatabase, write_database
 from ..water import is_located_flow
 from ..inventory.validate import Biosphere, add_dataset, add_located_water, check_links, check_parameter, evaluate_database_parameters, ordered
 from ..locking import refresh_registries, writer_lock
-from ..ownership import refuse_foreign
+from ..ownership import JOURNAL, refuse_foreign
 from ..project import find_biosphere, flow_codes, flow_index
 
 PARAM_COLUMNS = ["name", "amount", "formula", "unit", "source", "comment", "uncertainty type", "loc", "scale", "minimum", "maximum", "uncertainty source"]
@@ -668,12 +668,6 @@ def _write_all(bd, databases: list[InventoryDatabase], workbook: str) -> ImportR
         report.installed.append((db.name, len(db.datasets)))
     refresh_dependants(bd, {db.name for db in databases}, report)
     return report
-
-
-#: The folder of the project's directory that holds an import while it is written: a copy of
-#: the workbook, then `journal.json` (written last: from then on the import is completed by the
-#: next command if this one is killed).
-JOURNAL = "bw_aicompute-import"
 
 
 def _journal_folder(bd) -> Path:
