@@ -351,26 +351,25 @@ def test_edited_production_amount_is_refused(ready_dir, exported_grids):
     assert f"row {row}, column 'amount' (exchange 'aluminium, primary, ingot'): production amount 2 is not read: an activity here makes 1 unit of its reference product" in message
 
 
-def test_misspelt_activity_field_is_refused_with_the_close_match(ready_dir, exported_grids):
+@pytest.mark.parametrize(
+    "field_, says",
+    [
+        ("commnet", "column 'A' (activity 'aluminium, primary, ingot'): unknown field 'commnet' in the activity's block (did you mean 'comment'?)"),
+        ("location", "field 'location' is also in row"),
+    ],
+)
+def test_a_misspelt_or_repeated_activity_field_is_refused(ready_dir, exported_grids, field_, says):
+    """The dataset's `comment` row renamed: a misspelling is refused with the close match, a
+    field given twice names both rows."""
+
     def edit(rows):
         start, header, _ = block(rows, "aluminium-kg")
         i = next(i for i in range(start, header) if rows[i][0] == "comment")
-        rows[i][0] = "commnet"
+        rows[i][0] = field_
         return i + 1
 
     message, _ = grid_refusal(exported_grids, edit)
-    assert "column 'A' (activity 'aluminium, primary, ingot'): unknown field 'commnet' in the activity's block (did you mean 'comment'?)" in message
-
-
-def test_activity_field_given_twice_names_both_rows(ready_dir, exported_grids):
-    def edit(rows):
-        start, header, _ = block(rows, "aluminium-kg")
-        i = next(i for i in range(start, header) if rows[i][0] == "comment")
-        rows[i][0] = "location"
-        return i + 1
-
-    message, _ = grid_refusal(exported_grids, edit)
-    assert "field 'location' is also in row" in message
+    assert says in message
 
 
 def test_lognormal_minimum_is_refused(ready_dir, exported_grids):

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from bw_aicompute.cli import main
+from test_strict import digest
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 TRACE = Path(__file__).parent / "data" / "h200_training_nvidia_smi.csv"
@@ -433,12 +434,12 @@ def test_mutated_inventory_workbooks(ready_dir, background_grid, tmp_path, capsy
             rows[r][c] = value
     notzip = tmp_path / "notzip.xlsx"
     notzip.write_text("Database,aicompute\n")
-    before = {p: p.read_bytes() for p in ready_dir.rglob("*") if p.is_file()}
+    before = digest(ready_dir)
     for special, says in ((zip_bomb, "expand to"), (notzip, "not a zip archive"), (tmp_path, "not found")):
         rc = main(["import-inventories", str(special)])
         err = capsys.readouterr().err
         assert rc == 2 and says in err and err.count("\n") == 1, err
-    assert {p: p.read_bytes() for p in ready_dir.rglob("*") if p.is_file()} == before  # nothing written
+    assert digest(ready_dir) == before  # nothing written
     budget.check()
     assert valid > 0
 

@@ -12,6 +12,7 @@ import yaml
 from bw_aicompute.assessment import assess
 from bw_aicompute.cli import main
 from bw_aicompute.methods import resolve_indicator
+from test_months import refused
 
 # W per GPU in each hour of the log (2 GPUs, 22:00 to 01:00 UTC) and the series' kg CO2-eq/kWh
 POWER = {22: 600.0, 23: 300.0, 0: 450.0}
@@ -81,16 +82,6 @@ def test_a_partial_series_says_its_coverage(ready_dir, tmp_path):
     h = a.model.phases[0].hourly
     assert h["hours"] == 2 and h["coverage"] == pytest.approx((300 + 450) / 1350, rel=1e-3)
     assert h["kg_per_kwh"] == pytest.approx((300 * SERIES[23] + 450 * SERIES[0]) / 750, rel=STEP)
-
-
-def refused(path: Path, tmp_path: Path, capsys, *says: str) -> None:
-    """`assess` of `path` exits 2 with one line holding every one of `says`, writing nothing."""
-    out = tmp_path / "refused.json"
-    rc = main(["assess", str(path), "--indicator", "climate", "--json", str(out)])
-    err = capsys.readouterr().err
-    assert rc == 2 and err.startswith("aicompute: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    assert all(s in err for s in says), err
-    assert not out.exists()
 
 
 def edit_series(tmp_path: Path, line: int, text: str, insert: bool = False) -> None:
