@@ -107,3 +107,56 @@ def test_a_state_in_any_year_of_the_series(ready_dir, tmp_path, capsys):
     assert coal_in == pytest.approx(coal[2015], rel=1e-3) and grid["location"] == "US-IA"
     assert main(["assess", str(iowa(1999)), "--indicator", "climate"]) == 2
     assert "no generation mix of 1999 for US-IA; years available: 2001, 2002" in capsys.readouterr().err
+
+
+def site_campaign(tmp_path: Path, name: str, site: dict, phases: list[dict]) -> Path:
+    doc = {"campaign": {"name": name}, "site": site, "hardware": {"gpu": "H100 SXM 80GB"}, "phases": phases}
+    path = tmp_path / f"{name.replace(' ', '_')}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_a_dated_month_outside_the_shipped_months_takes_its_own_years_mix(ready_dir, tmp_path, capsys):
+    """Months after 2022-08 at a state site: the annual mix of the month's own year (2024 is not
+    2023), or the nearest year held (2026 -> 2024), said in the report and the JSON; each
+    month's electricity equals the same GPU time on an undated campaign with site.grid_year of
+    that year (two code paths, one answer)."""
+    run = {"kind": "pretraining", "gpus": 64, "hours": 100}
+    dated = site_campaign(tmp_path, "va dated", {"country": "US-VA"}, [
+        dict(run, name="y2024", start="2024-03-01", end="2024-03-20"), dict(run, name="y2026", start="2026-03-01", end="2026-03-20")])
+    out = tmp_path / "dated.json"
+    assert main(["assess", str(dated), "--indicator", "climate", "--json", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "2024-03: annual mix of 2024 (not in EIA-923 by state and month" in report
+    assert "2026-03: annual mix of 2024, the nearest year held for 2026" in report
+    doc = json.loads(out.read_text())
+    months = {r["month"]: r for r in doc["months"]}
+    assert months["2026-03"]["electricity"].startswith("annual mix of 2024, the nearest year held")
+    for year in (2023, 2024):
+        fixed = site_campaign(tmp_path, f"va {year}", {"country": "US-VA", "grid_year": year}, [dict(run, name="run")])
+        j = tmp_path / f"va{year}.json"
+        assert main(["assess", str(fixed), "--indicator", "climate", "--json", str(j)]) == 0
+        months[year] = json.loads(j.read_text())["totals"]
+    assert months["2024-03"]["climate"] == pytest.approx(months[2024]["climate"]["value"], rel=1e-4)
+    assert months["2024-03"]["climate"] != pytest.approx(months[2023]["climate"]["value"], rel=1e-3)
+
+
+def test_an_undated_state_campaign_draws_its_latest_years_and_the_us_has_every_year(ready_dir, tmp_path, capsys):
+    """A state site without grid_year: the mean of its three latest years (2022-2024, two of
+    them composed), drawn per iteration like a country's; the US's years without a dataset are
+    the sum of its states (2010 here), whose coal share the grid holds."""
+    import bw2data as bd
+
+    run = [{"name": "run", "kind": "pretraining", "gpus": 64, "hours": 100}]
+    assert main(["assess", str(site_campaign(tmp_path, "va open", {"country": "US-VA"}, run)), "--indicator", "climate"]) == 0
+    assert "US-VA (Virginia), year not given (site.grid_year): the mean of the mixes of 2022, 2023, 2024" in " ".join(capsys.readouterr().out.split())
+    market = bd.get_node(database="aicompute-campaign-va-open", code="grid-open")
+    inputs = sorted((e.input["code"], round(e["amount"], 6)) for e in market.technosphere())
+    assert inputs == [("electricity-grid-US-VA", 0.333333), ("grid-2022", 0.333333), ("grid-2024", 0.333333)]
+    assert main(["assess", str(site_campaign(tmp_path, "us 2010", {"country": "US", "grid_year": 2010}, run)), "--indicator", "climate"]) == 0
+    assert "generation mix of 2010 (site.grid_year; latest 2023) (EIA-923 net generation of the 50 states and DC, Ember)" in " ".join(capsys.readouterr().out.split())
+    years = [r for r in rows("yearly_generation.csv") if r["year"] == "2010"]
+    coal = sum(float(r["coal"]) for r in years) / sum(float(r[t]) for r in years for t in TECHS)
+    grid = bd.get_node(database="aicompute-campaign-us-2010", code="grid-2010")
+    assert sum(e["amount"] for e in grid.technosphere() if "coal" in e.input["name"]) == pytest.approx(coal, rel=1e-3)
+    assert 0.4 < coal < 0.5  # EIA: coal 45 % of US net generation in 2010

@@ -55,6 +55,18 @@ def site_values(model: CampaignModel, params: dict) -> dict[str, Value]:
     return {"PUE": parameter_value(params, profile["pue"], site.pue, origin), "WUE": wue}
 
 
+def year_source(code: str, year: int | None) -> str:
+    """The source of a country's generation mix of `year` (None: its latest), as the
+    inventories state it: the row's own source, the US's states summed (EIA-923 via Ember) for a
+    US year without a dataset, else Our World in Data / Ember."""
+    from .campaign.read import dataset_years
+
+    if year is not None and year not in dataset_years(code) and code == "US":
+        return "EIA-923 net generation of the 50 states and DC, Ember"
+    row = next((r for r in tables().get("grid_country_years", []) if r["iso2"] == code and r["year"] == year), {})
+    return row.get("src", "Our World in Data / Ember")
+
+
 def grid_description(code: str, year: int | None = None, scenario=None) -> str:
     """The grid of a campaign and the year of its generation mix (`year`: an earlier year the
     campaign chose, site.grid_year), as the inventories state it; or the planned mix of
@@ -66,7 +78,7 @@ def grid_description(code: str, year: int | None = None, scenario=None) -> str:
     country = next((r for r in t["grid_countries"] if r["iso2"] == code), None)
     if country is not None:
         chosen = f"{year} (site.grid_year; latest {country['year']})" if year is not None else f"{country['year']}"
-        return f"{code} ({country['country']}), generation mix of {chosen} (Our World in Data / Ember)"
+        return f"{code} ({country['country']}), generation mix of {chosen} ({year_source(code, year)})"
     state = next((r for r in t.get("grid_us_states", []) if r["state"] == code), None)
     if state is not None:
         chosen = f"{year} (site.grid_year; its dataset 2023)" if year is not None else "2023"

@@ -373,6 +373,7 @@ def month_table(model: CampaignModel, resolved: Resolved) -> pd.DataFrame | None
     `undated`, of the others; which mix each month's electricity is (`electricity`). The rows
     add up to the totals. None when no phase is dated."""
     from .campaign.dates import month_basis
+    from .campaign.write import annual_label
     from .lca import multi_scores
 
     if not any(pm.months for pm in model.phases):
@@ -387,7 +388,7 @@ def month_table(model: CampaignModel, resolved: Resolved) -> pd.DataFrame | None
     mix = model.campaign.site.monthly_mix
     rows = []
     for m in keys:
-        row = {"month": m, "electricity": month_basis(mix, m) if m != "undated" else "annual mix (phases without dates)"}
+        row = {"month": m, "electricity": month_basis(mix, m, annual_label(model.campaign, m)) if m != "undated" else "annual mix (phases without dates)"}
         row.update({label: scores[(tuple(method), m)] for label, method in resolved})
         rows.append(row)
     return pd.DataFrame(rows)

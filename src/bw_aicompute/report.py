@@ -194,13 +194,14 @@ def _hourly_lines(model) -> list[str]:
 def _month_lines(model) -> list[str]:
     """Which mix the electricity of each month of the dated phases is (monthly or annual)."""
     from .campaign.dates import month_basis
+    from .campaign.write import annual_label
 
     months = sorted({m for pm in model.phases for m in pm.months})
     if not months:
         return []
     by_basis: dict[str, list[str]] = {}
     for m in months:
-        by_basis.setdefault(month_basis(model.campaign.site.monthly_mix, m), []).append(m)
+        by_basis.setdefault(month_basis(model.campaign.site.monthly_mix, m, annual_label(model.campaign, m)), []).append(m)
     undated = [pm.phase.name for pm in model.phases if not pm.months]
     out = [f"  electricity by month (dated phases): " + "; ".join(f"{', '.join(ms)}: {basis}" for basis, ms in by_basis.items())]
     if undated:

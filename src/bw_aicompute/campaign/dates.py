@@ -252,12 +252,12 @@ def _number(value: object, line: int, column: str, bound: tuple[float, str] = (m
     return x
 
 
-def month_basis(mix: MonthlyMix | None, month: str) -> str:
+def month_basis(mix: MonthlyMix | None, month: str, annual: str = "annual mix") -> str:
     """Which mix a month's electricity is: the month's own (from the monthly file) or the
-    annual mix, and why."""
+    annual mix (`annual`: which one, e.g. "annual mix of 2022"), and why."""
     if mix is not None and sum(mix.months.get(month, {}).values()) > 0:
         return f"monthly mix ({mix.name})"
-    return f"annual mix (not in {mix.name})" if mix is not None else "annual mix (no site.monthly_mix)"
+    return f"{annual} (not in {mix.name})" if mix is not None else f"{annual} (no site.monthly_mix)"
 
 
 #: The shipped monthly and yearly generation of the US states (GWh; inventories/us_states/).
@@ -285,6 +285,19 @@ def state_years(state: str) -> dict[int, dict[str, float]]:
     """The shipped yearly generation (TWh by technology) of US state `state`, 2001-2024
     (EIA-923 via Ember, `api_generation_usa_yearly`, CC BY 4.0); {} elsewhere."""
     return {int(y): gen for y, gen in _state_rows(STATE_YEARS, "year").get(state, {}).items()}
+
+
+@functools.lru_cache(maxsize=1)
+def us_years() -> dict[int, dict[str, float]]:
+    """The US's yearly generation (TWh by technology), 2001-2024: the sum of its 50 states and
+    DC in the shipped yearly file (EIA-923 via Ember, CC BY 4.0)."""
+    out: dict[int, dict[str, float]] = {}
+    for years in _state_rows(STATE_YEARS, "year").values():
+        for y, gen in years.items():
+            total = out.setdefault(int(y), dict.fromkeys(TECHNOLOGIES, 0.0))
+            for t, v in gen.items():
+                total[t] += v
+    return out
 
 
 def state_months(state: str) -> MonthlyMix | None:

@@ -217,30 +217,36 @@ def countries() -> list[str]:
     return sorted({row["iso2"] for row in t["grid_countries"]} | subnational | {"GLO"})
 
 
-def grid_years(code: str) -> list[int]:
-    """The years whose generation mix the inventories hold for grid `code`: the latest of a
-    country (its `grid_countries` row) and the earlier ones of `grid_country_years`; 2001-2024
-    for a US state (`inventories/us_states/yearly_generation.csv`; its dataset is of 2023, the
-    other years composed when a campaign names one); none stated for the Canadian provinces and
-    the world mix."""
-    from .dates import state_years
+def dataset_years(code: str) -> list[int]:
+    """The years of grid `code` with a dataset of their own in the inventories: a country's
+    latest (its `grid_countries` row) and the earlier ones of `grid_country_years`; 2023 for a
+    US state (`dates.STATES_YEAR`)."""
+    from .dates import STATES_YEAR
 
-    t = inventory_tables()
-    latest = [row["year"] for row in t["grid_countries"] if row["iso2"] == code]
     if code.startswith("US-"):
-        return sorted(state_years(code))
-    return sorted(set(latest) | {row["year"] for row in t.get("grid_country_years", []) if row["iso2"] == code})
+        return [STATES_YEAR]
+    t = inventory_tables()
+    rows = [r for r in t["grid_countries"] + t.get("grid_country_years", []) if r["iso2"] == code]
+    return sorted({r["year"] for r in rows})
+
+
+def grid_years(code: str) -> list[int]:
+    """The years whose generation mix the inventories hold for grid `code`: its datasets'
+    (`dataset_years`) and, for the US and its states, every year of
+    `inventories/us_states/yearly_generation.csv` (2001-2024; the US's is the sum of its
+    states), composed when a campaign uses one; none stated for the Canadian provinces and the
+    world mix."""
+    from .dates import state_years, us_years
+
+    composed = state_years(code) if code.startswith("US-") else us_years() if code == "US" else {}
+    return sorted(set(dataset_years(code)) | set(composed))
 
 
 def default_grid_year(code: str) -> int | None:
     """The year of grid `code`'s own dataset (its mix when no year is named): a country's
     latest, 2023 for a US state (`dates.STATES_YEAR`)."""
-    from .dates import STATES_YEAR
-
-    if code.startswith("US-"):
-        return STATES_YEAR
-    years = grid_years(code)
-    return years[-1] if years else None
+    years = [r["year"] for r in inventory_tables()["grid_countries"] if r["iso2"] == code] or dataset_years(code)
+    return max(years) if years else None
 
 
 def _grid_year(r: Reader, site: Site, value: Any) -> None:

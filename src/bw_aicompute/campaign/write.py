@@ -215,12 +215,21 @@ def site_row(campaign: Campaign) -> dict:
     return {
         "site": campaign.slug,
         "label": campaign.name,
-        "grid": site.country if site.grid_year is None else f"{site.country}-{site.grid_year}",
+        "grid": grid_code(site),
         "pue": _term(site.pue, profile["pue"]),
         "wue": _term(site.wue_l_per_kwh, profile["wue"]),
         "wue_withdrawal": repr(float(site.wue_basis == "withdrawal")) if site.wue_basis else profile["wue_withdrawal"],
         "profile": f"{site.profile} facility",
     }
+
+
+def grid_code(site) -> str:
+    """The code of the site's grid dataset (`electricity-grid-<code>`): the year's dataset when
+    the file names a year that has one, else the country's (a composed year replaces it)."""
+    from .read import dataset_years
+
+    year = site.grid_year
+    return f"{site.country}-{year}" if year is not None and year in dataset_years(site.country) else site.country
 
 
 def hardware_overrides(campaign: Campaign, slug: str) -> dict[str, float]:
@@ -426,19 +435,107 @@ def _scenario_grid(w: _Writer) -> tuple[str, str] | None:
     return _composed_grid(w, "grid-scenario", f"market for electricity, grid mix of scenario {sc.name}, {sc.year}", row, f"grid scenario {sc.name!r} ({sc.path.name})", comment)
 
 
-def _state_year_grid(w: _Writer) -> tuple[str, str] | None:
-    """The campaign's own grid for a US state in a year other than its dataset's
-    (`site.grid_year`): the state's generation of that year (EIA-923 via Ember, shipped), in
-    the grid-mix template; None otherwise."""
-    from .dates import state_years
+def _year_generation(code: str, year: int) -> tuple[dict[str, float], str] | None:
+    """Generation by technology (TWh) of grid `code` in `year` from the shipped yearly file
+    (EIA-923 via Ember): a US state's, or the US's as the sum of its states; None elsewhere."""
+    from .dates import state_years, us_years
+
+    if code.startswith("US-"):
+        gen = state_years(code).get(year)
+        return (gen, f"{code} generation of {year} (EIA-923 via Ember)") if gen else None
+    gen = us_years().get(year) if code == "US" else None
+    return (gen, f"US generation of {year}, the sum of its 50 states and DC (EIA-923 via Ember)") if gen else None
+
+
+def year_grid(w: _Writer, year: int) -> tuple[str, str] | None:
+    """The grid of the site's country in `year`: None for its own dataset's year (the
+    template's grid); the inventories' dataset of that year; or, for the US and its states, the
+    grid-mix template filled with the shipped generation of that year (written once per
+    campaign). None too where the year is not held."""
+    from .read import dataset_years, default_grid_year
+
+    code = w.campaign.site.country
+    if year == default_grid_year(code):
+        return None
+    if year in dataset_years(code):
+        return ("aicompute-background", f"electricity-grid-{code}-{year}")
+    composed = _year_generation(code, year)
+    if composed is None:
+        return None
+    key = (w.db, w.prefix + f"grid-{year}")
+    if key in w.data:
+        return key
+    gen, origin = composed
+    row = {t: gen.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": sum(gen.values())}
+    comment = f"Grid electricity generated in {code} in {year}: {origin}, net generation by source (shipped), {row['total']:g} TWh."
+    return _composed_grid(w, f"grid-{year}", f"market for electricity, grid mix, {year}", row, origin, comment)
+
+
+def _site_year_grid(w: _Writer) -> tuple[str, str] | None:
+    """The campaign's own grid when the file names a year (`site.grid_year`) that no dataset
+    holds (a US state's or the US's, composed); None otherwise (the template's grid code names
+    the year's dataset, `site_row`)."""
+    from .read import dataset_years
 
     site = w.campaign.site
-    if site.grid_year is None or not site.country.startswith("US-"):
+    if site.grid_year is None or site.grid_year in dataset_years(site.country):
         return None
-    gen = state_years(site.country)[site.grid_year]
-    row = {t: gen.get(t, 0.0) for t in SCENARIO_TECHNOLOGIES} | {"total": sum(gen.values())}
-    comment = f"Grid electricity generated in {site.country} in {site.grid_year}: the state's net generation by source (EIA-923 via Ember, shipped), {row['total']:g} TWh."
-    return _composed_grid(w, f"grid-{site.grid_year}", f"market for electricity, grid mix, {site.grid_year}", row, f"{site.country} generation of {site.grid_year} (EIA-923 via Ember)", comment)
+    return year_grid(w, site.grid_year)
+
+
+def annual_operation(w: _Writer, year: int, annual: tuple[str, str]) -> tuple[str, str]:
+    """The datacenter operation of a dated month outside the monthly mix: on the annual mix of
+    the month's year where the inventories hold it (`phase_year`), else `annual`."""
+    held = phase_year(w.campaign, year, w.foreground)
+    if held is None:
+        return annual
+    key = (w.db, w.prefix + f"datacenter-operation-{held}")
+    if key in w.data:
+        return key
+    grid = year_grid(w, held)
+    return annual if grid is None else _render_operation(w, f"datacenter-operation-{held}", grid)
+
+
+def annual_label(campaign: Campaign, month: str) -> str:
+    """Which annual mix a dated month outside the monthly mix takes (`phase_year`), as the
+    report and the JSON state it."""
+    from .read import default_grid_year
+
+    site, year = campaign.site, int(month[:4])
+    if site.grid_kg_co2e_per_kwh is not None:
+        return "the grid intensity given (site.grid)"
+    if site.grid_scenario is not None:
+        return f"the planned mix {site.grid_scenario.name!r} (site.grid_scenario)"
+    if site.year_stated:
+        return f"annual mix of {site.grid_year or default_grid_year(site.country)} (site.grid_year)"
+    og = open_grid(campaign)
+    if og is not None and og.what == "state":
+        return "annual mixes of the data-centre states (state not given)"
+    held = phase_year(campaign, year) or default_grid_year(site.country)
+    if held is None:
+        return "annual mix (the source states no year)"
+    return f"annual mix of {held}" + ("" if held == year else f", the nearest year held for {year}")
+
+
+def phase_year(campaign: Campaign, year: int, foreground: str = "aicompute") -> int | None:
+    """The year whose annual mix a dated month of `year` takes when the site's monthly mix has
+    no such month: that year where the inventories hold it, else the nearest year held; None
+    where the campaign fixes its grid (an intensity, a scenario, site.grid_year), the
+    foreground is linked (a release's grids are of its own year), or the site's year-default
+    is the nearest anyway."""
+    from .read import default_grid_year, grid_years
+
+    site = campaign.site
+    if foreground != "aicompute" or site.year_stated or site.grid_kg_co2e_per_kwh is not None or site.grid_scenario is not None:
+        return None
+    og = open_grid(campaign)
+    if og is not None and og.what == "state":  # the data-centre states' market stays
+        return None
+    years = grid_years(site.country)
+    if not years:
+        return None
+    held = min(years, key=lambda y: (abs(y - year), -y))
+    return None if held == default_grid_year(site.country) else held
 
 
 def month_operation(w: _Writer, month: str, annual: tuple[str, str]) -> tuple[str, str]:
@@ -446,7 +543,7 @@ def month_operation(w: _Writer, month: str, annual: tuple[str, str]) -> tuple[st
     generation mix when the campaign's monthly file has it, else `annual` (the annual mix)."""
     mix, country = w.campaign.site.monthly_mix, w.campaign.site.country
     if mix is None or month not in mix.months or not sum(mix.months[month].values()):
-        return annual
+        return annual_operation(w, int(month[:4]), annual)
     key = (w.db, w.prefix + f"datacenter-operation-{month}")
     if key in w.data:
         return key
@@ -497,9 +594,10 @@ def open_grid(campaign: Campaign, inventories: Path | None = None) -> OpenGrid |
     """The grids a campaign's site may draw from when its file leaves the grid open: a US site
     without a state (the states where data centres are, weighted by their electricity use,
     table `datacenter_states`), or a site without `grid_year` whose phases are undated (the
-    `OPEN_YEARS` latest years the inventories hold, equally likely). None when the file fixes
-    the grid (a given intensity, a scenario, a year) or nothing is open."""
-    from .read import grid_years
+    `OPEN_YEARS` latest years the inventories hold, equally likely; a US state's or the US's
+    years without a dataset composed, `year_grid`). None when the file fixes the grid (a given
+    intensity, a scenario, a year) or nothing is open."""
+    from .read import default_grid_year, grid_years
 
     site, t = campaign.site, tables(inventories)
     if site.grid_kg_co2e_per_kwh is not None or site.grid_scenario is not None or site.year_stated:
@@ -508,13 +606,13 @@ def open_grid(campaign: Campaign, inventories: Path | None = None) -> OpenGrid |
     if states:
         total = sum(float(r["twh"]) for r in states)
         return OpenGrid("state", [(r["state"], float(r["twh"]) / total, r["state"]) for r in states], states[0]["source"])
-    if any(p.months for p in campaign.phases) or site.country.startswith("US-"):  # a state: its dataset's year unless named
+    if any(p.months for p in campaign.phases):  # dated: each month takes its own year's mix
         return None
     years = grid_years(site.country)[-OPEN_YEARS:]
     if len(years) < 2:
         return None
-    latest = years[-1]
-    codes = [(site.country if y == latest else f"{site.country}-{y}", 1 / len(years), str(y)) for y in years]
+    own = default_grid_year(site.country)
+    codes = [(site.country if y == own else f"{site.country}-{y}", 1 / len(years), str(y)) for y in years]
     return OpenGrid("year", codes, f"site.grid_year not given: the {len(years)} latest years of the inventories, equally likely")
 
 
@@ -525,7 +623,8 @@ def _open_grid(w: _Writer) -> tuple[str, str] | None:
         return None
     excs = []
     for code, p, label in og.candidates:
-        provider, factor = w.provider("aicompute-background", f"electricity-grid-{code}")
+        composed = year_grid(w, int(label)) if og.what == "year" else None  # a US year without a dataset: composed
+        provider, factor = (composed, 1.0) if composed and composed[0] == w.db else w.provider("aicompute-background", f"electricity-grid-{code}")
         excs.append({"input": provider, "amount": p * factor, "type": "technosphere", "unit": "kilowatt hour", "choice": "grid", "source": f"{og.source}; {label}: probability {p:.4g}"})
     country = w.campaign.site.country
     labels = ", ".join(label for _, _, label in og.candidates)
@@ -550,7 +649,7 @@ def datacenter_operation(w: _Writer) -> tuple[str, str]:
     campaign's own rendering of the template when the file overrides the PUE, the WUE or the
     grid (or names a profile not shipped for its country)."""
     site, shipped = w.campaign.site, shipped_site(w.campaign)
-    grid = _grid(w) or _scenario_grid(w) or _state_year_grid(w) or _open_grid(w)
+    grid = _grid(w) or _scenario_grid(w) or _site_year_grid(w) or _open_grid(w)
     if shipped is not None and grid is None and site.pue is None and site.wue_l_per_kwh is None:
         return (w.foreground, f"datacenter-operation-{shipped}")
     return _render_operation(w, "datacenter-operation", grid)
