@@ -151,10 +151,10 @@ def test_grid_year_selects_that_years_mix(ready_dir, tmp_path, capsys):
     electricity = a.breakdown.set_index(["stage", "indicator"]).loc[("electricity", "climate"), "value"]
     assert float(electricity.sum()) == pytest.approx(it * 1.16 * lca.score, rel=1e-5)
     assert "generation mix of 2022 (site.grid_year; latest 2023)" in a.summary()
-    doc["site"]["grid_year"] = 2020
+    doc["site"]["grid_year"] = 2014
     path.write_text(yaml.safe_dump(doc))
     assert main(["assess", str(path)]) == 2
-    assert "field 'site.grid_year': no generation mix of 2020 for FR; years available: 2021, 2022, 2023" in capsys.readouterr().err
+    assert "field 'site.grid_year': no generation mix of 2014 for FR; years available: 2015, 2016, 2017, 2018, 2019, 2020, 2021, 2022, 2023" in capsys.readouterr().err
     doc["site"]["grid_year"] = 2023  # the latest: the shipped site of the country
     path.write_text(yaml.safe_dump(doc))
     assert read_campaign(path).site.grid_year is None
@@ -187,8 +187,9 @@ def test_grid_override_and_measured_energy(ready_dir):
 
 
 def test_a_us_state_grid(ready_dir, tmp_path):
-    """A campaign can run on a sub-national grid (US-TX), whose electricity is that grid's."""
-    doc = {"campaign": {"name": "texas"}, "site": {"country": "us-tx"}, "hardware": {"gpu": "H100 SXM 80GB"},
+    """A campaign can run on a sub-national grid (US-TX), whose electricity is that grid's (of
+    2023, its dataset's year, named: an open year is the mean of 2022-2024, test_states)."""
+    doc = {"campaign": {"name": "texas"}, "site": {"country": "us-tx", "grid_year": 2023}, "hardware": {"gpu": "H100 SXM 80GB"},
            "phases": [{"name": "run", "kind": "pretraining", "gpu_hours": 1000}]}
     path = tmp_path / "texas.yaml"
     path.write_text(yaml.safe_dump(doc))

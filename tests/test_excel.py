@@ -230,7 +230,7 @@ def test_import_keeps_the_graph_whole(ready_dir, exported_workbook, tmp_path, ca
     wb.save(tmp_path / "background.xlsx")
     assert main(["import-inventories", str(tmp_path / "background.xlsx")]) == 0
     out = capsys.readouterr().out
-    assert "installed aicompute-background (202 datasets)" in out
+    assert "installed aicompute-background (244 datasets)" in out
     assert "updated aicompute: re-processed" in out  # the foreground links to the rewritten background
     assert score(bd.get_node(database="my study", code="job")) == pytest.approx(before, rel=1e-6)
     assert assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0] == pytest.approx(campaign, rel=1e-9)

@@ -99,7 +99,7 @@ def test_months_without_data_use_the_annual_mix_and_say_so(ready_dir, tmp_path, 
     out = tmp_path / "r.json"
     assert main(["assess", str(path), "--indicator", "climate", "--json", str(out), "--by", "month", "--plot", str(tmp_path / "m.png")]) == 0
     text = capsys.readouterr().out
-    assert "electricity by month (dated phases): 2024-02: monthly mix (months.csv); 2024-03: annual mix (not in months.csv)" in text
+    assert "electricity by month (dated phases): 2024-02: monthly mix (months.csv); 2024-03: annual mix of 2023, the nearest year held for 2024 (not in months.csv)" in text
     assert "undated phases (debug): the annual mix above" in text and "By month" in text
     rows = {r["month"]: r for r in json.loads(out.read_text())["months"]}
     assert set(rows) == {"2024-02", "2024-03", "undated"} and rows["2024-03"]["electricity"].startswith("annual mix")
