@@ -445,10 +445,10 @@ def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     inventories = tmp_path / "inventories"
     shutil.copytree(data_dir("inventories"), inventories)
     text = (inventories / "datacenter.yaml").read_text()
-    energy = '"({gpu}_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000"'
+    energy = '"({gpu}_tdp_w * gpu_load_factor * (1 + node_overhead_share * {gpu}_host_share) + node_overhead_w_per_gpu) / 1000"'
     server = '"1 / ({gpu}_gpus_per_node * hw_lifetime_years * 8760 * utilisation)"'
     assert energy in text and server in text
-    text = text.replace(energy, '"2 * ({gpu}_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000"')
+    text = text.replace(energy, '"2 * ({gpu}_tdp_w * gpu_load_factor * (1 + node_overhead_share * {gpu}_host_share) + node_overhead_w_per_gpu) / 1000"')
     text = text.replace(server, '"3 / ({gpu}_gpus_per_node * hw_lifetime_years * 8760 * utilisation)"')
     (inventories / "datacenter.yaml").write_text(text)
     install(bd, "biosphere3", SetupReport("aicompute", ready_dir, False), directory=inventories)

@@ -51,7 +51,7 @@ def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, exported_workb
     assert life.amount == 5.75 and life.data["uncertainty type"] == 10 and life.data["maximum"] == 6
     hour = bd.get_node(database="fg-copy", code="gpu-hour-h100_sxm_80gb-FR")
     energy = next(e for e in hour.technosphere() if e.input["code"] == "datacenter-operation-FR")
-    assert energy["formula"] == "(h100_sxm_80gb_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000"
+    assert energy["formula"] == "(h100_sxm_80gb_tdp_w * gpu_load_factor * (1 + node_overhead_share * h100_sxm_80gb_host_share) + node_overhead_w_per_gpu) / 1000"
     assert energy.input["database"] == "fg-copy"
     grid = bd.get_node(database="bg-copy", code="electricity-grid-FR")
     nuclear = next(e for e in grid.technosphere() if e.input["code"] == "electricity-nuclear-tower")
@@ -101,7 +101,7 @@ def test_import_inventories_installs_and_setup_keeps_it(ready_dir, exported_work
     row[cols["amount"]].value = 0.6
     wb.save(workbook)
     assert main(["import-inventories", str(workbook)]) == 0
-    assert "installed aicompute (661 datasets)" in capsys.readouterr().out
+    assert "installed aicompute (896 datasets)" in capsys.readouterr().out
     assert DatabaseParameter.get(database="aicompute", name="utilisation").amount == 0.6
     after = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).totals["value"].iloc[0]
     assert after > before  # embodied shares grow when utilisation falls

@@ -282,7 +282,7 @@ def test_hgx_h100_baseboard_within_25_percent_of_nvidias_pcf(ready_dir):
 
 def test_water_and_adp_non_zero_for_every_gpu_hour(ready_dir):
     hours = [ds for ds in bd.Database("aicompute") if ds["code"].startswith("gpu-hour-")]
-    assert len(hours) == 16 * 34
+    assert len(hours) == 22 * 34
     demands = {ds["code"]: {ds.id: 1.0} for ds in hours}
     methods = [IND[i].method for i in ("water", "water_consumption", "water_withdrawal", "adp_minerals")]
     scores = multi_scores(demands, methods)
@@ -474,7 +474,7 @@ def test_cli_datasets_and_show(ready_dir, capsys):
     assert main(["show", "GPU-hour, H100 SXM 80GB, FR"]) == 0
     out = capsys.readouterr().out
     assert "datacenter operation, per kWh of IT energy, FR" in out
-    assert "formula: (h100_sxm_80gb_tdp_w * gpu_load_factor * (1 + node_overhead_share) + node_overhead_w_per_gpu) / 1000" in out
+    assert "formula: (h100_sxm_80gb_tdp_w * gpu_load_factor * (1 + node_overhead_share * h100_sxm_80gb_host_share) + node_overhead_w_per_gpu) / 1000" in out
     assert out.count("source:") == 6
     assert main(["show", "electricity-grid-FR"]) == 0
     assert "generation share of nuclear" in capsys.readouterr().out

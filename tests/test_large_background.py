@@ -26,7 +26,7 @@ def linked(ready_dir, capsys):
     """moshi_like written against the foreground linked to a 2,000-activity generated background."""
     info = large_background.build(2000)
     assert main(["link-ecoinvent", "--database", large_background.NAME, "--version", "3.10"]) == 0
-    assert "87 exchanges now link to ecoinvent" in capsys.readouterr().out
+    assert "105 exchanges now link to ecoinvent" in capsys.readouterr().out
     a = assess(ROOT / "examples" / "moshi_like.yaml", indicators=INDICATORS, background="ecoinvent")
     return info, a, resolve_all(INDICATORS, [])
 

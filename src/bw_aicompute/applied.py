@@ -118,13 +118,14 @@ class Power:
     load_factor: Value
     node_share: Value
     node_overhead: Value
+    host_share: Value  # the accelerator's share of node_share (0: its rated power has its host CPU)
     applied_w: float  # what the written phases carry: IT energy / GPU-hours
 
     @property
     def it_w(self) -> float:
-        """IT power per GPU (W): rated power x load factor x (1 + node overhead share) + fixed
-        node overhead per GPU."""
-        return self.rated.value * self.load_factor.value * (1 + self.node_share.value) + self.node_overhead.value
+        """IT power per GPU (W): rated power x load factor x (1 + node overhead share x the
+        accelerator's host share) + fixed node overhead per GPU."""
+        return self.rated.value * self.load_factor.value * (1 + self.node_share.value * self.host_share.value) + self.node_overhead.value
 
 
 def power_per_gpu_hour(model: CampaignModel, params: dict) -> list[Power]:
@@ -144,6 +145,7 @@ def power_per_gpu_hour(model: CampaignModel, params: dict) -> list[Power]:
                 load_factor=parameter_value(params, "gpu_load_factor", key[1]),
                 node_share=parameter_value(params, "node_overhead_share", key[3]),
                 node_overhead=parameter_value(params, "node_overhead_w_per_gpu", key[2]),
+                host_share=parameter_value(params, f"{p.gpu}_host_share", None),
                 applied_w=pm.it_energy_kwh / pm.gpu_hours * 1000,
             )
         groups[key].phases.append(p.name)

@@ -131,7 +131,9 @@ def format_inputs(model) -> list[str]:
         which = "all phases" if len(pw.phases) == len(model.phases) else ", ".join(pw.phases) if len(pw.phases) <= 3 else f"{len(pw.phases)} phases"
         lines.append(f"  power per GPU-hour, {gpu_name(pw.gpu)} ({which}):")
         parts = f"    rated {_v(pw.rated, 'W')} x load factor {_v(pw.load_factor)}"
-        if pw.node_share.value:
+        if pw.node_share.value and pw.host_share.value != 1:
+            parts += f" x (1 + node overhead share {_v(pw.node_share)} x host share {pw.host_share.value:g} of this accelerator)"
+        elif pw.node_share.value:
             parts += f" x (1 + node overhead share {_v(pw.node_share)})"
         if pw.node_overhead.value or not pw.node_share.value:
             parts += f" + node overhead {_v(pw.node_overhead, 'W per GPU')}"

@@ -335,6 +335,13 @@ UNKNOWN_FORMAT = (
     "metrics as CSV ('timestamp,gpu,DCGM_FI_DEV_POWER_USAGE') or a Zeus energy log ('start_time,window_name,elapsed_time,gpu0_energy'); "
     "found columns: "
 )
+#: A Grace Hopper/Blackwell log of module power alone: CPU, GPU and memory together, which the
+#: GPU-hour's node overhead (host CPU and DRAM) would count again.
+MODULE_POWER = (
+    "a log of 'module.power.draw' alone (the Grace CPU, the GPU and their memory together): log the GPU's "
+    "own 'power.draw' as well (nvidia-smi --query-gpu=timestamp,index,power.draw,module.power.draw --format=csv); "
+    "the rest of the node, the Grace CPU included, is then counted once by node_overhead_share"
+)
 NO_TIMESTAMP = {
     "amd-smi": "amd-smi writes it only when watching: amd-smi monitor -p -w 1 --csv --file LOG.csv",
     "rocm-smi": "rocm-smi writes none: add the time of each reading, as in docs/telemetry.md",
@@ -358,6 +365,8 @@ def _detect(header: list[str], err: Where) -> _Format:
     found = [kind for kind, fits in SIGNATURES.items() if fits(cols)]
     if len(found) > 1:
         raise err.error(f"the header fits several log formats ({', '.join(found)}); columns: " + quote(", ".join(header)), line=1)
+    if not found and any(c.startswith("module.power.draw") for c in cols):
+        raise err.error(MODULE_POWER, line=1)
     if not found:
         raise err.error(UNKNOWN_FORMAT + quote(", ".join(header)))
     kind = found[0]
