@@ -228,8 +228,9 @@ def _parameters() -> dict[str, object]:
 
 
 def _gpus() -> pd.DataFrame:
-    """GPU models: key, name, TDP (W), memory (GB), GPUs per node and the card's embodied
-    climate (kg CO2-eq, at the factory gate), with the TDP's source."""
+    """Accelerator models (GPUs, the GH200 and Google's TPUs): key, name, TDP (W; a TPU's is
+    derived from Google's measured power), memory (GB), accelerators per node (per host) and the
+    card's embodied climate (kg CO2-eq, at the factory gate), with the TDP's source."""
     import bw2data as bd
 
     from .campaign.read import gpu_catalog

@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("list", help="the choices of a campaign file: gpus, countries, profiles, kinds, indicators, parameters")
+    p = sub.add_parser("list", help="the choices of a campaign file: gpus (the accelerators: GPUs, GH200, TPUs), countries, profiles, kinds, indicators, parameters")
     p.add_argument("what", choices=("gpus", "countries", "profiles", "kinds", "indicators", "parameters"))
     p.add_argument("--year", type=int, metavar="YEAR", help="countries: the generation mix of that year (site.grid_year), with its shares by source")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="how the table is printed (default: text)")
