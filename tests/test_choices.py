@@ -46,8 +46,8 @@ def test_cli_list_formats_and_json_to_stdout(ready_dir, tmp_path, capsys, monkey
     fr = next(r for r in json.loads(capsys.readouterr().out) if r["key"] == "FR")
     assert fr["year"] == 2022 and fr["nuclear_pct"] == pytest.approx(100 * 297.88 / 470.67, rel=1e-6)
     assert sum(v for k, v in fr.items() if k.endswith("_pct")) == pytest.approx(100, rel=1e-6)
-    assert main(["list", "countries", "--year", "2014"]) == 2
-    assert "years available: 2015, 2016, 2017, 2018, 2019, 2020, 2021, 2022, 2023" in capsys.readouterr().err
+    assert main(["list", "countries", "--year", "2000"]) == 2
+    assert "years available: 2015, 2016, 2017, 2018, 2019, 2020, 2021, 2022, 2023 (US states: 2001-2024)" in capsys.readouterr().err
 
 
 def test_aliases_are_read_and_reported(ready_dir, tmp_path, capsys):

@@ -160,3 +160,29 @@ def test_an_undated_state_campaign_draws_its_latest_years_and_the_us_has_every_y
     grid = bd.get_node(database="aicompute-campaign-us-2010", code="grid-2010")
     assert sum(e["amount"] for e in grid.technosphere() if "coal" in e.input["name"]) == pytest.approx(coal, rel=1e-3)
     assert 0.4 < coal < 0.5  # EIA: coal 45 % of US net generation in 2010
+
+
+def test_list_countries_shows_the_states_of_any_year(ready_dir, capsys):
+    """`list countries --year Y` lists the 51 states in every year of their series: 2023 from
+    their datasets, other years composed from the shipped generation in the same template; the
+    composition of 2023 gives the datasets' own scores (two paths, one answer), and the US of a
+    year without a dataset is its states' sum."""
+    import bw2data as bd
+
+    from bw_aicompute.catalog import _demand_scores, _grid_mix_demand, countries_of_year
+    from bw_aicompute.campaign.dates import state_years
+
+    listed = countries_of_year(2010).set_index("key")
+    assert len([k for k in listed.index if k.startswith("US-")]) == 51 and "US" in listed.index
+    assert listed.loc["US", "coal_pct"] == pytest.approx(100 * sum(float(r["coal"]) for r in rows("yearly_generation.csv") if r["year"] == "2010")
+                                                         / sum(float(r[t]) for r in rows("yearly_generation.csv") if r["year"] == "2010" for t in TECHS), rel=1e-6)
+    for state in ("US-IA", "US-TX", "US-WA"):
+        gen = state_years(state)[2023]
+        demand = _grid_mix_demand(dict(gen, iso2=state, total=sum(gen.values())))
+        dataset = {bd.get_node(database="aicompute-background", code=f"electricity-grid-{state}").id: 1.0}
+        scores = _demand_scores({"composed": demand, "dataset": dataset}, ["climate", "water_consumption"])
+        for indicator in ("climate", "water_consumption"):
+            assert scores[("composed", indicator)] == pytest.approx(scores[("dataset", indicator)], rel=1e-3), (state, indicator)
+    assert main(["list", "countries", "--year", "2015"]) == 0
+    out = capsys.readouterr().out
+    assert "US-IA" in out and "France" in out

@@ -273,30 +273,68 @@ SOURCES_OF_ELECTRICITY = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "sol
 def countries_of_year(year: int) -> pd.DataFrame:
     """The countries' grids of one year (`site.grid_year`): code, name, year, one kWh's climate
     (kg CO2-eq) and water consumed (L), and the generation shares by source (%), from the
-    inventories. A year no country has: AicomputeError naming the years available."""
+    inventories; the 50 US states and DC in any year of their series, and the US in a year
+    without its dataset (2023: the states' datasets; other years composed from the shipped
+    generation in the grid-mix template, as a campaign of that year is). A year no grid has: AicomputeError naming the years available."""
     import bw2data as bd
 
+    from .campaign.dates import STATES_YEAR, state_years, us_years
     from .inventory import tables
 
     t = tables()
-    names = {r["iso2"]: r["country"] for r in t["grid_countries"]}
+    names = {r["iso2"]: r["country"] for r in t["grid_countries"]} | {r["state"]: r["label"] for r in t["grid_us_states"]}
     rows = [dict(r, code=f"electricity-grid-{r['iso2']}") for r in t["grid_countries"] if r["year"] == year]
     rows += [dict(r, code=f"electricity-grid-{r['iso2']}-{year}") for r in t.get("grid_country_years", []) if r["year"] == year]
-    from .campaign.dates import STATES_YEAR
-
+    composed = []
     if year == STATES_YEAR:  # the US states' mixes, EIA-923 of that year
         rows += [dict(r, iso2=r["state"], code=f"electricity-grid-{r['state']}") for r in t["grid_us_states"]]
-        names.update({r["state"]: r["label"] for r in t["grid_us_states"]})
-    if not rows:
+    else:
+        for r in t["grid_us_states"]:
+            gen = state_years(r["state"]).get(year)
+            if gen:
+                composed.append(dict(gen, iso2=r["state"], total=sum(gen.values())))
+        us = us_years().get(year)
+        if us and not any(r["iso2"] == "US" for r in rows):  # the US of a year without a dataset: its states' sum
+            composed.append(dict(us, iso2="US", total=sum(us.values())))
+    if not rows and not composed:
         held = sorted({r["year"] for r in t["grid_countries"]} | {r["year"] for r in t.get("grid_country_years", [])})
-        raise AicomputeError(f"--year {year}: no country has a generation mix of that year; years available: {', '.join(map(str, held))}")
-    scores = score_table({r["iso2"]: bd.get_node(database="aicompute-background", code=r["code"]) for r in rows}, ["climate", "water_consumption"])
+        raise AicomputeError(f"--year {year}: no country has a generation mix of that year; years available: {', '.join(map(str, held))} (US states: 2001-2024)")
+    demands = {r["iso2"]: {bd.get_node(database="aicompute-background", code=r["code"]).id: 1.0} for r in rows}
+    demands |= {r["iso2"]: _grid_mix_demand(r) for r in composed}
+    scores = _demand_scores(demands, ["climate", "water_consumption"])
     out = []
-    for r in sorted(rows, key=lambda r: r["iso2"]):
-        row = {"key": r["iso2"], "name": names[r["iso2"]], "year": year, "climate_kg_co2e_per_kwh": float(scores.loc[r["iso2"], "climate"]), "water_consumed_l_per_kwh": float(scores.loc[r["iso2"], "water_consumption"]) * 1000}
+    for r in sorted(rows + composed, key=lambda r: r["iso2"]):
+        row = {"key": r["iso2"], "name": names[r["iso2"]], "year": year, "climate_kg_co2e_per_kwh": scores[(r["iso2"], "climate")], "water_consumed_l_per_kwh": scores[(r["iso2"], "water_consumption")] * 1000}
         row.update({f"{s}_pct": 100 * r[s] / r["total"] for s in SOURCES_OF_ELECTRICITY})
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _grid_mix_demand(row: dict) -> dict[int, float]:
+    """1 kWh of the grid-mix template (`electricity-grid-{iso2}`) filled with `row` (generation
+    by source and its total): node id -> amount of each generation technology."""
+    import bw2data as bd
+
+    from .inventory import FormulaEvaluator, template
+    from .inventory.templates import substitute
+
+    item, database, where = template("electricity-grid-{iso2}")
+    demand: dict[int, float] = {}
+    for raw in item["exchanges"]:
+        exc = substitute(raw, {**row, "iso2": row["iso2"]}, where)
+        amount = float(FormulaEvaluator({})(str(exc["amount"])))
+        node = bd.get_node(database=database, code=str(exc["technosphere"])).id
+        demand[node] = demand.get(node, 0.0) + amount
+    return demand
+
+
+def _demand_scores(demands: dict[str, dict[int, float]], indicators: list[str]) -> dict[tuple[str, str], float]:
+    """(name, indicator) -> score of each demand, in one MultiLCA."""
+    from .lca import method_for, multi_scores
+
+    resolved = [method_for(i) for i in indicators]
+    scores = multi_scores(demands, [m for _, m in resolved])
+    return {(name, label): scores[(m, name)] for name in demands for label, m in resolved}
 
 
 def _profiles() -> pd.DataFrame:

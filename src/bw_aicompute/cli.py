@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="the choices of a campaign file: gpus (the accelerators: GPUs, GH200, TPUs), countries, profiles, kinds, indicators, parameters")
     p.add_argument("what", choices=("gpus", "countries", "profiles", "kinds", "indicators", "parameters"))
-    p.add_argument("--year", type=int, metavar="YEAR", help="countries: the generation mix of that year (site.grid_year), with its shares by source")
+    p.add_argument("--year", type=int, metavar="YEAR", help="countries: the generation mix of that year (site.grid_year), with its shares by source; the US states in any year 2001-2024")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="how the table is printed (default: text)")
     p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': to standard output, instead of the table)")
     _project_arg(p)
