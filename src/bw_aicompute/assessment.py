@@ -388,7 +388,7 @@ def month_table(model: CampaignModel, resolved: Resolved) -> pd.DataFrame | None
     mix = model.campaign.site.monthly_mix
     rows = []
     for m in keys:
-        row = {"month": m, "electricity": month_basis(mix, m, annual_label(model.campaign, m)) if m != "undated" else "annual mix (phases without dates)"}
+        row = {"month": m, "electricity": month_basis(mix, m, annual_label(model.campaign, m, model.foreground)) if m != "undated" else "annual mix (phases without dates)"}
         row.update({label: scores[(tuple(method), m)] for label, method in resolved})
         rows.append(row)
     return pd.DataFrame(rows)

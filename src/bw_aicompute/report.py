@@ -203,7 +203,7 @@ def _month_lines(model) -> list[str]:
         return []
     by_basis: dict[str, list[str]] = {}
     for m in months:
-        by_basis.setdefault(month_basis(model.campaign.site.monthly_mix, m, annual_label(model.campaign, m)), []).append(m)
+        by_basis.setdefault(month_basis(model.campaign.site.monthly_mix, m, annual_label(model.campaign, m, model.foreground)), []).append(m)
     undated = [pm.phase.name for pm in model.phases if not pm.months]
     out = [f"  electricity by month (dated phases): " + "; ".join(f"{', '.join(ms)}: {basis}" for basis, ms in by_basis.items())]
     if undated:

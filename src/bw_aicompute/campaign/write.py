@@ -496,12 +496,14 @@ def annual_operation(w: _Writer, year: int, annual: tuple[str, str]) -> tuple[st
     return annual if grid is None else _render_operation(w, f"datacenter-operation-{held}", grid)
 
 
-def annual_label(campaign: Campaign, month: str) -> str:
+def annual_label(campaign: Campaign, month: str, foreground: str = "aicompute") -> str:
     """Which annual mix a dated month outside the monthly mix takes (`phase_year`), as the
     report and the JSON state it."""
     from .read import default_grid_year
 
     site, year = campaign.site, int(month[:4])
+    if foreground != "aicompute":
+        return f"annual mix of the linked database ({foreground})"
     if site.grid_kg_co2e_per_kwh is not None:
         return "the grid intensity given (site.grid)"
     if site.grid_scenario is not None:
