@@ -169,7 +169,8 @@ def test_list_countries_shows_the_states_of_any_year(ready_dir, capsys):
     year without a dataset is its states' sum."""
     import bw2data as bd
 
-    from bw_aicompute.catalog import _demand_scores, _grid_mix_demand, countries_of_year
+    from bw_aicompute.catalog import _grid_mix_demand, countries_of_year
+    from bw_aicompute.lca import demand_table
     from bw_aicompute.campaign.dates import state_years
 
     listed = countries_of_year(2010).set_index("key")
@@ -180,9 +181,9 @@ def test_list_countries_shows_the_states_of_any_year(ready_dir, capsys):
         gen = state_years(state)[2023]
         demand = _grid_mix_demand(dict(gen, iso2=state, total=sum(gen.values())))
         dataset = {bd.get_node(database="aicompute-background", code=f"electricity-grid-{state}").id: 1.0}
-        scores = _demand_scores({"composed": demand, "dataset": dataset}, ["climate", "water_consumption"])
+        scores = demand_table({"composed": demand, "dataset": dataset}, ["climate", "water_consumption"])
         for indicator in ("climate", "water_consumption"):
-            assert scores[("composed", indicator)] == pytest.approx(scores[("dataset", indicator)], rel=1e-3), (state, indicator)
+            assert scores.loc["composed", indicator] == pytest.approx(scores.loc["dataset", indicator], rel=1e-3), (state, indicator)
     assert main(["list", "countries", "--year", "2015"]) == 0
     out = capsys.readouterr().out
     assert "US-IA" in out and "France" in out

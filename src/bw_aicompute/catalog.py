@@ -10,7 +10,7 @@ import pandas as pd
 from . import distributions
 from ._resources import csv_safe
 from .errors import AicomputeError
-from .lca import score_table
+from .lca import demand_table, score_table
 
 DATABASES = ("aicompute", "aicompute-background")
 
@@ -301,10 +301,10 @@ def countries_of_year(year: int) -> pd.DataFrame:
         raise AicomputeError(f"--year {year}: no country has a generation mix of that year; years available: {', '.join(map(str, held))} (US states: 2001-2024)")
     demands = {r["iso2"]: {bd.get_node(database="aicompute-background", code=r["code"]).id: 1.0} for r in rows}
     demands |= {r["iso2"]: _grid_mix_demand(r) for r in composed}
-    scores = _demand_scores(demands, ["climate", "water_consumption"])
+    scores = demand_table(demands, ["climate", "water_consumption"])
     out = []
     for r in sorted(rows + composed, key=lambda r: r["iso2"]):
-        row = {"key": r["iso2"], "name": names[r["iso2"]], "year": year, "climate_kg_co2e_per_kwh": scores[(r["iso2"], "climate")], "water_consumed_l_per_kwh": scores[(r["iso2"], "water_consumption")] * 1000}
+        row = {"key": r["iso2"], "name": names[r["iso2"]], "year": year, "climate_kg_co2e_per_kwh": float(scores.loc[r["iso2"], "climate"]), "water_consumed_l_per_kwh": float(scores.loc[r["iso2"], "water_consumption"]) * 1000}
         row.update({f"{s}_pct": 100 * r[s] / r["total"] for s in SOURCES_OF_ELECTRICITY})
         out.append(row)
     return pd.DataFrame(out)
@@ -326,15 +326,6 @@ def _grid_mix_demand(row: dict) -> dict[int, float]:
         node = bd.get_node(database=database, code=str(exc["technosphere"])).id
         demand[node] = demand.get(node, 0.0) + amount
     return demand
-
-
-def _demand_scores(demands: dict[str, dict[int, float]], indicators: list[str]) -> dict[tuple[str, str], float]:
-    """(name, indicator) -> score of each demand, in one MultiLCA."""
-    from .lca import method_for, multi_scores
-
-    resolved = [method_for(i) for i in indicators]
-    scores = multi_scores(demands, [m for _, m in resolved])
-    return {(name, label): scores[(m, name)] for name in demands for label, m in resolved}
 
 
 def _profiles() -> pd.DataFrame:

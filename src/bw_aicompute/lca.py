@@ -61,12 +61,17 @@ def score_table(nodes: dict[str, object], indicators: list[str | MethodName]) ->
         One row per node, one column per indicator; the units (those of the methods, e.g.
         kg CO2-eq) are in `df.attrs["units"]`.
     """
+    return demand_table({name: {node.id: 1.0} for name, node in nodes.items()}, indicators)
+
+
+def demand_table(demands: dict[str, dict[int, float]], indicators: list[str | MethodName]) -> pd.DataFrame:
+    """Scores of demands (row name -> {node id: amount}) on indicators, in one MultiLCA: a
+    DataFrame as `score_table`'s, one row per demand."""
     import bw2data as bd
 
     resolved = [method_for(i) for i in indicators]
-    demands = {name: {node.id: 1.0} for name, node in nodes.items()}
     scores = multi_scores(demands, [m for _, m in resolved])
-    df = pd.DataFrame({label: [scores[(m, name)] for name in nodes] for label, m in resolved}, index=list(nodes))
+    df = pd.DataFrame({label: [scores[(m, name)] for name in demands] for label, m in resolved}, index=list(demands))
     df.attrs["units"] = {label: bd.methods[m].get("unit", "") for label, m in resolved}
     return df
 
