@@ -477,23 +477,32 @@ def test_readme_example_outputs_are_reproduced(ready_dir, capsys, example):
 
 
 def test_brightway_recalculates_a_campaign_without_changing_it(ready_dir):
-    """The campaign's formulas name parameters of `aicompute`; they are registered with the
-    campaign database, so Brightway's recalculation (what Activity Browser runs after an edit)
-    resolves them (without the copies it raises MissingName) and leaves every amount as written."""
+    """The campaign's formulas name parameters of `aicompute`: its group resolves them there (no
+    copies in the campaign database), so Brightway's recalculation (what Activity Browser runs
+    after an edit) leaves every amount as written, and an edit of a parameter of `aicompute`
+    reaches the campaign's exchanges."""
     from bw2data.backends import ExchangeDataset as ED
     from bw2data.parameters import ActivityParameter, DatabaseParameter, Group
 
     db = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).database
-    amounts = lambda: dict(ED.select(ED.id, ED.data).where(ED.output_database == db).tuples())  # noqa: E731
-    before = {k: v["amount"] for k, v in amounts().items()}
+    amounts = lambda: {k: v["amount"] for k, v in ED.select(ED.id, ED.data).where(ED.output_database == db).tuples()}  # noqa: E731
+    formulas = {k: v["formula"] for k, v in ED.select(ED.id, ED.data).where(ED.output_database == db).tuples() if "formula" in v}
+    before = amounts()
     groups = [g.name for g in Group.select().where(Group.name.startswith(f"{db}::"))]
-    assert groups == [f"{db}::exchanges"]
-    assert groups and DatabaseParameter.select().where(DatabaseParameter.database == db).count() > 0
+    assert groups == [f"{db}::exchanges"] and ActivityParameter.get(group=groups[0]).database == "aicompute"
+    assert DatabaseParameter.select().where(DatabaseParameter.database == db).count() == 0
     Group.update(fresh=False).where(Group.name.in_(groups + [db])).execute()
     bd.parameters.recalculate()
     ActivityParameter.recalculate(groups[0])
-    after = {k: v["amount"] for k, v in amounts().items()}
-    assert after == pytest.approx(before, rel=1e-12)
+    assert amounts() == pytest.approx(before, rel=1e-12)
+    p = DatabaseParameter.get(database="aicompute", name="gpu_load_factor")
+    p.amount *= 0.5
+    p.save()
+    bd.parameters.recalculate()
+    after = amounts()
+    changed = {k for k in formulas if "gpu_load_factor" in formulas[k]}
+    assert changed and all(after[k] != pytest.approx(before[k], rel=1e-6) for k in changed)
+    assert all(after[k] == pytest.approx(before[k], rel=1e-12) for k in before if k not in formulas)
 
 
 def test_relative_phases(ready_dir, tmp_path):

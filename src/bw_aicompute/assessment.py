@@ -235,6 +235,7 @@ def assess(
     replace: bool = False,
     per: str | None = None,
     timex: bool = False,
+    formulas: bool = True,
 ) -> Assessment:
     """Validate, write and solve a campaign in a Brightway project (set up first if needed).
 
@@ -260,6 +261,10 @@ def assess(
         A progress bar (tqdm, on stderr); `per`: with a deployment, the functional unit of the
         per-unit results (`check_per`); `timex`: also the time-explicit LCA of the climate
         indicator with bw_timex (`bw_aicompute.timex`).
+    formulas : bool
+        False writes the campaign's exchanges as numbers only (`write_campaign`): the parameter
+        distributions no longer reach them (Monte Carlo), for a fast Monte Carlo in Activity
+        Browser with its parameters off.
 
     Returns
     -------
@@ -273,7 +278,7 @@ def assess(
     with writer_lock(f"project {project!r}"):
         report = setup_project(project, progress=progress)
         resolved = resolve_all(indicators, methods)
-        model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace)
+        model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace, formulas=formulas)
     result = solve(model, resolved, per)
     if iterations:
         _uncertainty(result, resolved, project, background, iterations, seed, processes, progress, dask)

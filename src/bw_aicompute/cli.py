@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1, metavar="P", help="split the iterations over P worker processes")
     p.add_argument("--dask", metavar="ADDRESS", help="run the Monte Carlo chunks on a Dask cluster (scheduler address, or 'local'; needs the [dask] extra)")
     p.add_argument("--replace", action="store_true", help="replace a campaign of the same name written from another file")
+    p.add_argument("--no-formulas", action="store_true", help="write the campaign's exchanges as numbers, without formulas: fast Monte Carlo in Activity Browser with its parameters off, but the parameter distributions no longer reach the campaign")
     p.add_argument("--format", choices=("text", "markdown", "csv"), default="text", help="print the report (text, default) or its tables as markdown or CSV")
     p.add_argument("--sensitivity-plot", metavar="FILE.png", help="with --iterations: bars of the inputs that drive each indicator")
     p.add_argument("--per", metavar="UNIT", help="with a deployment: results per 'request', '1000 tokens', 'hour of audio' or 'image' (one the deployment serves; default its unit); with `model:` (SCI for AI, the training campaign): per 'parameter', 'training token' or 'PFLOP'")
@@ -372,6 +373,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         replace=args.replace,
         per=args.per,
         timex=args.timex,
+        formulas=not args.no_formulas,
     )
     if args.json == "-":  # the JSON alone on standard output
         return _json_out("-", result.to_dict())

@@ -70,6 +70,7 @@ class _Writer:
     prefix: str = ""  # of the codes, when several campaigns share a database (a sweep)
     water: dict = field(default_factory=dict)  # provider key -> its own Water to air (m3, formula), read once
     aggregated: dict = field(default_factory=dict)  # (dataset, dropped, tags kept) -> its aggregated flows, computed once
+    formulas: bool = True  # keep the formulas that name parameters (False: numbers only)
 
     @property
     def source(self) -> str:
@@ -103,7 +104,7 @@ class _Writer:
         """An exchange whose amount is `formula` evaluated; the formula is kept where it names a
         parameter of the foreground."""
         exc = {"input": input_, "amount": self.value(formula), "type": kind, "unit": unit, "source": source}
-        if formula_names(formula) & self.parameters:
+        if self.formulas and formula_names(formula) & self.parameters:
             exc["formula"] = formula
         if comment:
             exc["comment"] = " ".join(str(comment).split())
@@ -869,7 +870,7 @@ def _refuse_other_file(bd, campaign: Campaign, db: str) -> None:
         )
 
 
-def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute", inventories: Path | None = None, replace: bool = False) -> CampaignModel:
+def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicompute", inventories: Path | None = None, replace: bool = False, formulas: bool = True) -> CampaignModel:
     """Write a campaign into the current project, replacing its database only.
 
     Parameters
@@ -887,6 +888,11 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     replace : bool
         Replace the database of a campaign of the same name written from another file (refused
         otherwise).
+    formulas : bool
+        Keep the formulas of the exchanges that name parameters (default). False writes numbers
+        only (the same amounts): a parameter's distribution, or an edit of it, then no longer
+        reaches the campaign's exchanges, in bw_aicompute's Monte Carlo as in Activity Browser's,
+        which then needs no parameter recalculation for them.
 
     Returns
     -------
@@ -897,11 +903,12 @@ def write_campaign(campaign: Campaign, biosphere: str, foreground: str = "aicomp
     import bw2data as bd
 
     w = _writer(campaign, biosphere, foreground, inventories)
+    w.formulas = formulas
     refuse_foreign(bd.databases, w.db, "rename the campaign")
     if not replace:
         _refuse_other_file(bd, campaign, w.db)
     model = compose(w)
-    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(Path(campaign.path).resolve()) if campaign.path else "", "campaign_sha256": file_digest(campaign.path)}
+    meta = {"format": "bw_aicompute campaign", "campaign": campaign.name, "campaign_file": str(Path(campaign.path).resolve()) if campaign.path else "", "campaign_sha256": file_digest(campaign.path), "formulas": formulas}
     _write(w, {**meta, "functional_unit": model.key[1], "phases": [pm.key[1] for pm in model.phases]})
     return model
 
@@ -943,16 +950,19 @@ def write_campaigns(campaigns: list[Campaign], database: str, biosphere: str, fo
 
 
 def _register_parameters(bd, w: _Writer) -> None:
-    """Make the campaign's formulas resolvable by Brightway (and Activity Browser): the foreground
-    parameters they name become parameters of the campaign database, copies of their values when
-    the campaign is written, and its formula exchanges are registered in activity groups, so
-    that `bw2data.parameters.recalculate()` runs and leaves every amount unchanged."""
-    used = set()
-    for data in w.data.values():
-        used |= {n for e in data["exchanges"] if "formula" in e for n in formula_names(e["formula"])}
-    note = f"copy of the parameter of {w.foreground!r} when the campaign was written (re-assess after changing it there)"
-    params = {n: {"amount": w.value(n), "_uncertainty": {}, "source": note} for n in sorted(used & w.parameters)}
-    register_parameters(bd, InventoryDatabase(w.db, datasets=w.data, parameters=params))
+    """Make the campaign's formulas resolvable by Brightway (and Activity Browser): its formula
+    exchanges are registered in activity groups of the databases whose parameters they name (the
+    foreground's, or `aicompute-background`'s for a composed grid), so that
+    `bw2data.parameters.recalculate()` runs and leaves every amount unchanged, an edit of a
+    parameter there reaches the campaign, and Activity Browser's parameter Monte Carlo draws one
+    value of each parameter for the foreground and the campaign alike (as `assess --iterations`
+    does). The campaign database has no parameters of its own."""
+    from bw2data.parameters import DatabaseParameter
+
+    resolve: dict[str, set[str]] = {}
+    for source in (w.foreground, "aicompute-background"):
+        resolve[source] = {p.name for p in DatabaseParameter.select(DatabaseParameter.name).where(DatabaseParameter.database == source)}
+    register_parameters(bd, InventoryDatabase(w.db, datasets=w.data, parameters={}), resolve=resolve)
 
 
 def open_campaign(campaign: Campaign, foreground: str = "aicompute") -> CampaignModel:

@@ -109,6 +109,10 @@ def evaluate_database_parameters(db: InventoryDatabase) -> None:
         raise where.error(f"formula {formulas[exc.name]!r} cannot be evaluated: {str(exc).rsplit(': ', 1)[-1]}", field="formula") from None
     for name, p in params.items():
         p["amount"] = float(values[name])
+        if "formula" in p and not formula_names(p["formula"]):
+            # arithmetic of published figures is a value: Brightway and Activity Browser evaluate a
+            # formula after drawing, which would replace the draw of its distribution
+            p["expression"] = p.pop("formula")
         p["_uncertainty"] = distributions.to_fields(p.get("uncertainty"), p["amount"], p["_where"])
 
 
@@ -285,8 +289,10 @@ def ordered(dbs: dict[str, InventoryDatabase]) -> list[InventoryDatabase]:
 
 
 #: Changes when what the loader writes for the same files changes (2: parameters keep their
-#: formulas), so that `aicompute setup` rewrites projects set up before.
-WRITER_VERSION = "2"
+#: formulas; 3: a formula of numbers only is the parameter's amount, its arithmetic kept as
+#: `expression`; campaigns use the foreground's parameters), so that `aicompute setup` rewrites
+#: projects set up before.
+WRITER_VERSION = "3"
 
 
 def inventories_fingerprint(biosphere: str, directory: Path | None = None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import AicomputeError
 from ..ownership import OWNER_KEY, database_rows, owner, state, write_owned
 from ..project import flow_index
+from .formulas import formula_names
 from .templates import inventory_files
 from .validate import InventoryDatabase, comment_with_source, inventories_fingerprint, load
 
@@ -60,40 +61,67 @@ def exchange_group(db_name: str) -> str:
     return f"{db_name}::exchanges"
 
 
-def register_parameters(bd, db: InventoryDatabase) -> None:
+def register_parameters(bd, db: InventoryDatabase, resolve: dict[str, set[str]] | None = None) -> None:
     """Register database parameters and parameterized exchanges in bulk (bw2data's per-activity
     API takes seconds for a few hundred activities). Amounts are already evaluated, so groups
     are written fresh; `bw2data.parameters.recalculate()` after a user's change updates them.
 
-    All parameterized exchanges of a database are in one group, `exchange_group(db.name)`,
-    which depends on the database's parameters. bw2data finds a group's database through one
-    of its activity parameters, so the group holds one: `parameterized_exchanges`, the number
-    of exchanges in the group, attached to no activity (code = the group's name) so that an
-    edit of an activity in Activity Browser, which regroups that activity's exchanges, cannot
-    remove the others'. bw2data's `add_exchanges_to_group` would instead make one group per
-    activity with a `__dummy_<uuid>__` parameter each (429 groups for `aicompute`).
+    The parameterized exchanges of a database are in one group, `exchange_group(db.name)`,
+    which depends on the database whose parameters its formulas name. bw2data (and Activity
+    Browser's parameter Monte Carlo) find that database through one of the group's activity
+    parameters, so the group holds one: `parameterized_exchanges`, the number of exchanges in
+    the group, attached to no activity (code = the group's name) so that an edit of an activity
+    in Activity Browser, which regroups that activity's exchanges, cannot remove the others'.
+    bw2data's `add_exchanges_to_group` would instead make one group per activity with a
+    `__dummy_<uuid>__` parameter each (429 groups for `aicompute`).
+
+    Parameters
+    ----------
+    bd : module
+        bw2data.
+    db : InventoryDatabase
+        The database (already written) and its own parameters.
+    resolve : dict of str to set of str, optional
+        Databases whose parameters the formulas name instead of `db`'s own (a campaign names the
+        foreground's): database -> its parameter names, in order of preference. Each exchange
+        goes to the group of the first database that defines every name of its formula, so a
+        draw of a parameter reaches the foreground and the campaign alike.
     """
     ActivityParameter, DatabaseParameter, Group, GroupDependency, ParameterizedExchange, parameters = _parameter_tables()
     _clear_parameters(db.name)
     rows = _parameter_rows(db)
-    group = exchange_group(db.name)
     with parameters.db.atomic():
         if rows:
             DatabaseParameter.insert_many(rows).execute()
         Group.insert(name=db.name, fresh=True, order=[]).execute()
-        pexc = _parameterized_exchanges(db)
-        if not pexc:
-            return
-        Group.insert(name=group, fresh=True, order=[]).execute()
-        GroupDependency.insert(group=group, depends=db.name).execute()
-        comment = (
-            "Number of parameterized exchanges in this group (all of the database's). bw2data finds "
-            "a group's database through an activity parameter; this one is attached to no activity."
-        )
-        ActivityParameter.insert(group=group, database=db.name, code=group, name="parameterized_exchanges", amount=len(pexc), data={"comment": comment}).execute()
-        rows = [{"group": group, "exchange": exc_id, "formula": formula} for exc_id, formula in pexc]
-        for i in range(0, len(rows), 500):
-            ParameterizedExchange.insert_many(rows[i : i + 500]).execute()
+        for (group, source), pexc in _exchange_groups(db, resolve).items():
+            Group.insert(name=group, fresh=True, order=[]).execute()
+            GroupDependency.insert(group=group, depends=source).execute()
+            comment = (
+                f"Number of parameterized exchanges in this group; their formulas name parameters of database {source!r}. "
+                "bw2data finds a group's database through an activity parameter; this one is attached to no activity."
+            )
+            ActivityParameter.insert(group=group, database=source, code=group, name="parameterized_exchanges", amount=len(pexc), data={"comment": comment}).execute()
+            rows = [{"group": group, "exchange": exc_id, "formula": formula} for exc_id, formula in pexc]
+            for i in range(0, len(rows), 500):
+                ParameterizedExchange.insert_many(rows[i : i + 500]).execute()
+
+
+def _exchange_groups(db: InventoryDatabase, resolve: dict[str, set[str]] | None) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    """(group, database whose parameters it names) -> its (exchange id, formula)."""
+    pexc = _parameterized_exchanges(db)
+    if not resolve:
+        return {(exchange_group(db.name), db.name): pexc} if pexc else {}
+    out: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    sources = list(resolve)
+    for exc_id, formula in pexc:
+        names = formula_names(formula)
+        source = next((s for s in sources if names <= resolve[s]), None)
+        if source is None:
+            raise AicomputeError(f"database {db.name!r}: formula {formula!r} names parameters of no single database of {sources}")
+        group = exchange_group(db.name) if source == sources[0] else f"{exchange_group(db.name)}::{source}"
+        out.setdefault((group, source), []).append((exc_id, formula))
+    return out
 
 
 def imported_from(meta: dict) -> str | None:
