@@ -76,3 +76,61 @@ def test_a_parameter_computed_from_numbers_keeps_its_distribution(ready_dir):
     p = DatabaseParameter.get(database="aicompute", name="wue_ai_cluster_l_per_kwh")
     assert p.formula is None and p.data["expression"] == "66e9 / 176e9"
     assert p.amount == pytest.approx(0.375) and p.data["uncertainty type"] == 10
+
+
+def plain_bw2io_import(workbook: Path, methods: Path) -> list[str]:
+    """What a user without bw_aicompute runs (docs/clients.md): bw2io's own biosphere, every
+    sheet of the workbook in order, then every method workbook; the databases imported."""
+    import json
+
+    import bw2io as bi
+
+    bi.create_default_biosphere3()
+    fields = ("name", "reference product", "unit", "location")
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(workbook, read_only=True).sheetnames
+    for sheet in sheets:
+        imp = bi.ExcelImporter(str(workbook), sheet_name=sheet)
+        imp.apply_strategies()
+        for other in [*bd.databases, None]:
+            if other not in ("biosphere3", "aicompute-water-locations"):
+                imp.match_database(other, fields=fields)
+        if "aicompute-water-locations" in bd.databases:
+            imp.match_database("aicompute-water-locations", fields=("name", "categories", "unit"), edge_kinds=["biosphere"])
+        assert not list(imp.unlinked), sheet
+        imp.write_database()
+    for m in json.loads((methods / "methods.json").read_text()):
+        imp = bi.ExcelLCIAImporter(str(methods / m["file"]), tuple(m["name"]), m["description"], m["unit"])
+        imp.apply_strategies()
+        assert imp.all_linked, m["indicator"]
+        imp.write_methods()
+    return sheets
+
+
+def test_plain_bw2io_imports_the_workbook_and_methods_and_reproduces_every_indicator(ready_dir, tmp_path):
+    """`export-inventories --campaign`: in a project never touched by bw_aicompute, bw2io's own
+    calls import the location flows, the inventories, the campaign and the ten methods (custom
+    ones included), and bw2calc gives `assess`'s totals on every indicator."""
+    from bw_aicompute.cli import main
+    from bw_aicompute.methods import indicators
+
+    names = list(indicators())
+    path = EXAMPLES / "moshi_like.yaml"
+    expected = assess(path, indicators=names).totals.set_index("indicator")["value"]
+    out = tmp_path / "inventories.xlsx"
+    assert main(["export-inventories", str(out), "--campaign", str(path)]) == 0
+    bd.projects.set_current("never-touched")
+    sheets = plain_bw2io_import(out, tmp_path / "inventories-methods")
+    assert sheets == ["aicompute-water-locations", "aicompute-background", "aicompute", "aicompute-campaign-moshi-like"]
+    assert "aicompute" not in bd.projects.current and bd.databases["aicompute"].get("bw_aicompute") is None
+    fu = next(a for a in bd.Database("aicompute-campaign-moshi-like") if a["name"].startswith("campaign, "))
+    import bw2calc as bc
+
+    lca = bc.LCA({fu: 1}, method=indicators()["climate"].method)
+    lca.lci()
+    for name in names:
+        lca.switch_method(indicators()[name].method)
+        lca.lcia()
+        assert lca.score == pytest.approx(expected[name], rel=1e-6), name
+    bd.projects.set_current("aicompute")

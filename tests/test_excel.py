@@ -41,7 +41,7 @@ def plain_bw2io_import(workbook: Path) -> None:
 
 def test_round_trip_with_plain_bw2io_gives_same_scores(ready_dir, exported_workbook, tmp_path):
     workbook = exported_workbook  # written by `aicompute export-inventories` (conftest)
-    assert openpyxl.load_workbook(workbook, read_only=True).sheetnames == ["aicompute-background", "aicompute"]
+    assert openpyxl.load_workbook(workbook, read_only=True).sheetnames == ["aicompute-water-locations", "aicompute-background", "aicompute"]
     plain_bw2io_import(workbook)
     assert len(bd.Database("fg-copy")) == len(bd.Database("aicompute"))
     assert len(bd.Database("bg-copy")) == len(bd.Database("aicompute-background"))
@@ -206,12 +206,14 @@ def score(node):
 
 
 def background_only(exported_workbook):
-    """The exported workbook without the foreground sheet, and its background sheet (the
-    background-only file is made once per session: loading the whole workbook takes seconds)."""
+    """The exported workbook without the foreground sheet and the location flows (which
+    import-inventories skips), and its background sheet (the background-only file is made once
+    per session: loading the whole workbook takes seconds)."""
     small = exported_workbook.parent / "background-only.xlsx"
     if not small.exists():  # the folder is shared by the workers: written whole, then renamed
         wb = openpyxl.load_workbook(exported_workbook)
         del wb["aicompute"]
+        del wb["aicompute-water-locations"]
         part = small.with_name(f"{small.stem}.{os.getpid()}.xlsx")
         wb.save(part)
         os.replace(part, small)

@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-inventories", help="write the inventories as an Excel workbook in bw2io's format, or an openLCA JSON-LD zip")
     p.add_argument("out", metavar="OUT.xlsx|OUT.zip")
     p.add_argument("--format", choices=("xlsx", "olca"), help="xlsx (bw2io workbook) or olca (openLCA JSON-LD zip); default: from the file's suffix")
+    p.add_argument("--campaign", metavar="CAMPAIGN", help="also the campaign of this file (YAML or Excel), written as `assess` writes it")
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_export_inventories)
@@ -425,22 +426,53 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_export_inventories(args: argparse.Namespace) -> int:
-    """`aicompute export-inventories`: the inventories as a workbook in bw2io's layout, or as an
-    openLCA JSON-LD package."""
-    from .excel.inventories import export_inventories
+    """`aicompute export-inventories`: the inventories (with a campaign's) as a workbook in
+    bw2io's layout with the indicators' methods beside it, or as an openLCA JSON-LD package."""
+    from .excel.inventories import SHIPPED, export_inventories
+    from .water import LOCATED_DB
 
     fmt = args.format or ("olca" if args.out.lower().endswith(".zip") else "xlsx")
-    out = output_path(args.out, force=args.force)
+    inputs = [args.campaign] if args.campaign else []
+    out = output_path(args.out, inputs=inputs, force=args.force)
+    methods = out.with_name(out.stem + "-methods")
+    if fmt == "xlsx" and methods.exists():
+        if not methods.is_dir():
+            raise AicomputeError(f"{methods}: is not a folder; the methods are written there")
+        for name in _method_files():
+            output_path(methods / name, inputs=inputs, force=args.force)
+    databases = [*SHIPPED]
+    if args.campaign:
+        databases.append(_written_campaign(args))
     _open(args.project)
     if fmt == "olca":
         from .olca import export_olca
 
-        counts = export_olca(out, ["aicompute-background", "aicompute"])
+        counts = export_olca(out, databases)
         print(f"wrote {out} (openLCA JSON-LD: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")")
         return 0
-    sheets = export_inventories(out)
+    from .excel.lcia import export_methods
+
+    sheets = export_inventories(out, (LOCATED_DB, *databases))
+    files = export_methods(methods)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
+    print(f"wrote {methods}/ ({len(files) - 1} methods for bw2io's ExcelLCIAImporter, listed in {files[-1].name})")
     return 0
+
+
+def _method_files() -> list[str]:
+    from .methods import indicators
+
+    return [f"{name}.xlsx" for name in indicators()] + ["methods.json"]
+
+
+def _written_campaign(args: argparse.Namespace) -> str:
+    """The database of the campaign file `args.campaign`, written into the project as `assess`
+    writes it (validated first: nothing is written for a file that fails)."""
+    from .assessment import assess
+    from .campaign import read_campaign
+
+    campaign = read_campaign(args.campaign)
+    return assess(campaign, indicators=["climate"], project=args.project).database
 
 
 def _open(name: str):

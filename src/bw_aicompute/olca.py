@@ -1,24 +1,30 @@
 """openLCA export: Brightway databases as an openLCA JSON-LD package (a zip), written with the
 `olca-schema` library (GreenDelta, MPL-2.0).
 
-Each activity becomes a process with its product flow, exchanges (amounts, formulas, units,
-uncertainty, default providers) and its comment; each elementary flow keeps its ecoinvent UUID
-(the Brightway `code`), so that openLCA's ecoinvent and EF reference flows match it; database
-parameters become global parameters (formulas in openLCA's syntax). Units get a unit group and
-flow property of their own (ids derived from the unit name), since Brightway stores units as
-names only.
+Each activity becomes a process with its product flow, exchanges (amounts, formulas, units and
+flow properties, uncertainty, default providers) and its comment; each elementary flow keeps its
+ecoinvent UUID (the Brightway `code`), so that openLCA's ecoinvent and EF reference flows match
+it; database parameters become global parameters (formulas in openLCA's syntax). Units are
+openLCA's reference unit groups and flow properties (`inventories/olca/units.yaml`: mass, energy,
+volume... with their standard UUIDs), so kWh and MJ convert and our flows meet the same flows of
+another database in the same flow property; a unit without a reference group gets a group of its
+own. The indicators' methods are an impact method, `bw_aicompute indicators`, with one impact
+category and its factors per indicator.
 
 Reference: openLCA schema 2 (https://greendelta.github.io/olca-schema/).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from pathlib import Path
 
+import yaml
+
 from . import distributions
-from ._resources import atomic_write
+from ._resources import atomic_write, data_dir
 from .errors import AicomputeError
 
 NAMESPACE = uuid.UUID("4f1f62a1-77b2-4b0c-9a57-7f4f0c2c9b53")  # bw_aicompute's namespace for ids
@@ -51,18 +57,39 @@ class _Package:
         return self.entities[entity.id]
 
     def unit(self, name: str) -> tuple:
-        """(flow property, unit) of a Brightway unit name."""
+        """(flow property, unit) of a Brightway unit name: openLCA's reference ones where
+        `inventories/olca/units.yaml` maps the unit, else a unit group of its own."""
         if name not in self.properties:
-            o = self.o
-            unit = o.new_unit(name)
-            unit.id = _id("unit", name)
-            group = o.new_unit_group(f"Units of {name}", unit)
-            group.id = _id("unit group", name)
-            prop = o.new_flow_property(f"Quantity in {name}", group)
-            prop.id = _id("flow property", name)
-            self.add(group), self.add(prop)
-            self.properties[name] = (prop, unit)
+            ref = reference_units()["units"].get(name)
+            self.properties[name] = self._reference(*ref) if ref else self._own(name)
         return self.properties[name]
+
+    def _reference(self, unit_name: str, prop_name: str) -> tuple:
+        o, ref = self.o, reference_units()
+        p = ref["flow_properties"][prop_name]
+        g = ref["unit_groups"][p["unit_group"]]
+        units = [o.Unit(id=u["id"], name=u["name"], conversion_factor=float(u["factor"]), is_ref_unit=bool(u.get("reference")), description=u.get("description")) for u in g["units"]]
+        group = o.UnitGroup(id=g["id"], name=p["unit_group"], category=g["category"], units=units)
+        prop = o.FlowProperty(id=p["id"], name=prop_name, category=p["category"], flow_property_type=o.FlowPropertyType[p["type"]])
+        group.default_flow_property = o.Ref(id=ref["flow_properties"][g["default_flow_property"]]["id"], name=g["default_flow_property"], ref_type=o.RefType.FlowProperty)
+        prop.unit_group = o.as_ref(group)
+        self.add(group)
+        return self.add(prop), next(u for u in units if u.name == unit_name)
+
+    def _own(self, name: str) -> tuple:
+        o = self.o
+        unit = o.new_unit(name)
+        unit.id = _id("unit", name)
+        group = o.new_unit_group(f"Units of {name}", unit)
+        group.id = _id("unit group", name)
+        group.description = "bw_aicompute: no reference unit group of openLCA holds this unit"
+        prop = o.new_flow_property(f"Quantity in {name}", group)
+        prop.id = _id("flow property", name)
+        group.category = prop.category = "bw_aicompute units"
+        prop.flow_property_type = o.FlowPropertyType.PHYSICAL_QUANTITY
+        group.default_flow_property = o.as_ref(prop)
+        self.add(group)
+        return self.add(prop), unit
 
     def location(self, code: str | None):
         """A reference to the location `code` (None for none)."""
@@ -83,8 +110,12 @@ class _Package:
         else:
             flow = o.new_product(node.get("reference product") or node["name"], prop)
             flow.id = _id("product", node["database"], node["code"])
+            flow.category = node["database"]
+        flow.is_infrastructure_flow = False
         flow.location = self.location(None if elementary else node.get("location"))
-        return o.as_ref(self.add(flow))
+        ref = o.as_ref(self.add(flow))
+        ref.flow_type = flow.flow_type  # as openLCA writes a flow's reference (bw2io reads it)
+        return ref
 
     def process(self, ds) -> None:
         """The process of an activity, with its exchanges."""
@@ -95,21 +126,36 @@ class _Package:
         proc.description = ds.get("comment") or ""
         proc.location = self.location(ds.get("location"))
         proc.category = ds["database"]
+        proc.is_infrastructure_process = False
+        proc.process_documentation = self.documentation(ds)
         for exc in ds.exchanges():
             self.exchange(proc, exc)
         self.add(proc)
+
+    def documentation(self, ds):
+        """What openLCA shows in a process's modelling and administrative tabs: licence and use."""
+        import bw2data as bd
+
+        licence = bd.databases[ds["database"]].get("license") or "see the database that holds it"
+        return self.o.ProcessDocumentation(
+            is_copyright_protected=False,
+            restrictions_description=f"Licence: {licence}. Sources: the description of each exchange.",
+            use_advice=f"Written by bw_aicompute from the Brightway database {ds['database']!r}; amounts as written there, formulas in openLCA's syntax.",
+        )
 
     def exchange(self, proc, exc) -> None:
         """One Brightway exchange added to `proc`."""
         o, node, kind = self.o, exc.input, exc["type"]
         elementary = kind == "biosphere"
         flow = self.flow(node, elementary=elementary)
-        _, unit = self.unit(node.get("unit") or "unit")
+        prop, unit = self.unit(node.get("unit") or "unit")
         e = o.new_exchange(proc, flow, float(exc["amount"]), unit)
+        e.flow_property = o.as_ref(prop)
         if exc.get("formula"):
             e.amount_formula = olca_formula(exc["formula"])
         e.description = exc.get("comment") or exc.get("source") or ""
         e.is_quantitative_reference = kind == "production"
+        e.is_avoided_product = False
         e.is_input = kind == "technosphere" or (elementary and (node.get("categories") or ("",))[0] == "natural resource")
         if kind == "technosphere":
             e.default_provider = o.Ref(id=_id("process", node["database"], node["code"]), name=node["name"], ref_type=o.RefType.Process)
@@ -141,6 +187,35 @@ class _Package:
             self.add(par)
 
 
+@functools.lru_cache(maxsize=1)
+def reference_units() -> dict:
+    """`inventories/olca/units.yaml`: Brightway unit name -> (openLCA unit, flow property), and
+    the flow properties and unit groups by name."""
+    doc = yaml.safe_load((data_dir("inventories") / "olca" / "units.yaml").read_text(encoding="utf-8"))
+    return {"units": {u["brightway"]: (u["openlca"], u["flow_property"]) for u in doc["units"]}, "flow_properties": doc["flow_properties"], "unit_groups": doc["unit_groups"]}
+
+
+def _methods(pkg: _Package, indicators: list) -> None:
+    """The indicators' methods as one impact method with an impact category per indicator."""
+    import bw2data as bd
+
+    o = pkg.o
+    refs = []
+    for ind in indicators:
+        cat = o.ImpactCategory(id=_id("impact category", *ind.method), name=" | ".join(ind.method), ref_unit=bd.methods[ind.method].get("unit", ""))
+        cat.description = f"bw_aicompute indicator {ind.name}: {ind.description}"
+        cat.impact_factors = []
+        for key, cf in bd.Method(ind.method).load():
+            node = bd.get_node(id=key)
+            prop, unit = pkg.unit(node.get("unit") or "unit")
+            value = float(cf["amount"] if isinstance(cf, dict) else cf)
+            cat.impact_factors.append(o.ImpactFactor(flow=pkg.flow(node, elementary=True), flow_property=o.as_ref(prop), unit=o.as_ref(unit), value=value))
+        refs.append(o.as_ref(pkg.add(cat)))
+    method = o.ImpactMethod(id=_id("impact method", "bw_aicompute indicators"), name="bw_aicompute indicators", impact_categories=refs)
+    method.description = "The indicators of bw_aicompute (methods/indicators.yaml), as installed by aicompute setup"
+    pkg.add(method)
+
+
 def export_olca(path: Path, databases: list[str]) -> dict[str, int]:
     """Write `databases` of the current project as an openLCA JSON-LD package.
 
@@ -165,6 +240,8 @@ def export_olca(path: Path, databases: list[str]) -> dict[str, int]:
     """
     import bw2data as bd
 
+    from .methods import indicators
+
     try:
         import olca_schema as o
         from olca_schema import zipio
@@ -177,6 +254,7 @@ def export_olca(path: Path, databases: list[str]) -> dict[str, int]:
         for ds in bd.Database(name):
             pkg.process(ds)
         pkg.parameters(name)
+    _methods(pkg, [i for i in indicators().values() if i.method in bd.methods])
 
     def write(tmp: Path) -> None:
         writer = zipio.ZipWriter(str(tmp))
@@ -188,5 +266,5 @@ def export_olca(path: Path, databases: list[str]) -> dict[str, int]:
 
     atomic_write(path, write)
     kinds = [type(e).__name__ for e in pkg.entities.values()]
-    return {"processes": kinds.count("Process"), "flows": kinds.count("Flow"), "parameters": kinds.count("Parameter"),
+    return {"processes": kinds.count("Process"), "flows": kinds.count("Flow"), "parameters": kinds.count("Parameter"), "impact categories": kinds.count("ImpactCategory"),
             "exchanges": sum(len(e.exchanges or []) for e in pkg.entities.values() if type(e).__name__ == "Process")}

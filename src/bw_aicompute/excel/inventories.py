@@ -15,7 +15,7 @@ from .. import distributions
 from .._resources import atomic_write, check_workbook_archive, fingerprint, text_cells, write_json
 from ..errors import AicomputeError, InputError, Where, quote
 from ..inventory import InventoryDatabase, write_database
-from ..water import is_located_flow
+from ..water import LOCATED_DB, is_located_flow
 from ..inventory.validate import Biosphere, add_dataset, add_located_water, check_links, check_parameter, evaluate_database_parameters, ordered
 from ..locking import refresh_registries, writer_lock
 from ..ownership import JOURNAL, refuse_foreign
@@ -42,7 +42,14 @@ EXCHANGE_COLUMNS = [
     "comment",
 ]
 ACTIVITY_FIELDS = ["code", "reference product", "unit", "location", "type", "stage", "located_water", "comment"]
+FLOW_FIELDS = ["code", "categories", "unit", "location", "type", "comment"]
+FLOW_TYPES = ("emission", "natural resource")
 SHIPPED = ("aicompute-background", "aicompute")
+#: Databases that a workbook carries for other software, which `import-inventories` skips.
+FOREIGN_FORMATS = {
+    "bw_aicompute location flows of consumed water": "elementary flows for bw2io (import this sheet first); import-inventories derives them from located_water and skips this sheet",
+    "bw_aicompute campaign": "a campaign, for bw2io and other software; import-inventories skips this sheet (aicompute assess writes campaigns)",
+}
 #: The workbook column that holds each field the inventory validation names.
 COLUMN_OF_FIELD = {"biosphere": "name", "uncertainty": "uncertainty type", "technosphere": "name"}
 
@@ -104,6 +111,8 @@ def _write_sheet(ws, name: str, bold) -> None:
     for key in ("format", "license"):
         if meta.get(key):
             ws.append([key, meta[key]])
+    if meta.get("format") in FOREIGN_FORMATS:
+        ws.append(["note", FOREIGN_FORMATS[meta["format"]]])
     ws.append([])
     params = list(DatabaseParameter.select().where(DatabaseParameter.database == name).order_by(DatabaseParameter.name))
     if params:
@@ -116,6 +125,12 @@ def _write_sheet(ws, name: str, bold) -> None:
     order = {"production": 0, "technosphere": 1, "biosphere": 2}
     for act in sorted(bd.Database(name), key=lambda a: (a["name"], a.get("location", ""), a["code"])):
         _heading(ws, ["Activity", act["name"]], bold)
+        if act.get("type") in FLOW_TYPES:  # an elementary flow: its identity, no exchanges
+            for field_ in FLOW_FIELDS:
+                if act.get(field_) not in (None, ""):
+                    ws.append([field_, _xl(act[field_])])
+            ws.append([])
+            continue
         for field_ in ACTIVITY_FIELDS:
             value = "process" if field_ == "type" else act.get(field_)
             if value not in (None, ""):
@@ -128,21 +143,25 @@ def _write_sheet(ws, name: str, bold) -> None:
     ws.column_dimensions["A"].width = 40
 
 
-def export_inventories(path: str | Path, databases: tuple[str, ...] = SHIPPED) -> list[str]:
+def export_inventories(path: str | Path, databases: tuple[str, ...] = (LOCATED_DB, *SHIPPED)) -> list[str]:
     """Write databases of the current project to one workbook in bw2io's Excel layout.
 
     One sheet per database (bw2io reads one `Database` section per import:
     `ExcelImporter(path, sheet_name=...)`). Edges carry `reference product`, `unit`, `location`
     and `database`, so that bw2io's default linking (and `match_database`) finds their
     providers; formulas, uncertainty, comments and sources are kept; database parameters are
-    written in a `Database parameters` section.
+    written in a `Database parameters` section. The location flows of consumed water are a
+    sheet of elementary flows (name, categories, unit, code), so that a project without
+    bw_aicompute links the water of the grids; `import-inventories` skips that sheet and a
+    campaign's.
 
     Parameters
     ----------
     path : str or Path
         The workbook to write (`.xlsx`).
     databases : tuple of str
-        The databases (default: `aicompute-background` and `aicompute`).
+        The databases, in importing order (default: the location flows of consumed water,
+        `aicompute-background` and `aicompute`; add a campaign's to export it too).
 
     Returns
     -------
@@ -363,6 +382,8 @@ def _read_sheet(ws, path: Path, formulas: dict[tuple[int, int], str] | None = No
     first = rows[0][1]
     if str(first[0]).lower() != "database" or len(first) < 2 or not first[1]:
         raise where.error("the first row must be 'Database | <name>'", row=1, column="A")
+    if any(_head(line) == "format" and len(line) > 1 and line[1] in FOREIGN_FORMATS for _, line in rows[1:4]):
+        return None  # the location flows and a campaign, written for other software
     sheet = _Sheet(db=InventoryDatabase(str(first[1])), title=ws.title, where=where)
     sheet.db.files.append(path)
     i = 1
