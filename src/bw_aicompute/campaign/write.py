@@ -27,6 +27,7 @@ import numpy as np
 
 from .._resources import fingerprint
 from .._resources import progress as progress_bar
+from ..classifications import classified
 from ..errors import AicomputeError
 from ..inventory import FormulaEvaluator, formula_names, tables, template
 from ..inventory.formulas import with_values
@@ -839,7 +840,7 @@ def _write(w: _Writer, meta: dict) -> None:
     meta = {"depends": sorted({e["input"][0] for d in w.data.values() for e in d["exchanges"]} - {w.db}), **meta}
 
     def write() -> None:
-        bd.Database(w.db).write(w.data)
+        bd.Database(w.db).write(classified(w.data))
         _register_parameters(bd, w)
 
     write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")

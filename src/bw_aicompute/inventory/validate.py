@@ -298,9 +298,11 @@ WRITER_VERSION = "3"
 def inventories_fingerprint(biosphere: str, directory: Path | None = None) -> str:
     """One fingerprint over all inventory files: any change rewrites every inventory database,
     so that a database linking to a rewritten one (new node ids) is rewritten too."""
+    from ..classifications import rules_text
     from ..water import LOCATED_DB
 
-    return fingerprint("inventory", WRITER_VERSION, generation(biosphere), generation(LOCATED_DB), *(p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory)))
+    files = (p.name + "\n" + p.read_text(encoding="utf-8") for p in inventory_files(directory))
+    return fingerprint("inventory", WRITER_VERSION, generation(biosphere), generation(LOCATED_DB), rules_text(), *files)
 
 
 def load(flows: dict, biosphere: str, directory: Path | None = None) -> list[InventoryDatabase]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..classifications import classified
 from ..errors import AicomputeError
 from ..ownership import OWNER_KEY, database_rows, owner, state, write_owned
 from ..project import flow_index
@@ -204,7 +205,7 @@ def write_database(bd, db: InventoryDatabase, biosphere: str, **mark) -> None:
     }
 
     def write() -> None:
-        bd.Database(db.name).write(db.datasets)
+        bd.Database(db.name).write(classified(db.datasets))
         register_parameters(bd, db)
 
     write_owned(bd.databases, bd.Database(db.name), db.name, meta, db.fingerprint, write, count=database_rows(db.name), expected=len(db.datasets), **mark)
