@@ -6,6 +6,7 @@ from pathlib import Path
 
 import bw2data as bd
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from bw2data.parameters import ActivityParameter, DatabaseParameter, Group
@@ -16,7 +17,8 @@ from bw_aicompute.methods import resolve_indicator
 sys.path.insert(0, str(Path(__file__).parent))
 import parameter_montecarlo  # noqa: E402
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
+ROOT = Path(__file__).parents[1]
+EXAMPLES = ROOT / "examples"
 INDICATORS = ["climate", "water", "adp_minerals", "water_scarcity"]
 
 
@@ -134,3 +136,109 @@ def test_plain_bw2io_imports_the_workbook_and_methods_and_reproduces_every_indic
         lca.lcia()
         assert lca.score == pytest.approx(expected[name], rel=1e-6), name
     bd.projects.set_current("aicompute")
+
+
+def test_datapackages_solve_with_bw2calc_alone(ready_dir, tmp_path):
+    """`export-datapackage --campaign`: bw_processing datapackages with a datapackage.json
+    (version, CC BY-SA 4.0, citation, sources) that bw2calc solves in a process where bw2data
+    cannot be imported, giving `assess`'s totals on every indicator."""
+    import json
+    import subprocess
+    import zipfile
+
+    from bw_aicompute import __version__
+    from bw_aicompute.cli import main
+    from bw_aicompute.methods import indicators
+
+    names = list(indicators())
+    path = EXAMPLES / "moshi_like.yaml"
+    a = assess(path, indicators=names)
+    expected = a.totals.set_index("indicator")["value"]
+    folder = tmp_path / "release"
+    assert main(["export-datapackage", str(folder), "--campaign", str(path)]) == 0
+    meta = json.loads(zipfile.ZipFile(folder / "bw_aicompute-inventories.zip").read("datapackage.json"))
+    assert meta["version"] == __version__ and meta["licenses"][0]["name"] == "CC-BY-SA-4.0"
+    assert "bw_aicompute" in meta["citation"] and any("gpu-calculator" in s["path"] for s in meta["sources"])
+    fu = bd.get_node(database=a.model.database, code=a.model.key[1]).id
+    script = (
+        "import sys, json; sys.modules['bw2data'] = None\n"
+        "import bw_processing as bwp, bw2calc as bc\n"
+        "from fsspec.implementations.zip import ZipFileSystem as Z\n"
+        "folder, fu, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]\n"
+        "inv = bwp.load_datapackage(Z(folder + '/bw_aicompute-inventories.zip'))\n"
+        "out = {}\n"
+        "for n in names:\n"
+        "    lca = bc.LCA({fu: 1}, data_objs=[inv, bwp.load_datapackage(Z(folder + f'/bw_aicompute-method-{n}.zip'))])\n"
+        "    lca.lci(); lca.lcia(); out[n] = lca.score\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(folder), str(fu), *names], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    scores = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in names:
+        assert scores[name] == pytest.approx(expected[name], rel=1e-6), name
+    nodes = pd.read_csv(zipfile.ZipFile(folder / "bw_aicompute-inventories.zip").open("nodes.csv"))
+    activities = nodes[nodes["database"].isin(["aicompute", "aicompute-background", a.model.database])]
+    assert len(activities) == sum(len(bd.Database(d)) for d in ["aicompute", "aicompute-background", a.model.database])
+    assert activities["ISIC rev.4"].str.match(r"^\d{4}:").all() and activities["CPC"].str.match(r"^\d{4,5}: ").all()
+
+
+def test_project_archive_restores_with_bw2io(ready_dir, tmp_path):
+    """`export-project`: bw2io's own restore gives a project with the shipped databases and
+    methods, whose GPU-hour scores equal those of the project `aicompute setup` writes; the
+    user's projects are untouched."""
+    import bw2calc as bc
+    from bw2io.backup import restore_project_directory
+
+    from bw_aicompute.cli import main
+    from bw_aicompute.lca import method_for
+
+    before = sorted(p.name for p in bd.projects)
+    out = tmp_path / "aicompute.tar.gz"
+    assert main(["export-project", str(out)]) == 0
+    assert sorted(p.name for p in bd.projects) == before
+    method = method_for("climate")[1]
+    key = ("aicompute", "gpu-hour-h100_sxm_80gb-FR")
+    lca = bc.LCA({bd.get_node(database=key[0], code=key[1]): 1}, method=method)
+    lca.lci()
+    lca.lcia()
+    restore_project_directory(out, project_name="restored")
+    bd.projects.set_current("restored")
+    assert {"aicompute", "aicompute-background", "aicompute-water-locations"} <= set(bd.databases) and method in bd.methods
+    restored = bc.LCA({bd.get_node(database=key[0], code=key[1]): 1}, method=method)
+    restored.lci()
+    restored.lcia()
+    assert restored.score == pytest.approx(lca.score, rel=1e-9)
+    node = bd.get_node(database=key[0], code=key[1])
+    assert dict(node["classifications"])["CPC"].startswith("83159")
+    bd.projects.set_current("aicompute")
+
+
+def test_every_activity_has_isic_and_cpc(ready_dir, tmp_path):
+    """Every activity of the inventories and of a campaign carries an ISIC Rev.4 and a CPC
+    classification, in the form ecoinvent's datasets have them in Brightway, from
+    inventories/classifications/isic-cpc.yaml; titles are those of the published schemes."""
+    from bw_aicompute.classifications import _table
+
+    _, isic, cpc = _table()
+    db = assess(iowa_moshi(tmp_path), indicators=["climate"]).model.database
+    for name in ("aicompute-background", "aicompute", db):
+        for act in bd.Database(name):
+            systems = dict(act["classifications"])
+            assert set(systems) == {"ISIC rev.4 ecoinvent", "CPC"}, act.key
+            code, title = systems["CPC"].split(": ", 1)
+            assert cpc[code] == title and systems["ISIC rev.4 ecoinvent"].split(":", 1)[0] in isic
+    grid = bd.get_node(database="aicompute-background", code="electricity-grid-FR")
+    assert grid["classifications"] == [("ISIC rev.4 ecoinvent", "3510:Electric power generation, transmission and distribution"), ("CPC", "17100: Electrical energy")]
+
+
+def test_citation_file_names_this_release():
+    """CITATION.cff gives the version of the package and the licences of code and data."""
+    import tomllib
+
+    from bw_aicompute import __version__
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert cff["version"] == version == __version__
+    assert cff["license"] == "BSD-3-Clause" and "CC BY-SA 4.0" in cff["abstract"]

@@ -17,10 +17,10 @@ PACKAGE = ROOT / "src" / "bw_aicompute"
 
 # Lower layers never import higher ones (README, "Architecture").
 LAYERS = [
-    {"_version", "errors", "yamlfile", "_resources", "distributions", "attribution", "refine"},
+    {"_version", "errors", "yamlfile", "_resources", "distributions", "attribution", "refine", "classifications"},
     {"locking", "ownership", "project", "methods", "telemetry", "water"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
-    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "olca"},
+    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "excel.lcia", "olca", "release"},
     {"applied", "catalog", "uncertainty", "conventions", "cluster", "slurm", "report", "excel.results", "timex"},
     {"assessment", "sweeps", "comparison"},
     {"validation"},

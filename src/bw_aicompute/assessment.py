@@ -246,10 +246,8 @@ def assess(
         from another file is refused unless `replace`.
     indicators : list of str
         Indicator names of `methods/indicators.yaml` (`climate`, `water`, `adp_minerals`...).
-    methods : list of tuple
-        Any installed Brightway method tuples, in addition.
-    project : str
-        The Brightway project (in `BRIGHTWAY2_DIR` when set).
+    methods, project : list of tuple, str
+        Installed Brightway methods, in addition; the project (in `BRIGHTWAY2_DIR` when set).
     background : {'open', 'ecoinvent'}
         Assess against the open background, or the foreground linked to ecoinvent by
         `link_ecoinvent` (`ecoinvent_database` chooses among several).
@@ -257,21 +255,17 @@ def assess(
         Monte Carlo iterations over exchange and parameter distributions (0: none); the same
         seed gives the same numbers, in this process, in `processes` worker processes or on a
         Dask cluster (`dask`: a scheduler address or `local`; see `bw_aicompute.cluster`).
-    progress, dask, replace, per, timex : optional
+    progress, dask, replace, per, timex, formulas : optional
         A progress bar (tqdm, on stderr); `per`: with a deployment, the functional unit of the
         per-unit results (`check_per`); `timex`: also the time-explicit LCA of the climate
-        indicator with bw_timex (`bw_aicompute.timex`).
-    formulas : bool
-        False writes the campaign's exchanges as numbers only (`write_campaign`): the parameter
-        distributions no longer reach them (Monte Carlo), for a fast Monte Carlo in Activity
-        Browser with its parameters off.
+        indicator with bw_timex (`bw_aicompute.timex`); `formulas=False` writes the exchanges as
+        numbers only (`write_campaign`), without the parameter distributions.
 
     Returns
     -------
     Assessment
-        Totals, breakdown by phase and stage, phases (GPU-hours, IT energy in kWh) and the Monte
-        Carlo results. Units are those of the methods (kg CO2-eq for `climate`); the GPU-hour
-        model is `inventories/datacenter.yaml`.
+        Totals, breakdown by phase and stage, phases (GPU-hours, IT energy in kWh) and Monte
+        Carlo results, in the methods' units (kg CO2-eq for `climate`).
     """
     campaign = _campaign(campaign, iterations, processes, background, dask, per, timex)
     preflight(project, methods, background, ecoinvent_database)

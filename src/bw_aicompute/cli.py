@@ -145,6 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_export_inventories)
 
+    p = sub.add_parser("export-datapackage", help="write the inventories and the indicators' methods as bw_processing datapackages (a citable release)")
+    p.add_argument("folder", metavar="FOLDER", help="folder to write into (created)")
+    p.add_argument("--campaign", metavar="CAMPAIGN", help="also the campaign of this file (YAML or Excel), written as `assess` writes it")
+    _project_arg(p)
+    _force_arg(p)
+    p.set_defaults(func=cmd_export_datapackage)
+
+    p = sub.add_parser("export-project", help="write a Brightway project archive of the shipped inventories (bw2io.backup.restore_project_directory restores it)")
+    p.add_argument("out", metavar="OUT.tar.gz")
+    _force_arg(p)
+    p.set_defaults(func=cmd_export_project)
+
     p = sub.add_parser("import-inventories", help="validate and install an edited inventory workbook")
     p.add_argument("workbook", metavar="EDITED.xlsx")
     _project_arg(p)
@@ -456,6 +468,39 @@ def cmd_export_inventories(args: argparse.Namespace) -> int:
     files = export_methods(methods)
     print(f"wrote {out} (sheets: {', '.join(sheets)}; one bw2io database per sheet)")
     print(f"wrote {methods}/ ({len(files) - 1} methods for bw2io's ExcelLCIAImporter, listed in {files[-1].name})")
+    return 0
+
+
+def cmd_export_datapackage(args: argparse.Namespace) -> int:
+    """`aicompute export-datapackage`: bw_processing datapackages of the inventories (and a
+    campaign) and of the indicators' methods."""
+    from .excel.inventories import SHIPPED
+    from .methods import indicators
+    from .release import export_datapackages
+
+    folder = Path(args.folder)
+    if folder.exists() and not folder.is_dir():
+        raise AicomputeError(f"{folder}: is not a folder")
+    names = ["bw_aicompute-inventories.zip", *(f"bw_aicompute-method-{n}.zip" for n in indicators())]
+    for name in names:
+        if folder.is_dir():
+            output_path(folder / name, inputs=[args.campaign] if args.campaign else [], force=args.force)
+    databases = [*SHIPPED] + ([_written_campaign(args)] if args.campaign else [])
+    _open(args.project)
+    files = export_datapackages(folder, databases)
+    print(f"wrote {len(files)} datapackages in {folder}: {files[0].name} (matrices of {', '.join(databases)}) and {len(files) - 1} methods")
+    return 0
+
+
+def cmd_export_project(args: argparse.Namespace) -> int:
+    """`aicompute export-project`: a Brightway project archive of the shipped inventories."""
+    from .release import export_project_archive
+
+    out = output_path(args.out, force=args.force)
+    if not out.name.endswith(".tar.gz"):
+        raise AicomputeError(f"{out}: a project archive is a .tar.gz; name it OUT.tar.gz")
+    export_project_archive(out)
+    print(f"wrote {out} (restore with bw2io.backup.restore_project_directory)")
     return 0
 
 
