@@ -121,7 +121,7 @@ def build(n: int = 2000, name: str = NAME, seed: int = 0, flows: int = 2000, ver
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     bio = _flows(bd, find_biosphere(bd), flows)
-    mapped = list({tuple(m["ecoinvent"][k] for k in ("name", "reference product", "location", "unit")): 0 for m in load_mapping(version)[0]})
+    mapped = list({tuple(m["provider"][k] for k in ("name", "reference product", "location", "unit")): 0 for m in load_mapping(version).entries})
     suppliers = structure(n, rng)
     # the markets (last activities) of the most downstream clusters, then the ones before them
     spots = [i for last in (39, 38, 37) for i in range(last, n, 40)]

@@ -94,7 +94,8 @@ def test_mapping_files_exist_for_every_version():
     assert {(n, p, loc) for n, p, loc, _, _ in STUB} <= activity_names("3.10")
     assert VERSIONS == ("3.9", "3.10", "3.11", "3.12")
     for version in VERSIONS:
-        mappings, unmapped = load_mapping(version)
+        mapping = load_mapping(version)
+        mappings, unmapped = mapping.entries, mapping.unmapped
         backgrounds = {m["background"] for m in mappings}
         assert {f"electricity-grid-{c}" for c in ("FR", "US", "DE", "GLO", "TW")} <= backgrounds
         assert "transport-lorry" in backgrounds and "hbm-memory-gb" in unmapped
@@ -116,7 +117,7 @@ def test_link_ecoinvent_replaces_mapped_providers_and_changes_nothing_else(ready
     linked = bd.Database(LINKED)
     assert len(linked) == len(bd.Database("aicompute"))
     stub_keys = {(s[0], s[2]) for s in STUB}
-    mapped = {m["background"]: (m["ecoinvent"]["name"], str(m["ecoinvent"]["location"])) for m in load_mapping("3.10")[0]}
+    mapped = {m["background"]: (m["provider"]["name"], str(m["provider"]["location"])) for m in load_mapping("3.10").entries}
     replaced = kept = 0
     for ds in linked:
         for exc in ds.technosphere():
@@ -183,8 +184,8 @@ def test_every_mapped_activity_exists_in_its_release(version):
     from ecoinvent_names import activity_names
 
     names = activity_names(version)
-    mappings, _ = load_mapping(version)
-    mapped = {(m["ecoinvent"]["name"], m["ecoinvent"]["reference product"], str(m["ecoinvent"]["location"])) for m in mappings}
+    mappings = load_mapping(version).entries
+    mapped = {(m["provider"]["name"], m["provider"]["reference product"], str(m["provider"]["location"])) for m in mappings}
     assert len(mapped) >= 50
     assert sorted(mapped - names) == []
 
@@ -221,11 +222,11 @@ def test_flows_link_by_uuid_then_change_reports_then_name(ready_dir):
     """Flows are matched by ecoinvent UUID first (a flow renamed with the same UUID, such as
     `Coal, hard, unspecified` -> `Coal, hard` in 3.10, still links), then through the change
     reports (a UUID replaced by another), and only then by name, categories and unit."""
-    from bw_aicompute.ecoinvent import _Linker, LinkReport
+    from bw_aicompute.linking import LinkReport, _Linker
     from bw_aicompute.project import flow_codes, flow_index, replacement_candidates
 
     flows = stub_biosphere_311()
-    report = LinkReport(database="x", ecoinvent="y", version="3.11")
+    report = LinkReport(database="x", target="y", label="ecoinvent 3.11 cut-off mapping")
     linker = _Linker("aicompute", "x", "y", "ecoinvent-3.11-biosphere", {}, {}, {}, report,
                      flow_index("ecoinvent-3.11-biosphere"), flow_codes("ecoinvent-3.11-biosphere"), replacement_candidates())
     coal = next(f for f in bd.Database("biosphere3") if f["name"] == "Coal, hard, unspecified")
@@ -246,7 +247,7 @@ def stub_ecoinvent_311_like_the_open_background():
     import bw2calc as bc
     import numpy as np
 
-    mappings, _ = load_mapping("3.11")
+    mappings = load_mapping("3.11").entries
     background = {ds["code"]: ds for ds in bd.Database("aicompute-background")}
     used = [m for m in mappings if m["background"] in background]
     lca = bc.LCA({background[used[0]["background"]]: 1})
@@ -255,7 +256,7 @@ def stub_ecoinvent_311_like_the_open_background():
     for i, m in enumerate(used):
         lca.lci({background[m["background"]].id: 1})
         totals = np.asarray(lca.inventory.sum(axis=1)).ravel()
-        key, e = ("ecoinvent-3.11-cutoff", f"stub{i}"), m["ecoinvent"]
+        key, e = ("ecoinvent-3.11-cutoff", f"stub{i}"), m["provider"]
         excs = [{"input": key, "amount": 1.0, "type": "production"}]
         for row in np.flatnonzero(totals):
             flow = bd.get_node(id=lca.dicts.biosphere.reversed[row])

@@ -13,7 +13,7 @@ import pandas as pd
 from ._resources import atomic_write, output_path, write_json
 from . import solver
 from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_campaign
-from .ecoinvent import foreground_for
+from .linking import BACKGROUNDS, foreground_for
 from .errors import AicomputeError
 from .lca import method_for, node_ids, static_matrices
 from .locking import writer_lock
@@ -184,9 +184,10 @@ def preflight(project: str, methods: list | tuple, background: str, ecoinvent_da
         if exists:
             method_for(m)  # the error names the closest installed methods
         raise AicomputeError(f"method {' | '.join(m)!r} is not one that aicompute setup installs, and project {project!r} does not exist yet")
-    if background == "ecoinvent":
+    if background != "open":
         if not exists:
-            raise AicomputeError(f"project {project!r} does not exist, so no foreground is linked to ecoinvent; run: aicompute link-ecoinvent --database NAME")
+            command = "link-uslci --source FOLDER" if background == "uslci" else "link-ecoinvent --database NAME"
+            raise AicomputeError(f"project {project!r} does not exist, so no foreground is linked to {background}; run: aicompute {command}")
         foreground_for(background, ecoinvent_database)
 
 
@@ -195,8 +196,8 @@ def _check_options(iterations: int, processes: int, background: str) -> None:
         raise AicomputeError(f"iterations must be zero or more, got {iterations}")
     if processes < 1:
         raise AicomputeError(f"processes must be at least 1, got {processes}")
-    if background not in ("open", "ecoinvent"):
-        raise AicomputeError(f"background must be 'open' or 'ecoinvent', not {background!r}")
+    if background not in BACKGROUNDS:
+        raise AicomputeError(f"background must be one of {', '.join(map(repr, BACKGROUNDS))}, not {background!r}")
 
 
 def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, background: str, dask: str | None, per: str | None = None, timex: bool = False) -> Campaign:
@@ -204,7 +205,7 @@ def _campaign(campaign: Campaign | str | Path, iterations: int, processes: int, 
     workers read its file."""
     _check_options(iterations, processes, background)
     if timex and background != "open":
-        raise AicomputeError("--timex works on the open background: a linked ecoinvent release has no date for bw_timex (see docs/timex.md)")
+        raise AicomputeError(f"--timex works on the open background: a linked {background} has no date for bw_timex (see docs/timex.md)")
     campaign = campaign if isinstance(campaign, Campaign) else read_campaign(campaign)
     if iterations and (processes > 1 or dask) and campaign.path is None:
         raise AicomputeError("several processes or a Dask cluster need a campaign file")
@@ -248,9 +249,9 @@ def assess(
         Indicator names of `methods/indicators.yaml` (`climate`, `water`, `adp_minerals`...).
     methods, project : list of tuple, str
         Installed Brightway methods, in addition; the project (in `BRIGHTWAY2_DIR` when set).
-    background : {'open', 'ecoinvent'}
+    background : {'open', 'ecoinvent', 'uslci'}
         Assess against the open background, or the foreground linked to ecoinvent by
-        `link_ecoinvent` (`ecoinvent_database` chooses among several).
+        `link_ecoinvent` (`ecoinvent_database` chooses among several) or to USLCI by `link_uslci`.
     iterations, seed, processes : int
         Monte Carlo iterations over exchange and parameter distributions (0: none); the same
         seed gives the same numbers, in this process, in `processes` worker processes or on a

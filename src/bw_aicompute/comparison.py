@@ -170,7 +170,7 @@ def compare(
     """
     from .assessment import preflight, resolve_all, solve
     from .campaign.write import write_campaigns
-    from .ecoinvent import foreground_for
+    from .linking import foreground_for
     from .locking import writer_lock
     from .setup import setup_project
     from .uncertainty import paired_totals

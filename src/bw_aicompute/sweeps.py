@@ -221,7 +221,7 @@ def sweep(
         One row per variant with its totals, in the units of the methods (kg CO2-eq for climate).
     """
     from .assessment import preflight, resolve_all
-    from .ecoinvent import foreground_for
+    from .linking import foreground_for
     from .locking import writer_lock
     from .setup import setup_project
 

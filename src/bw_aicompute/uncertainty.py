@@ -28,7 +28,7 @@ import pandas as pd
 
 from ._resources import progress as progress_bar
 from .campaign import STAGES, CampaignModel, open_campaign, read_campaign
-from .ecoinvent import foreground_for
+from .linking import foreground_for
 from .errors import AicomputeError
 from .inventory.formulas import evaluate_parameters, formula_names
 from .lca import node_ids, node_keys, static_matrices
