@@ -20,7 +20,7 @@ LAYERS = [
     {"_version", "errors", "yamlfile", "_resources", "distributions", "attribution", "refine", "classifications"},
     {"locking", "ownership", "project", "methods", "telemetry", "water"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
-    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "excel.lcia", "olca", "release"},
+    {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "excel.lcia", "olca", "release", "linking", "uslci"},
     {"applied", "catalog", "uncertainty", "conventions", "cluster", "slurm", "report", "excel.results", "timex"},
     {"assessment", "sweeps", "comparison"},
     {"validation"},

@@ -89,12 +89,33 @@ def grid_description(code: str, year: int | None = None, scenario=None) -> str:
     return f"{code}, world generation mix (sum of the countries' latest years, mostly 2023)" if code == "GLO" else code
 
 
-def site_grid_text(campaign) -> str:
+def linked_grid_text(campaign, foreground: str) -> str | None:
+    """The grid of a site whose campaign is written against a linked foreground (ecoinvent,
+    USLCI) without a year or a planned mix: the linked database's grid where the mapping
+    replaced the site's, else the open grid it kept; None where the campaign fixes its grid."""
+    from .campaign.write import linked_providers
+
+    site = campaign.site
+    if foreground == "aicompute" or site.year_stated or site.grid_scenario is not None:
+        return None
+    new = linked_providers(foreground).get(f"aicompute-background:electricity-grid-{site.country}")
+    if new is None:
+        return f"{grid_description(site.country)}: the open grid, which the linked foreground {foreground} keeps (not in its mapping)"
+    import bw2data as bd
+
+    node = bd.get_node(database=new[0][0], code=new[0][1])
+    return f"{site.country}: {node['name'].strip()!r} of {new[0][0]}, as the linked foreground {foreground} replaces the open grid"
+
+
+def site_grid_text(campaign, foreground: str = "aicompute") -> str:
     """The grid of a campaign's site as the report states it: its description, and what the
     campaign file leaves open (the year, the state) with how the tool treats it."""
     from .campaign.write import open_grid
 
     site = campaign.site
+    linked = linked_grid_text(campaign, foreground)
+    if linked is not None:
+        return linked
     text = grid_description(site.country, site.grid_year, site.grid_scenario)
     og = open_grid(campaign)
     if og is None:
@@ -175,7 +196,7 @@ def applied_inputs(model: CampaignModel) -> pd.DataFrame:
         input, value, unit, from, source.
     """
     c, params = model.campaign, parameters(model.foreground)
-    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": site_grid_text(c)}]
+    rows = [{"input": "grid (site.country)", "value": c.site.country, "unit": "", "from": FROM_FILE, "source": site_grid_text(c, model.foreground)}]
     for label, v in site_values(model, params).items():
         rows.append({"input": label, "value": v.value, "unit": v.unit, "from": v.origin, "source": v.source})
     if c.site.grid_kg_co2e_per_kwh is not None:

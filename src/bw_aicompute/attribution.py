@@ -40,6 +40,22 @@ def node_stages(ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
+def product_rows(lca) -> dict[int, int]:
+    """Technosphere column -> the row of its reference product: the row of the same node, or,
+    for a process whose products are nodes of their own (a JSON-LD import such as USLCI's), the
+    row of its largest positive entry (its production)."""
+    act, prod = lca.dicts.activity, lca.dicts.product
+    out = {act[i]: r for i, r in prod.items() if i in act}
+    if len(out) < len(act):
+        A = lca.technosphere_matrix.tocsc()
+        for j in (j for j in range(A.shape[1]) if j not in out):
+            lo, hi = A.indptr[j], A.indptr[j + 1]
+            k = int(np.argmax(A.data[lo:hi])) if hi > lo else -1
+            if k >= 0 and A.data[lo + k] > 0:
+                out[j] = int(A.indices[lo + k])
+    return out
+
+
 class StageAttribution:
     """Splits the demand of each phase into life-cycle stages on a technosphere matrix.
 
@@ -62,8 +78,8 @@ class StageAttribution:
     @classmethod
     def for_lca(cls, lca, phase_ids: list[int]) -> "StageAttribution":
         """The attribution on the matrices of a bw2calc `LCA` (after `lci()`)."""
-        act, prod = lca.dicts.activity, lca.dicts.product
-        product_of_column = {act[i]: r for i, r in prod.items() if i in act}
+        act = lca.dicts.activity
+        product_of_column = product_rows(lca)
         stages = {act[i]: s for i, s in node_stages(act.keys()).items() if i in act}
         return cls(product_of_column, stages, [act[i] for i in phase_ids])
 

@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     _force_arg(p)
     p.set_defaults(func=cmd_link_ecoinvent)
 
+    p = sub.add_parser("link-uslci", help="import the US LCI database (openLCA JSON-LD) and link a copy of the foreground to it")
+    p.add_argument("--source", metavar="FOLDER|ZIP", help="USLCI's uslci_olca1_5_0_json_ld folder or a zip of it (needed the first time)")
+    p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
+    _project_arg(p)
+    _force_arg(p)
+    p.set_defaults(func=cmd_link_uslci)
+
     p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, amd-smi, rocm-smi, DCGM exporter, Zeus, CodeCarbon or plain CSV)")
     p.add_argument("file", help="log file")
     p.add_argument("--start", metavar="T", help="start of the window, ISO 8601 (e.g. 2026-11-26T03:52:30)")
@@ -196,7 +203,7 @@ def _indicator_args(p: argparse.ArgumentParser) -> None:
 
 
 def _background_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--background", choices=("open", "ecoinvent"), default="open", help="open background (default) or the foreground linked to ecoinvent")
+    p.add_argument("--background", choices=("open", "ecoinvent", "uslci"), default="open", help="open background (default) or the foreground linked to ecoinvent or to USLCI")
     p.add_argument("--ecoinvent-database", metavar="NAME", help="with --background ecoinvent: which linked ecoinvent database")
 
 
@@ -554,6 +561,25 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
         output_path(args.report, force=args.force)
     _open(args.project)
     report = link_ecoinvent(args.database, version=args.version, progress=True)
+    print(report.summary())
+    if args.report:
+        report.to_csv(Path(args.report))
+        print(f"wrote {args.report}")
+    return 0
+
+
+def cmd_link_uslci(args: argparse.Namespace) -> int:
+    """`aicompute link-uslci`: import USLCI and link a copy of the foreground to it."""
+    from .uslci import link_uslci
+
+    if args.source and not Path(args.source).exists():
+        raise AicomputeError(f"{args.source}: no such file or folder")
+    if args.report:
+        output_path(args.report, force=args.force)
+    _open(args.project)
+    imported, report = link_uslci(args.source, progress=True)
+    if imported is not None:
+        print(imported.summary())
     print(report.summary())
     if args.report:
         report.to_csv(Path(args.report))

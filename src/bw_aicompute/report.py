@@ -145,7 +145,7 @@ def format_inputs(model) -> list[str]:
     if c.site.grid_kg_co2e_per_kwh is not None:
         lines.append(f"  grid: as given ({FROM_FILE}), {c.site.grid_kg_co2e_per_kwh:g} kg CO2-eq per kWh; {c.site.grid_source or 'no source given'}")
     else:
-        lines += _wrapped(f"  grid: {site_grid_text(c)}")
+        lines += _wrapped(f"  grid: {site_grid_text(c, model.foreground)}")
     lines += _month_lines(model) + _hourly_lines(model)
     lines.append(f"  water scarcity factor (AWARE 2.0, water_scarcity): {water_place_text(c.site.country)}")
     lines.append(f"  WUE: {_v(site['WUE'], site['WUE'].unit)}")

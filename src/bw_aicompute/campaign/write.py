@@ -119,11 +119,11 @@ class _Writer:
         if self.foreground == "aicompute":
             return (database, code), 1.0
         if self.linked is None:
-            self.linked = _linked_providers(self.foreground)
+            self.linked = linked_providers(self.foreground)
         return self.linked.get(f"{database}:{code}", ((database, code), 1.0))
 
 
-def _linked_providers(foreground: str) -> dict[str, tuple[tuple[str, str], float]]:
+def linked_providers(foreground: str) -> dict[str, tuple[tuple[str, str], float]]:
     """`database:code` of an open provider -> (its replacement, factor) in a linked foreground."""
     from bw2data.backends import ExchangeDataset as ED
 
