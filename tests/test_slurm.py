@@ -191,3 +191,38 @@ def test_an_hour_too_long_is_refused_when_the_times_have_an_offset(tmp_path, cap
     assert main(["from-slurm", str(bad), "--rules", str(RULES), "--out", str(out)]) == 2
     assert f"{bad}, line 12: field 'Elapsed': Elapsed '04:00:00' is longer than End - Start (03:00:00" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_each_project_and_the_centre_total(ready_dir, tmp_path, capsys):
+    """`from-slurm --by account --assess --excel --plot`: one footprint per project on every
+    indicator asked, and the centre's total (the workbook's last row) equals the assessment of
+    the whole accounting as one campaign; `--by partition` and `--by qos` group the same jobs."""
+    import pandas as pd
+
+    from bw_aicompute.assessment import assess
+
+    names = ["climate", "water", "adp_minerals", "water_scarcity"]
+    flags = [x for n in names for x in ("--indicator", n)]
+    book, plot = tmp_path / "projects.xlsx", tmp_path / "projects.png"
+    args = ["from-slurm", str(SACCT), "--rules", str(RULES), "--by", "account", "--out", str(tmp_path / "by"), "--assess", *flags]
+    assert main([*args, "--excel", str(book), "--plot", str(plot)]) == 0
+    assert "total of the 3 campaigns" in capsys.readouterr().out
+    table = pd.read_excel(book, sheet_name="Sweep")
+    assert list(table.iloc[:, 0])[-1] == "total of the 3 campaigns" and plot.read_bytes()[:4] == b"\x89PNG"
+    whole = tmp_path / "whole.yaml"
+    assert main(["from-slurm", str(SACCT), "--rules", str(RULES), "--out", str(whole)]) == 0
+    expected = assess(whole, indicators=names).totals.set_index("indicator")["value"]
+    for name in names:
+        column = next(c for c in table.columns if c.startswith(f"{name} ("))
+        assert table[column].iloc[:-1].sum() == pytest.approx(expected[name], rel=1e-6)
+        assert table[column].iloc[-1] == pytest.approx(expected[name], rel=1e-6)
+    by_partition = from_slurm(SACCT, RULES, by="partition").campaigns
+    assert sorted(label for label, _ in by_partition) == ["gpu_a100", "gpu_h100"]
+    capsys.readouterr()
+    assert main(["from-slurm", str(SACCT), "--rules", str(RULES), "--by", "qos", "--out", str(tmp_path / "qos")]) == 2
+    assert "GPU jobs have no QOS; export it with: sacct" in capsys.readouterr().err
+    rows = SACCT.read_text().splitlines()
+    with_qos = tmp_path / "qos.txt"
+    with_qos.write_text("\n".join([rows[0] + "|QOS"] + [r + ("|high" if r.startswith("1001") else "|normal") for r in rows[1:]]) + "\n")
+    assert sorted(label for label, _ in from_slurm(with_qos, RULES, by="qos").campaigns) == ["high", "normal"]
+    assert main(["from-slurm", str(SACCT), "--rules", str(RULES), "--out", str(whole), "--force", "--plot", str(plot)]) == 2

@@ -222,7 +222,7 @@ def _slurm_parser(sub) -> None:
     p = sub.add_parser("from-slurm", help="campaign files from SLURM accounting (sacct --parsable2 --allocations) and classification rules")
     p.add_argument("sacct", metavar="SACCT.txt", help="output of: sacct --allusers --parsable2 --allocations --format=JobID,JobName,User,Account,Partition,State,Start,End,Elapsed,AllocTRES,NNodes,Comment,WCKey")
     p.add_argument("--rules", required=True, metavar="RULES.yaml", help="classification rules (see examples/slurm/rules.yaml)")
-    p.add_argument("--by", choices=("account", "user", "project", "month"), help="one campaign per group (assessed together with --assess)")
+    p.add_argument("--by", choices=("account", "user", "project", "partition", "qos", "month"), help="one campaign per group (assessed together with --assess, with the total of the groups)")
     p.add_argument("--from", dest="start", metavar="DATE", help="keep jobs started on or after DATE (YYYY-MM-DD, UTC)")
     p.add_argument("--to", dest="end", metavar="DATE", help="keep jobs started before DATE")
     p.add_argument("--out", required=True, metavar="CAMPAIGN.yaml|FOLDER", help="the campaign file to write (with --by: a folder, one file per group)")
@@ -230,6 +230,8 @@ def _slurm_parser(sub) -> None:
     _indicator_args(p)
     p.add_argument("--iterations", type=int, default=0, metavar="N", help="with --assess: Monte Carlo iterations (one campaign)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+    p.add_argument("--excel", metavar="FILE", help="with --by --assess: every group's footprint and their total as a workbook")
+    p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="with --by --assess: plot every group's footprint (the 15 largest and the others summed)")
     _project_arg(p)
     _force_arg(p)
     p.set_defaults(func=cmd_from_slurm)
@@ -240,6 +242,11 @@ def cmd_from_slurm(args: argparse.Namespace) -> int:
     from .slurm import from_slurm, write_campaign_files
 
     indicators, methods = _indicators_and_methods(args)
+    if (args.excel or args.plot) and not (args.by and args.assess):
+        raise AicomputeError("--excel and --plot go with --by and --assess (one campaign per group, assessed together)")
+    for out in (args.excel, args.plot):
+        if out:
+            output_path(out, inputs=[args.sacct, args.rules], force=args.force)
     accounting = from_slurm(args.sacct, args.rules, by=args.by, start=args.start, end=args.end)
     paths = write_campaign_files(accounting, Path(args.out), several=args.by is not None, force=args.force, inputs=[args.sacct, args.rules])
     print(accounting.report())
@@ -247,7 +254,12 @@ def cmd_from_slurm(args: argparse.Namespace) -> int:
     if args.assess and args.by:
         from .sweeps import sweep
 
-        print("\n" + sweep(paths, [], indicators, methods, args.project, name=f"{Path(args.sacct).stem} by {args.by}").summary())
+        result = sweep(paths, [], indicators, methods, args.project, name=f"{Path(args.sacct).stem} by {args.by}")
+        print("\n" + result.summary(total=True))
+        for out, write in ((args.excel, lambda f: result.to_excel(f, total=True)), (args.plot, result.plot)):
+            if out:
+                write(out)
+                print(f"wrote {out}")
     elif args.assess:
         from .assessment import assess
 
@@ -263,6 +275,7 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--name", help="name of the sweep (default: the campaign's; needed for several files)")
     p.add_argument("--json", metavar="FILE", help="write the table as JSON ('-': to standard output, instead of the table)")
     p.add_argument("--excel", metavar="FILE", help="write the table as an Excel workbook")
+    p.add_argument("--plot", metavar="FILE.png|svg|pdf", help="plot every variant's footprint (the 15 largest and the others summed, per indicator)")
     p.add_argument("--dask", metavar="ADDRESS", help="solve batches of variants on a Dask cluster (scheduler address, or 'local')")
     _background_args(p)
     _project_arg(p)
@@ -276,14 +289,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     variations = [parse_vary(v) for v in args.vary]
     indicators, methods = _indicators_and_methods(args)
-    for out in (args.json, args.excel):
+    for out in (args.json, args.excel, args.plot):
         if out and out != "-":
             output_path(out, inputs=args.campaigns, force=args.force)
     result = sweep(args.campaigns, variations, indicators, methods, args.project, args.background, args.ecoinvent_database, name=args.name, dask=args.dask, progress=not args.json)
     if args.json == "-":
         return _json_out("-", result.to_dict())
     print(result.summary())
-    for out, write in ((args.json, result.to_json), (args.excel, result.to_excel)):
+    for out, write in ((args.json, result.to_json), (args.excel, result.to_excel), (args.plot, result.plot)):
         if out:
             write(out)
             print(f"wrote {out}")

@@ -478,3 +478,49 @@ def plot_comparison(c, path: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     note = f"; bars: 95 % interval of {c.iterations} paired iterations" if c.intervals is not None else ""
     _finish(plt, fig, axes[0], f"Campaigns compared by life-cycle stage{note}", path)
+
+
+def _short_labels(labels: list[str]) -> list[str]:
+    """Labels without the words they all start with (a sweep's campaign name)."""
+    words = [str(x).split(" ") for x in labels]
+    n = 0
+    while len(words) > 1 and all(len(w) > n + 1 and w[n] == words[0][n] for w in words):
+        n += 1
+    return [" ".join(w[n:])[:40] for w in words]
+
+
+def plot_rows(table: pd.DataFrame, units: dict[str, str], path: Path, title: str, top: int = 15) -> None:
+    """Horizontal bars of the rows of `table` (a `label` column, one column per indicator of
+    `units`): per indicator, the `top` largest rows and the sum of the others, largest on top,
+    each with its value; panels in up to three columns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    names = [n for n in units if n in table.columns]
+    table = table.assign(label=_short_labels(list(table["label"])))
+    shown = min(top, len(table)) + (len(table) > top)
+    fig, axes = _grid(plt, len(names), 5.2, 1.0 + 0.3 * shown)
+    for ax, name in zip(axes, names):
+        d = table.sort_values(name, ascending=False)
+        labels, values = list(d["label"].head(top)), d[name].head(top).tolist()
+        if len(d) > top:
+            labels.append(f"{len(d) - top} others")
+            values.append(float(d[name].iloc[top:].sum()))
+        y = list(range(len(values)))[::-1]
+        ax.barh(y, values, color=["#4C72B0"] * min(top, len(d)) + ["#A9BCD9"] * (len(d) > top))
+        for yi, v in zip(y, values):
+            ax.text(v, yi, f" {_thousands(v)}", va="center", fontsize=7)
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels, fontsize=8)
+        ax.set_xlim(0, max(values + [0]) * 1.25 or 1)
+        ax.set_title(f"{name} ({units[name]}), total {_thousands(float(d[name].sum()))}", fontsize=9)
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

@@ -37,9 +37,9 @@ from .yamlfile import load_yaml
 
 #: The fields to export: `sacct --parsable2 --allocations --format=` + ",".join(FIELDS).
 FIELDS = ("JobID", "JobName", "User", "Account", "Partition", "State", "Start", "End", "Elapsed", "AllocTRES", "NNodes")
-OPTIONAL = ("Comment", "WCKey")
+OPTIONAL = ("Comment", "WCKey", "QOS")
 FAILED_STATES = ("FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
-MATCH_FIELDS = {"job_name": "JobName", "account": "Account", "user": "User", "partition": "Partition", "comment": "Comment", "wckey": "WCKey"}
+MATCH_FIELDS = {"job_name": "JobName", "account": "Account", "user": "User", "partition": "Partition", "comment": "Comment", "wckey": "WCKey", "qos": "QOS"}
 #: The most GPUs of one allocation: a larger AllocTRES count is refused as an error in the export.
 MAX_GPUS_PER_JOB = 1_000_000
 #: Elapsed may exceed End - Start by this much (s) before it is refused (SLURM rounds to seconds) ...
@@ -345,6 +345,8 @@ GROUPS = {
     "account": lambda j: j["Account"],
     "user": lambda j: j["User"],
     "project": lambda j: j["WCKey"].where(j["WCKey"] != "", j["Comment"].where(j["Comment"] != "", j["Account"])),
+    "partition": lambda j: j["Partition"],
+    "qos": lambda j: j["QOS"],
     "month": lambda j: j["start"].dt.strftime("%Y-%m"),
 }
 
@@ -375,6 +377,8 @@ def campaign_documents(jobs: pd.DataFrame, rules: Rules, by: str | None, source:
     `by` and per site (country, profile) of the partitions."""
     base = str(rules.campaign.get("name") or "").strip() or Path(source).stem
     groups = GROUPS[by](jobs) if by else pd.Series("", index=jobs.index)
+    if by == "qos" and (groups == "").any():
+        raise AicomputeError(f"{source}: --by qos: {int((groups == '').sum())} GPU jobs have no QOS; export it with: {SACCT_COMMAND}")
     out = []
     for (group, country, profile), g in jobs.groupby([groups, jobs["country"], jobs["profile"]], sort=True):
         site = {**rules.campaign.get("site", {}), **({"country": country} if country else {}), **({"profile": profile} if profile else {})}
@@ -451,7 +455,7 @@ def from_slurm(sacct: str | Path, rules: str | Path | Rules, by: str | None = No
         `sacct --parsable2 --allocations` output with `FIELDS` (`SACCT_COMMAND`).
     rules : str, Path or Rules
         The classification rules file (`read_rules`).
-    by : {'account', 'user', 'project', 'month'}, optional
+    by : {'account', 'user', 'project', 'partition', 'qos', 'month'}, optional
         One campaign per group.
     start, end : str, optional
         Keep the jobs that started in [start, end) (ISO dates, UTC).

@@ -148,16 +148,29 @@ class Sweep:
         """Write `to_dict()` as JSON."""
         write_json(output_path(path), self.to_dict())
 
-    def to_excel(self, path: str | Path) -> None:
-        """Write the table (sheet `Sweep`, units in the headers) and the units (sheet `Units`)
-        as a workbook, laid out as the results workbook (`bw_aicompute.excel.layout.lay_out`)."""
+    def total(self) -> pd.Series:
+        """The sum over the rows of GPU-hours, IT energy and every indicator: the footprint of
+        a centre when the rows are its groups (`from-slurm --by`), not of alternative variants."""
+        columns = ["gpu_hours", "it_energy_kwh", *(c for c in self.units if c in self.table.columns)]
+        return self.table[columns].sum()
+
+    def with_total(self) -> pd.DataFrame:
+        """The table and a last row, the total of its rows (`total`)."""
+        row = {"campaign": f"total of the {len(self.table)} campaigns", **self.total().to_dict()}
+        return pd.concat([self.table, pd.DataFrame([row])], ignore_index=True)
+
+    def to_excel(self, path: str | Path, total: bool = False) -> None:
+        """Write the table (sheet `Sweep`, units in the headers; with `total`, a last row that
+        sums the rows) and the units (sheet `Units`) as a workbook, laid out as the results
+        workbook (`bw_aicompute.excel.layout.lay_out`)."""
         from .excel.layout import lay_out
 
         headers = self.headers()
+        table = self.with_total() if total else self.table
 
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-                self.table.rename(columns=headers).to_excel(xw, sheet_name="Sweep", index=False)
+                table.rename(columns=headers).to_excel(xw, sheet_name="Sweep", index=False)
                 pd.DataFrame({"indicator": list(self.units), "unit": list(self.units.values())}).to_excel(xw, sheet_name="Units", index=False)
                 lay_out(xw)
 
@@ -168,12 +181,20 @@ class Sweep:
         units = {c: u for k, u in self.units.items() for c in self.table.columns if c == k or str(c).startswith(f"{k} per ")}
         return {"gpu_hours": "GPU-hours", "it_energy_kwh": "IT energy (kWh)", **{c: f"{c} ({u})" for c, u in units.items()}}
 
-    def summary(self) -> str:
-        """The table printed by `aicompute sweep`."""
+    def summary(self, total: bool = False) -> str:
+        """The table printed by `aicompute sweep` (with `total`, its last row sums the rows)."""
         from .catalog import formatted
 
-        t = self.table.rename(columns=self.headers())
-        return f"Sweep: {self.name}, {len(t)} variants (Brightway database {self.database!r})\n" + formatted(t)
+        t = (self.with_total() if total else self.table).rename(columns=self.headers())
+        return f"Sweep: {self.name}, {len(self.table)} variants (Brightway database {self.database!r})\n" + formatted(t)
+
+    def plot(self, path: str | Path, top: int = 15) -> None:
+        """Horizontal bars of every row's footprint, one panel per indicator: the `top` largest
+        rows and the others summed (`bw_aicompute.report.plot_rows`); format from the suffix."""
+        from .report import plot_rows
+
+        labels = self.table.apply(lambda r: " ".join(str(r[c]) for c in self.table.columns if c not in ("gpu_hours", "it_energy_kwh", *self.units)), axis=1)
+        atomic_write(output_path(path), lambda tmp: plot_rows(self.table.assign(label=labels), self.units, tmp, f"{self.name}: footprint of each of the {len(self.table)} campaigns", top))
 
 
 def sweep_database(campaigns: list[Campaign], name: str | None) -> tuple[str, str]:
