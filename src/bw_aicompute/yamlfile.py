@@ -1,6 +1,7 @@
 """The one YAML reader for every file a user gives the tool (campaign, serving, grid scenario and
-SLURM rules files): PyYAML's safe loader, bounded in size, aliases, nesting and values, and
-refusing a key given twice in one mapping (PyYAML keeps the last one silently), with the line.
+SLURM rules files): PyYAML's safe loader (its libyaml parser where installed, PyYAML's own for
+the message of any error), bounded in size, aliases, nesting and values, and refusing a key
+given twice in one mapping (PyYAML keeps the last one silently), with the line.
 
 A refusal is an `AicomputeError` naming the file and the line; nothing else is raised.
 """
@@ -29,27 +30,9 @@ class DuplicateKey(yaml.YAMLError):
         super().__init__(self.problem)
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader refusing more than MAX_ALIASES aliases, nesting deeper than
-    MAX_DEPTH while composing (before recursion), and duplicate keys."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.aliases = 0
-        self.depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH + 1:
-                raise yaml.YAMLError(f"nested more than {MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+class _Constructors:
+    """The constructors of both loaders: dates YAML cannot build stay text; a key given twice
+    in one mapping is refused."""
 
     def construct_yaml_timestamp(self, node):
         """A date YAML cannot build (`2024-13-01`, `0000-01-01`) stays text, for the field's
@@ -76,7 +59,69 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _BoundedLoader(_Constructors, yaml.SafeLoader):
+    """PyYAML's safe loader refusing more than MAX_ALIASES aliases, nesting deeper than
+    MAX_DEPTH while composing (before recursion), and duplicate keys."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliases = 0
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise yaml.YAMLError(f"nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 _BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _BoundedLoader.construct_yaml_timestamp)
+
+if yaml.__with_libyaml__:
+
+    class _FastLoader(_Constructors, yaml.CSafeLoader):
+        """libyaml's parser and composer with the constructors of `_BoundedLoader` (duplicate
+        keys, dates); the aliases and the nesting are bounded by `_check_events` first."""
+
+    _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _FastLoader.construct_yaml_timestamp)
+else:  # pragma: no cover - PyYAML without libyaml
+    _FastLoader = None
+
+
+def _check_events(text: str) -> None:
+    """Refuse more than MAX_ALIASES aliases or nesting deeper than MAX_DEPTH, from libyaml's
+    events (before any node is built)."""
+    aliases = depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.YAMLError(f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _load(text: str) -> Any:
+    """The document of `text`: libyaml where PyYAML has it (10x faster on a 10,000-phase
+    campaign), PyYAML's own parser for any error, so that every message is PyYAML's."""
+    if _FastLoader is not None:
+        try:
+            _check_events(text)
+            return yaml.load(text, Loader=_FastLoader)
+        except (yaml.YAMLError, RecursionError, ValueError):
+            pass
+    return yaml.load(text, Loader=_BoundedLoader)
 
 
 def check_size(doc: Any, path: Path, what: str = "campaign file") -> None:
@@ -125,7 +170,7 @@ def load_yaml(path: str | Path, what: str = "campaign file") -> Any:
         reason = "not a text file" if isinstance(exc, UnicodeDecodeError) else f"cannot be read ({exc.strerror or exc})"
         raise AicomputeError(f"{path}: {reason}") from None
     try:
-        doc = yaml.load(text, Loader=_BoundedLoader)
+        doc = _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
