@@ -215,10 +215,14 @@ def _compile(attribution: StageAttribution, A) -> Traversal:
     def term(phase: int, stage: str, row: int, sign: int, visit: int) -> None:
         terms.append((shares.setdefault((phase, stage), len(shares)), row, sign, visit))
 
+    known: dict[int, list[int]] = {}  # column -> its input rows, read once (phases share their supply chain)
+
     def inputs(j: int) -> list[int]:
-        lo, hi = A.indptr[j], A.indptr[j + 1]
-        own = attribution.prod_row[j]
-        return [int(r) for r, a in zip(A.indices[lo:hi], A.data[lo:hi]) if r != own and a < 0]
+        if j not in known:
+            lo, hi = A.indptr[j], A.indptr[j + 1]
+            own = attribution.prod_row[j]
+            known[j] = [int(r) for r, a in zip(A.indices[lo:hi].tolist(), A.data[lo:hi].tolist()) if r != own and a < 0]
+        return known[j]
 
     def walk(phase: int, v: int, j: int, depth: int) -> None:
         if depth > MAX_DEPTH:

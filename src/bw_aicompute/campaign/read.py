@@ -1014,11 +1014,12 @@ def parse_campaign(doc: Any, path: Path | str, cells: dict | None = None) -> Cam
     if len(doc["phases"]) > MAX_PHASES:
         raise r.fail("phases", f"has {len(doc['phases'])} phases; a campaign has at most {MAX_PHASES}")
     phases: list[Phase] = []
-    months = 0
+    months, names = 0, set()
     for i, p in enumerate(doc["phases"], start=1):
         phase = parse_phase(r, p, i, defaults, hw, Path(path).parent)
-        if any(q.name == phase.name for q in phases):
+        if phase.name in names:
             raise r.fail(f"phases[{i}] ({phase.name}).name", "is used by another phase")
+        names.add(phase.name)
         months += len(phase.months)
         if months > MAX_CAMPAIGN_MONTHS:
             raise r.fail(f"phases[{i}] ({phase.name}).end", f"the dated phases up to this one span {months:,} months in all; a campaign's dated phases span at most {MAX_CAMPAIGN_MONTHS:,} months (a phase-month is a dataset)")

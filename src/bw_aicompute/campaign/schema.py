@@ -78,7 +78,7 @@ RANGES = {
     "training_tokens": (1e3, 1e16),
     "training_flops": (1e9, 1e30),
 }
-MAX_PHASES = 1000  # phases of one campaign
+MAX_PHASES = 20_000  # phases of one campaign
 MAX_NAME = 100  # characters of a campaign or phase name
 
 # the fields of a campaign file, section by section

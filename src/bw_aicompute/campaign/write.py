@@ -35,7 +35,7 @@ from ..inventory.templates import substitute
 from ..inventory.validate import InventoryDatabase, comment_with_source
 from ..inventory.writer import register_parameters
 from ..methods import resolve_indicator
-from ..ownership import database_rows, is_complete, refuse_foreign, write_owned
+from ..ownership import OWNER_KEY, database_rows, generation, is_complete, owner, refuse_foreign, state, write_owned
 from ..project import flow_codes, flow_index
 from ..water import LOCATED_DB, own_water, tag, water_to_air_keys
 from .read import profiles
@@ -72,6 +72,7 @@ class _Writer:
     water: dict = field(default_factory=dict)  # provider key -> its own Water to air (m3, formula), read once
     aggregated: dict = field(default_factory=dict)  # (dataset, dropped, tags kept) -> its aggregated flows, computed once
     formulas: bool = True  # keep the formulas that name parameters (False: numbers only)
+    memo: dict = field(default_factory=dict)  # formula -> value, and per-hour energy formulas, computed once
 
     @property
     def source(self) -> str:
@@ -79,7 +80,9 @@ class _Writer:
         return f"campaign file {c.path.name if c.path else c.name}"
 
     def value(self, formula: str) -> float:
-        return float(self.evaluate(formula))
+        if formula not in self.memo:
+            self.memo[formula] = float(self.evaluate(formula))
+        return self.memo[formula]
 
     def add(self, code: str, name: str, unit: str, exchanges: list[dict], comment: str, location: str = "GLO", **extra) -> tuple[str, str]:
         key = (self.db, self.prefix + code)
@@ -267,7 +270,14 @@ def measured_gpu_energy(measured_kwh: float, gh: str, overrides: dict[str, float
 
 def it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) -> str:
     """IT energy of one GPU-hour (kWh): the formula of the GPU-hour template's exchange to the
-    datacenter operation, with the campaign's values."""
+    datacenter operation, with the campaign's values (computed once per GPU and values)."""
+    key = ("it energy", repr(sorted(gpu_row.items())), repr(sorted(overrides.items())))
+    if key not in w.memo:
+        w.memo[key] = _it_energy_formula(w, gpu_row, overrides)
+    return w.memo[key]
+
+
+def _it_energy_formula(w: _Writer, gpu_row: dict, overrides: dict[str, float]) -> str:
     item, _, where = template(GPU_HOUR_TEMPLATE, w.inventories)
     for raw in item["exchanges"]:
         if _provider_pattern(raw) == DCOP_TEMPLATE:
@@ -833,17 +843,42 @@ def _serving(w: _Writer, gpu_rows: dict[str, dict], time_keys: dict, dcop: tuple
     return PhaseModel(phase=phase, key=key, **amounts)
 
 
+def _content(w: _Writer, meta: dict) -> str:
+    """A fingerprint of what `_write` would write: the datasets, the metadata, whether formulas
+    are kept, and the last write of every database they link to (their node ids)."""
+    import json
+
+    links = [generation(d) for d in meta["depends"]]
+    return fingerprint("campaign", json.dumps([[list(k), v] for k, v in sorted(w.data.items())], sort_keys=True, default=str), json.dumps(meta, sort_keys=True, default=str), str(w.formulas), *links)
+
+
+def _unchanged(bd, w: _Writer, fp: str) -> bool:
+    """Whether the database `w.db` holds what would be written: ours, complete, of the same
+    content fingerprint and row count, and not edited since (bw2data's `modified`)."""
+    if state(bd.databases, w.db, fp, database_rows(w.db)) != "current":
+        return False
+    meta = bd.databases[w.db]
+    return meta.get("modified") == (owner(meta) or {}).get("modified")
+
+
 def _write(w: _Writer, meta: dict) -> None:
-    """Write `w.data` as the database `w.db`, owned by bw_aicompute, with its parameters."""
+    """Write `w.data` as the database `w.db`, owned by bw_aicompute, with its parameters; a
+    database that already holds the same content, unedited, is kept as it is (a warm `assess`
+    of an unchanged file writes nothing)."""
     import bw2data as bd
 
     meta = {"depends": sorted({e["input"][0] for d in w.data.values() for e in d["exchanges"]} - {w.db}), **meta}
+    fp = _content(w, meta)
+    if _unchanged(bd, w, fp):
+        return
 
     def write() -> None:
         bd.Database(w.db).write(classified(w.data))
         _register_parameters(bd, w)
 
-    write_owned(bd.databases, bd.Database(w.db), w.db, meta, "campaign", write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
+    write_owned(bd.databases, bd.Database(w.db), w.db, meta, fp, write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
+    bd.databases[w.db][OWNER_KEY]["modified"] = bd.databases[w.db].get("modified")
+    bd.databases.flush()
 
 
 def file_digest(path: Path | str | None) -> str:

@@ -61,11 +61,17 @@ class ParameterError(AicomputeError):
 def formula_names(formula: str) -> set[str]:
     """Names used in a formula (parameters and functions such as `sqrt`); empty if it does not
     parse."""
+    return set(_names(formula))
+
+
+@functools.lru_cache(maxsize=65536)
+def _names(formula: str) -> frozenset[str]:
+    """`formula_names`, parsed once per formula (a 10,000-phase campaign repeats its formulas)."""
     try:
         tree = ast.parse(formula, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        return frozenset()
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
 
 
 def _allowed(node: ast.AST) -> bool:
