@@ -14,6 +14,8 @@ median are printed.
 3. Campaigns of 100 and 1,000 phases (moshi_like's phases repeated): iterations per second of
    tool and baseline; deterministic assess of 1,000 phases (validate, write, solve) against one
    bw2calc MultiLCA of the total and the phase x stage demands (how the tool solved it before).
+4. `--phases 1000 10000`: warm deterministic assess of campaigns of N phases against one
+   MultiLCA of the campaign and each phase over the written database (a skilled user's script).
 
 Run: python bench/montecarlo.py [--repeat 3] [--quick]    (uses a temporary Brightway data directory)
 """
@@ -145,6 +147,31 @@ def deterministic(path: Path, repeat: int) -> None:
     )
 
 
+def deterministic_by_phase(path: Path, repeat: int) -> None:
+    """Warm deterministic assess against a skilled user's MultiLCA over the written database:
+    the campaign and each of its phases as demands, three methods (no stages)."""
+    import bw2data as bd
+
+    from bw_aicompute.assessment import assess
+    from bw_aicompute.lca import method_for, multi_scores
+
+    a = assess(path, indicators=INDICATORS)
+    methods = [method_for(i)[1] for i in INDICATORS]
+
+    def base() -> None:  # the node ids in one query, then one MultiLCA
+        from bw2data.backends import ActivityDataset as AD
+
+        ids = dict(AD.select(AD.code, AD.id).where(AD.database == a.model.key[0]).tuples())
+        multi_scores({"total": {ids[a.model.key[1]]: 1.0}, **{pm.key[1]: {ids[pm.key[1]]: 1.0} for pm in a.model.phases}}, methods)
+
+    alternate(
+        f"deterministic, warm, {len(a.model.phases)} phases (tool: read + validate + compose + solve with stages; the database unchanged is not rewritten; baseline: one MultiLCA of the campaign and each phase over the written database)",
+        lambda: timed(lambda: assess(path, indicators=INDICATORS)),
+        lambda: timed(base),
+        repeat,
+    )
+
+
 def _old_demands(model, method) -> dict:
     """The total and the phase x stage demands, as the tool gave them to a MultiLCA before."""
     import bw2calc as bc
@@ -167,6 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="skip the whole-process and 1,000-phase runs")
+    parser.add_argument("--phases", type=int, nargs="*", metavar="N", help="only the warm deterministic assess of campaigns of N phases (e.g. 1000 10000)")
     parser.add_argument("--baseline-script", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_script:  # the baseline as a user's script: project open, 1,000 iterations
@@ -182,6 +210,10 @@ def main() -> None:
 
     setup_project()
     folder = Path(tempfile.mkdtemp(prefix="bench_mc_campaigns_"))
+    if args.phases:
+        for n in args.phases:
+            deterministic_by_phase(campaign_file(n, folder), args.repeat)
+        return
     in_process(EXAMPLE, 1000, args.repeat, "1000 iterations of moshi_like, 3 indicators, in-process")
     if not args.quick:
         whole_processes(args.repeat)
