@@ -115,16 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("link-ecoinvent", help="link a copy of the foreground to a licensed ecoinvent database")
     p.add_argument("--database", required=True, metavar="NAME", help="the ecoinvent database in the project (e.g. ecoinvent-3.10-cutoff)")
     p.add_argument("--version", metavar="|".join(VERSIONS), help="ecoinvent release (default: read from the database name)")
-    p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
-    _project_arg(p)
-    _force_arg(p)
+    _link_args(p)
     p.set_defaults(func=cmd_link_ecoinvent)
 
     p = sub.add_parser("link-uslci", help="import the US LCI database (openLCA JSON-LD) and link a copy of the foreground to it")
     p.add_argument("--source", metavar="FOLDER|ZIP", help="USLCI's uslci_olca1_5_0_json_ld folder or a zip of it (needed the first time)")
-    p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
-    _project_arg(p)
-    _force_arg(p)
+    _link_args(p)
     p.set_defaults(func=cmd_link_uslci)
 
     p = sub.add_parser("telemetry", help="energy of a GPU power log (nvidia-smi, amd-smi, rocm-smi, DCGM exporter, Zeus, CodeCarbon or plain CSV)")
@@ -200,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _indicator_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--indicator", action="append", metavar="NAME", help="indicator name (repeatable; default: climate, water, adp_minerals)")
     p.add_argument("--method", action="append", metavar='"A | B | C"', help="any installed Brightway method, parts joined by ' | ' (repeatable)")
+
+
+def _link_args(p: argparse.ArgumentParser) -> None:
+    """The options of both linking commands: the report file, the project, --force."""
+    p.add_argument("--report", metavar="FILE.csv", help="write the linking report (every replaced and kept exchange)")
+    _project_arg(p)
+    _force_arg(p)
 
 
 def _background_args(p: argparse.ArgumentParser) -> None:
@@ -570,10 +573,15 @@ def cmd_link_ecoinvent(args: argparse.Namespace) -> int:
     """`aicompute link-ecoinvent`: link a copy of the foreground to an ecoinvent database."""
     from .ecoinvent import link_ecoinvent
 
+    return _link(args, lambda: link_ecoinvent(args.database, version=args.version, progress=True))
+
+
+def _link(args: argparse.Namespace, link) -> int:
+    """Run `link()` (a `LinkReport`) in the project, print its summary and write `--report`."""
     if args.report:
         output_path(args.report, force=args.force)
     _open(args.project)
-    report = link_ecoinvent(args.database, version=args.version, progress=True)
+    report = link()
     print(report.summary())
     if args.report:
         report.to_csv(Path(args.report))
@@ -587,17 +595,14 @@ def cmd_link_uslci(args: argparse.Namespace) -> int:
 
     if args.source and not Path(args.source).exists():
         raise AicomputeError(f"{args.source}: no such file or folder")
-    if args.report:
-        output_path(args.report, force=args.force)
-    _open(args.project)
-    imported, report = link_uslci(args.source, progress=True)
-    if imported is not None:
-        print(imported.summary())
-    print(report.summary())
-    if args.report:
-        report.to_csv(Path(args.report))
-        print(f"wrote {args.report}")
-    return 0
+
+    def link():
+        imported, report = link_uslci(args.source, progress=True)
+        if imported is not None:
+            print(imported.summary())
+        return report
+
+    return _link(args, link)
 
 
 def cmd_template(args: argparse.Namespace) -> int:
