@@ -3,6 +3,8 @@ shares that add up to the phase, and round-off cleaning."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
@@ -91,3 +93,61 @@ def test_roundoff_is_cleaned_relative_to_the_total():
     cleaned = clean_roundoff(parts, total)
     assert cleaned[0, 0] == 0.0 and cleaned[1, 0] == 0.0  # |part| <= 1e-9 x |total|
     assert cleaned[0, 1] == 0.5 and cleaned[1, 1] == 3.0
+
+
+def _walk_each_phase(a: StageAttribution, A):
+    """The attribution's walk written plainly, phase after phase (the reference the compiled
+    templates must reproduce): visits (parent, row, column, depth), terms (share, row, sign,
+    visit), shares (phase, stage)."""
+    visits, terms, shares = [], [], {}
+
+    def inputs(j):
+        lo, hi = A.indptr[j], A.indptr[j + 1]
+        return [int(r) for r, x in zip(A.indices[lo:hi], A.data[lo:hi]) if r != a.prod_row[j] and x < 0]
+
+    def walk(phase, v, j):
+        s = a.stage.get(j)
+        if s:
+            terms.append((shares.setdefault((phase, s), len(shares)), a.prod_row[j], 1, v))
+        for r in inputs(j):
+            k = a.row_to_col[r]
+            if s and not a.stage.get(k) and s != "on-site water":
+                continue
+            visits.append((v, r, j, visits[v][3] + 1 if v >= 0 else 1))
+            child = len(visits) - 1
+            if s:
+                terms.append((shares.setdefault((phase, s), len(shares)), r, -1, child))
+            if s and not a.stage.get(k):
+                terms.append((shares.setdefault((phase, "electricity"), len(shares)), r, 1, child))
+            else:
+                walk(phase, child, k)
+
+    for i, p in enumerate(a.phase_cols):
+        for r in inputs(p):
+            visits.append((-1, r, p, 0))
+            walk(i, len(visits) - 1, a.row_to_col[r])
+    return visits, terms, list(shares)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_compiled_walk_is_the_walk_of_each_phase(data):
+    """On generated supply chains (shared sub-chains, tagged and untagged nodes, on-site water,
+    phases using the same and different inputs), the compiled traversal has the visits, terms
+    and shares of walking each phase in turn."""
+    n = data.draw(st.integers(3, 14))
+    tags = [None, None, "GPU manufacturing", "on-site water", "electricity"]
+    stage = {j: s for j in range(n) if (s := data.draw(st.sampled_from(tags)))}
+    rows, cols, vals = list(range(n)), list(range(n)), [1.0] * n
+    for j in range(n):
+        for r in range(j + 1, n):  # inputs further down: no cycle
+            if data.draw(st.booleans()):
+                rows.append(r), cols.append(j), vals.append(-data.draw(st.floats(0.1, 5.0)))
+    A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+    phases = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6))
+    a = StageAttribution({c: c for c in range(n)}, stage, phases)
+    t = a.traversal(A)
+    visits, terms, shares = _walk_each_phase(a, A)
+    assert np.column_stack([t.parent, t.edge_row, t.edge_col, t.depth]).tolist() == [list(v) for v in visits]
+    assert np.column_stack([t.share, t.row, t.sign.astype(int), t.visit]).tolist() == [list(x) for x in terms]
+    assert t.shares == shares

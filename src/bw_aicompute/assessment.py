@@ -4,6 +4,9 @@ text, JSON, Excel and plots."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,6 +224,21 @@ def resolve_all(indicators: list[str] | tuple[str, ...], methods: list | tuple) 
     return resolved
 
 
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a campaign is read, written and solved:
+    the 10,000-phase file's hundreds of thousands of objects otherwise set off full collections
+    over everything the process holds (bw2data's, pandas'), 1 to 2 s of a 5 s assess. Nothing
+    is lost: cycles made meanwhile are collected when it resumes (if it was on)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def assess(
     campaign: Campaign | str | Path,
     indicators: list[str] | tuple[str, ...] = DEFAULT_INDICATORS,
@@ -268,13 +286,14 @@ def assess(
         Totals, breakdown by phase and stage, phases (GPU-hours, IT energy in kWh) and Monte
         Carlo results, in the methods' units (kg CO2-eq for `climate`).
     """
-    campaign = _campaign(campaign, iterations, processes, background, dask, per, timex)
-    preflight(project, methods, background, ecoinvent_database)
-    with writer_lock(f"project {project!r}"):
-        report = setup_project(project, progress=progress)
-        resolved = resolve_all(indicators, methods)
-        model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace, formulas=formulas)
-    result = solve(model, resolved, per)
+    with collection_paused():
+        campaign = _campaign(campaign, iterations, processes, background, dask, per, timex)
+        preflight(project, methods, background, ecoinvent_database)
+        with writer_lock(f"project {project!r}"):
+            report = setup_project(project, progress=progress)
+            resolved = resolve_all(indicators, methods)
+            model = write_campaign(campaign, report.biosphere, foreground=foreground_for(background, ecoinvent_database), replace=replace, formulas=formulas)
+        result = solve(model, resolved, per)
     if iterations:
         _uncertainty(result, resolved, project, background, iterations, seed, processes, progress, dask)
     if timex:

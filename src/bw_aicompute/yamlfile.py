@@ -42,8 +42,22 @@ class _Constructors:
         except (ValueError, OverflowError):
             return self.construct_scalar(node)
 
+    def resolve(self, kind, value, implicit):
+        """PyYAML's tag of a node, remembered per scalar text (a 10,000-phase campaign repeats
+        a few hundred texts 100,000 times)."""
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        memo = self.__dict__.setdefault("_tags", {})
+        key = (value, implicit)
+        if key not in memo:
+            memo[key] = super().resolve(kind, value, implicit)
+        return memo[key]
+
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag == "tag:yaml.org,2002:str"]
+            if len(keys) == len(node.value) and len(set(keys)) == len(keys):
+                return super().construct_mapping(node, deep=deep)  # text keys, all different
             seen: dict = {}
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
