@@ -1,13 +1,22 @@
-"""Benchmark: SLURM accounting to campaigns at HPC-centre scale.
+"""Benchmark: SLURM accounting to campaigns at HPC-centre scale, against a skilled user's
+pandas script.
 
 A file of about 1,000,000 records in the real `sacct --parsable2 --allocations` format (job
-steps, arrays, running jobs, failed states; `tests/slurm_gen.py`) is read, classified with
-`examples/slurm/rules.yaml` and aggregated into phases (`bw_aicompute.slurm.from_slurm`), in a
-fresh process each time, against the baseline figure `pandas.read_csv(path, sep="|", dtype=str)`
-of the same file alone, alternated, 3 runs each; wall time and peak resident memory.
-Target: <= 20 s and <= 2 GB.
+steps, arrays, running jobs, failed states; `tests/slurm_gen.py`) is classified with
+`examples/slurm/rules.yaml` into GPU-hours by phase:
 
-Run: python bench/slurm.py [--allocations 400000]
+- tool: `aicompute from-slurm SACCT --rules RULES --out CAMPAIGN.yaml` (read, validate every
+  field with line numbers, classify, aggregate, print the report, write the campaign file
+  validated), and `bw_aicompute.slurm.from_slurm` alone;
+- fair baseline: `bench/slurm_script.py`, what a skilled pandas user writes (read_csv, drop job
+  steps and unfinished jobs, regexes for Elapsed and AllocTRES, the rules in order, failed
+  jobs moved, groupby), without validation, report or file.
+
+Each a fresh process (Python start and imports included), alternated, 3 runs each: min and
+median wall time and peak resident memory. The GPU-hours by phase of tool and script are
+checked equal first.
+
+Run: python bench/slurm.py [--allocations 400000] [--repeat 3]
 """
 
 import argparse
@@ -20,38 +29,63 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from slurm_gen import lines  # noqa: E402
 
-TOOL = "from bw_aicompute.slurm import from_slurm; a = from_slurm(sys.argv[1], sys.argv[2]); print(a.counts['records'], a.counts['gpu_hours'])"
-BASE = "import pandas as pd; df = pd.read_csv(sys.argv[1], sep='|', dtype=str, keep_default_na=False); print(len(df))"
-PEAK = "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); print(r.stdout.strip()); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"
+FUNCTION = "import sys; from bw_aicompute.slurm import from_slurm; a = from_slurm(sys.argv[1], sys.argv[2]); print(a.counts['kept'])"
+PEAK = "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"
 
 
-def run(code: str, *args: str) -> tuple[float, int, str]:
-    """Wall time (s), peak resident memory (MiB) and output of `code` in a fresh process."""
+def run(command: list[str]) -> tuple[float, int]:
+    """Wall time (s) and peak resident memory (MiB) of `command` in a fresh process."""
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-c", "import sys; " + code, *args], check=True, capture_output=True, text=True).stdout.strip().split("\n")
-    return time.perf_counter() - t, int(out[-1]), out[0]
+    out = subprocess.run([sys.executable, "-c", PEAK, *command], check=True, capture_output=True, text=True).stdout.strip().split("\n")
+    return time.perf_counter() - t, int(out[-1])
+
+
+def same_result(path: Path, rules: str) -> None:
+    """The tool's GPU-hours by (phase, kind, GPU model) equal the script's."""
+    import slurm_script
+
+    from bw_aicompute.slurm import from_slurm
+
+    jobs = from_slurm(path, rules).jobs
+    tool = jobs.groupby(["phase", "kind", "gpu"])["gpu_hours"].sum()
+    base = slurm_script.main(str(path), rules)
+    base.index.names = tool.index.names
+    assert set(tool.index) == set(base.index), (tool, base)
+    assert ((tool - base.reindex(tool.index)).abs() <= 1e-9 * tool.abs().max()).all()
+    print(f"same GPU-hours by phase as the script: {len(tool)} phases, {tool.sum():,.1f} GPU-hours")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--allocations", type=int, default=400_000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    path = Path(tempfile.mkdtemp(prefix="bench_slurm_")) / "sacct.txt"
+    folder = Path(tempfile.mkdtemp(prefix="bench_slurm_"))
+    path = folder / "sacct.txt"
     text = lines(args.allocations, seed=0)
     path.write_text("\n".join(text) + "\n")
     print(f"{len(text) - 1:,} records, {path.stat().st_size / 1e6:.0f} MB")
     rules = str(ROOT / "examples" / "slurm" / "rules.yaml")
-    tool, base = [], []
-    for _ in range(3):
-        tool.append(run(TOOL, str(path), rules))
-        base.append(run(BASE, str(path)))
-    for label, runs in (("from_slurm (read, classify, aggregate)", tool), ("pandas.read_csv alone (baseline)", base)):
-        walls = [r[0] for r in runs]
-        print(f"{label}: min {min(walls):.2f} s, median {statistics.median(walls):.2f} s, peak {max(r[1] for r in runs)} MiB (whole process)")
-    print(f"result: {tool[0][2]}")
+    same_result(path, rules)
+    aicompute = str(Path(sys.executable).with_name("aicompute"))
+    commands = {
+        "aicompute from-slurm (read, validate, classify, aggregate, report, write the campaign)": [aicompute, "from-slurm", str(path), "--rules", rules, "--out", str(folder / "campaign.yaml"), "--force"],
+        "from_slurm() alone, in a process": [sys.executable, "-c", FUNCTION, str(path), rules],
+        "pandas script (bench/slurm_script.py; baseline)": [sys.executable, str(ROOT / "bench" / "slurm_script.py"), str(path), rules],
+    }
+    runs: dict[str, list] = {k: [] for k in commands}
+    for _ in range(args.repeat):
+        for label, command in commands.items():
+            runs[label].append(run(command))
+    base = [r[0] for r in runs[list(commands)[-1]]]
+    for label, rs in runs.items():
+        walls = [r[0] for r in rs]
+        ratio = f"; baseline / this (min) {min(base) / min(walls):.2f}x, (median) {statistics.median(base) / statistics.median(walls):.2f}x"
+        print(f"{label}: min {min(walls):.2f} s, median {statistics.median(walls):.2f} s, peak {max(r[1] for r in rs)} MiB{ratio}")
 
 
 if __name__ == "__main__":

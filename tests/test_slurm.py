@@ -226,3 +226,42 @@ def test_each_project_and_the_centre_total(ready_dir, tmp_path, capsys):
     with_qos.write_text("\n".join([rows[0] + "|QOS"] + [r + ("|high" if r.startswith("1001") else "|normal") for r in rows[1:]]) + "\n")
     assert sorted(label for label, _ in from_slurm(with_qos, RULES, by="qos").campaigns) == ["high", "normal"]
     assert main(["from-slurm", str(SACCT), "--rules", str(RULES), "--out", str(whole), "--force", "--plot", str(plot)]) == 2
+
+
+def test_a_glob_matches_the_whole_value_and_a_regex_searches(tmp_path):
+    """`pretrain-*` is a glob on the whole job name: `mypretrain-x` is not pretraining (it was,
+    when globs were searched anywhere in the value); `/^abl-/` is searched."""
+    text = SACCT.read_text().replace("1001|pretrain-lm-7b|", "1001|mypretrain-lm-7b|", 1)
+    path = tmp_path / "sacct.txt"
+    path.write_text(text)
+    before = {p["name"]: p["gpu_hours"] for p in from_slurm(SACCT, RULES).campaigns[0][1]["phases"]}
+    after = {p["name"]: p["gpu_hours"] for p in from_slurm(path, RULES).campaigns[0][1]["phases"]}
+    assert after["text LM pretraining"] < before["text LM pretraining"]
+    unclassified = [sum(v for k, v in d.items() if k.startswith("unclassified")) for d in (before, after)]
+    assert unclassified[1] == pytest.approx(unclassified[0] + 64 * 48)  # 1001: 64 GPUs x 48 h
+    assert sum(after.values()) == pytest.approx(sum(before.values()), rel=1e-12)
+
+
+def test_elapsed_read_with_numpy_as_with_the_regex():
+    """The columnar reading of `[D-]HH:MM:SS` gives what the regular expression gives, on
+    generated texts of every form: days, fractions, MM:SS, signs, spaces, letters, non-ASCII."""
+    import math
+
+    import pandas as pd
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from bw_aicompute.slurm import _elapsed_seconds, _seconds
+
+    part = st.one_of(st.integers(0, 99).map(lambda n: f"{n:02d}"), st.integers(0, 9999999).map(str), st.sampled_from(["", "-", "x", "é", " ", "1.5", ":"]))
+    texts = st.lists(st.tuples(part, st.sampled_from(["-", ":", ""]), part, st.sampled_from([":", ""]), part, st.sampled_from([":", ""]), part).map("".join), min_size=1, max_size=40)
+
+    @settings(max_examples=200, deadline=None)
+    @given(texts)
+    def check(values):
+        got = _seconds(pd.Series(values, dtype=object)).tolist()
+        want = [_elapsed_seconds(v) for v in values]
+        assert all((math.isnan(g) and math.isnan(w)) or g == w for g, w in zip(got, want)), list(zip(values, got, want))
+
+    check()
+    assert _seconds(pd.Series(["1-02:03:04", "02:03:04", "12:34"], dtype=object)).tolist() == [93784.0, 7384.0, 754.0]

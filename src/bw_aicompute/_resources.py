@@ -35,6 +35,13 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"bw_aicompute data folder {name!r} not found next to {_PACKAGE}")
 
 
+def ecoinvent_versions() -> tuple[str, ...]:
+    """The ecoinvent releases the package has a cut-off mapping for
+    (`inventories/ecoinvent/mapping-<version>-cutoff.yaml`), oldest first."""
+    names = (p.name[len("mapping-") : -len("-cutoff.yaml")] for p in (data_dir("inventories") / "ecoinvent").glob("mapping-*-cutoff.yaml"))
+    return tuple(sorted(names, key=lambda v: tuple(int(x) for x in v.split("."))))
+
+
 #: What the parts of a workbook (a zip archive) may hold, uncompressed: the exported inventories
 #: are 4.4 MB, a results workbook 0.3 MB; a "zip bomb" whose sharedStrings expands to gigabytes
 #: is refused before openpyxl reads it.

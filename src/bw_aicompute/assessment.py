@@ -19,12 +19,12 @@ from .campaign import STAGES, Campaign, CampaignModel, read_campaign, write_camp
 from .linking import BACKGROUNDS, foreground_for
 from .errors import AicomputeError
 from .lca import method_for, node_ids, static_matrices
+from .methods import DEFAULT_INDICATORS
 from .locking import writer_lock
 from .setup import setup_project
 from .solver import Deltas, build_system
 from .uncertainty import MonteCarlo, run, run_parallel
 
-DEFAULT_INDICATORS = ("climate", "water", "adp_minerals")
 
 Resolved = list[tuple[str, tuple[str, ...]]]  # (label, method tuple)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
-from ._resources import atomic_write, csv_safe, output_path, write_json
+from ._resources import atomic_write, csv_safe, ecoinvent_versions, output_path, write_json
 from .errors import AicomputeError
 from .ownership import JOURNAL
 from .project import DEFAULT_PROJECT, open_project
@@ -34,7 +34,7 @@ def _force_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aicompute` and its subcommands."""
-    from .ecoinvent import VERSIONS
+    VERSIONS = ecoinvent_versions()
 
     parser = argparse.ArgumentParser(
         prog="aicompute",
@@ -212,8 +212,7 @@ def _background_args(p: argparse.ArgumentParser) -> None:
 
 def _indicators_and_methods(args: argparse.Namespace) -> tuple[list[str], list[tuple[str, ...]]]:
     """The indicators (checked; the default three when neither is given) and method tuples."""
-    from .assessment import DEFAULT_INDICATORS
-    from .methods import resolve_indicator
+    from .methods import DEFAULT_INDICATORS, resolve_indicator
 
     indicators = args.indicator or ([] if args.method else list(DEFAULT_INDICATORS))
     for name in indicators:

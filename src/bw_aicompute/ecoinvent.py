@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ._resources import ecoinvent_versions
 from .errors import AicomputeError
 from .linking import LINKED_PREFIX, LinkReport, Mapping, foreground_for, link_foreground, linked_foreground, load_mapping_file, mapping_path
 from .locking import refresh_registries, writer_lock
@@ -25,7 +26,7 @@ from .setup import SetupReport, install_methods
 
 __all__ = ["VERSIONS", "LINKED_PREFIX", "LinkReport", "detect_version", "foreground_for", "link_ecoinvent", "linked_foreground", "load_mapping"]
 
-VERSIONS = ("3.9", "3.10", "3.11", "3.12")
+VERSIONS = ecoinvent_versions()  # ("3.9", "3.10", "3.11", "3.12"): the mapping files shipped
 
 
 def detect_version(database: str) -> str | None:

@@ -26,6 +26,9 @@ import yaml
 from ._resources import data_dir, fingerprint
 from .errors import AicomputeError
 
+#: The indicators assessed when none is named: climate change, water use and mineral resource use.
+DEFAULT_INDICATORS = ("climate", "water", "adp_minerals")
+
 MethodName = tuple[str, ...]
 FlowKey = tuple[str, tuple[str, ...]]  # (name, categories)
 
