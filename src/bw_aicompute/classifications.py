@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 import re
 
-import yaml
 
 from ._resources import data_dir
 from .errors import AicomputeError
+from .yamlfile import load_data
 
 ISIC = "ISIC rev.4 ecoinvent"
 CPC = "CPC"
@@ -27,7 +27,7 @@ def rules_text() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _table() -> tuple[list[tuple[re.Pattern, str, str]], dict, dict]:
-    doc = yaml.safe_load(rules_text())
+    doc = load_data(rules_text())
     rules = [(re.compile(r["codes"]), str(r["isic"]), str(r["cpc"])) for r in doc["rules"]]
     return rules, {str(k): v for k, v in doc["isic"].items()}, {str(k): v for k, v in doc["cpc"].items()}
 

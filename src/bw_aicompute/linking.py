@@ -17,12 +17,12 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from . import distributions
 from ._resources import atomic_write, csv_text, data_dir, fingerprint
 from ._resources import progress as progress_bar
 from .errors import AicomputeError
+from .yamlfile import load_data
 from .inventory import InventoryDatabase, tables, write_database
 from .inventory.templates import expand
 from .ownership import OWNER_KEY, owner
@@ -51,7 +51,7 @@ class Mapping:
 def load_mapping_file(path: Path, kind: str, label: str) -> Mapping:
     """Read a mapping file (templates expanded): `mappings` of `background` -> `provider`
     (`factor`, `note`), `unmapped` and `unmapped_for_each` with their reasons."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_data(path.read_text(encoding="utf-8"))
     entries = [
         {"background": e["background"], "provider": e["provider"], "factor": float(e.get("factor", 1.0)), "note": e.get("note", "")}
         for e, _ in expand(doc["mappings"], tables(), path, "mapping")

@@ -21,11 +21,11 @@ import re
 import uuid
 from pathlib import Path
 
-import yaml
 
 from . import distributions
 from ._resources import atomic_write, data_dir
 from .errors import AicomputeError
+from .yamlfile import load_data
 
 NAMESPACE = uuid.UUID("4f1f62a1-77b2-4b0c-9a57-7f4f0c2c9b53")  # bw_aicompute's namespace for ids
 
@@ -191,7 +191,7 @@ class _Package:
 def reference_units() -> dict:
     """`inventories/olca/units.yaml`: Brightway unit name -> (openLCA unit, flow property), and
     the flow properties and unit groups by name."""
-    doc = yaml.safe_load((data_dir("inventories") / "olca" / "units.yaml").read_text(encoding="utf-8"))
+    doc = load_data((data_dir("inventories") / "olca" / "units.yaml").read_text(encoding="utf-8"))
     return {"units": {u["brightway"]: (u["openlca"], u["flow_property"]) for u in doc["units"]}, "flow_properties": doc["flow_properties"], "unit_groups": doc["unit_groups"]}
 
 

@@ -47,9 +47,20 @@ def open_project(name: str):
 
 def use_project(bd, name: str) -> None:
     """Make `name` the current project; nothing to do when it already is (bw2data's
-    `set_current` resets its SQLite connections and runs the garbage collector every time)."""
+    `set_current` resets its SQLite connections and runs the garbage collector every time).
+    The objects that exist already are set aside for those two full collections (`gc.freeze`,
+    then `gc.unfreeze`): they do not become garbage by switching, and scanning what pandas,
+    scipy and bw2data hold took 0.17 s of a 3 s command."""
+    import gc
+
     if bd.projects.current != name:
-        bd.projects.set_current(name)
+        frozen = gc.get_freeze_count()
+        gc.freeze()
+        try:
+            bd.projects.set_current(name)
+        finally:
+            if not frozen:
+                gc.unfreeze()
 
 
 def find_biosphere(bd) -> str | None:

@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 
 from ._resources import data_dir, fingerprint
 from .errors import AicomputeError
+from .yamlfile import load_data
 from .ownership import database_rows, refuse_foreign, write_owned
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def upgrade(folder: Path, out: Path, report: UslciReport) -> None:
 
 
 def _rules() -> dict:
-    return yaml.safe_load(_rules_text())
+    return load_data(_rules_text())
 
 
 def _migrations() -> tuple[dict, dict]:

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ._resources import data_dir
 from .assessment import Assessment, assess
 from .errors import AicomputeError
+from .yamlfile import load_data
 from .inventory.templates import expand, tables
 from .ownership import OWNER_KEY
 
@@ -49,7 +49,7 @@ def references() -> list[dict]:
     with `for_each: TABLE` is repeated for every row of that inventory table, and a row whose
     published value is empty (null in the table) is left out."""
     path = data_dir("inventories") / "validation" / "references.yaml"
-    items = yaml.safe_load(path.read_text(encoding="utf-8"))["references"]
+    items = load_data(path.read_text(encoding="utf-8"))["references"]
     expanded = [r for r, _ in expand(items, tables(), path, "reference")]
     return [r for r in expanded if r.get("published") is not None]
 
@@ -147,7 +147,7 @@ def _dataset_values(refs: list[dict], iterations: int, seed: int) -> tuple[dict,
 
 def server_pcfs() -> dict:
     """The manufacturer server PCFs of `inventories/validation/server_pcfs.yaml`."""
-    return yaml.safe_load((data_dir("inventories") / "validation" / "server_pcfs.yaml").read_text(encoding="utf-8"))
+    return load_data((data_dir("inventories") / "validation" / "server_pcfs.yaml").read_text(encoding="utf-8"))
 
 
 def _spread(published: float, draws: np.ndarray | None) -> tuple[float | None, bool | None, float | None]:

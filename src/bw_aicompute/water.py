@@ -19,10 +19,10 @@ import functools
 import uuid
 from dataclasses import dataclass
 
-import yaml
 
 from ._resources import data_dir, fingerprint
 from .errors import AicomputeError
+from .yamlfile import load_data
 
 #: The package-owned database of location flows (no "biosphere" in its name: it is not the
 #: project's biosphere, see `bw_aicompute.project.find_biosphere`).
@@ -45,7 +45,7 @@ class Place:
 @functools.lru_cache(maxsize=1)
 def _table() -> tuple[float, dict[str, Place]]:
     path = data_dir("methods") / "custom" / METHOD_FILE
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec = load_data(path.read_text(encoding="utf-8"))
     try:
         located = spec["located"]
         places = {str(r["location"]): Place(str(r["location"]), float(r["cf"]), str(r["aware"]), str(r.get("note") or "")) for r in located["rows"]}
