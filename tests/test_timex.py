@@ -58,3 +58,28 @@ def test_a_dated_campaign_puts_its_electricity_in_its_months(ready_dir, tmp_path
         assert years[year] == pytest.approx(hardware / 4, rel=1e-6)
     assert years[2025] + years[2026] == pytest.approx(total - 3 * hardware / 4, rel=1e-6)
     assert "Time-explicit" in openpyxl.load_workbook(xlsx, read_only=True).sheetnames
+
+
+def test_ten_phases_over_twelve_months_are_dated_completely(ready_dir, tmp_path):
+    """moshi_like's phases and one more, dated over the twelve months of 2024: the dated
+    inventory holds the whole campaign (its years add up to the LCA's total; bw_timex's walk of
+    a dynamic foreground stopped at its max_calc and lost 1% of it), electricity in 2024 and
+    hardware made before, without bw_timex's warning of a cut traversal."""
+    import warnings
+
+    doc = yaml.safe_load((EXAMPLES / "moshi_like.yaml").read_text())
+    phases = doc["phases"] + [dict(doc["phases"][0], name="extra evaluation", kind="evaluation", hours=300, nodes=8)]
+    for k, p in enumerate(phases[:10]):  # four months each, the last phase the whole year
+        p["start"], p["end"] = (f"2024-{min(k + 1, 9):02d}-01", f"2024-{min(k + 4, 12):02d}-28") if k < 9 else ("2024-01-01", "2024-12-31")
+    doc["phases"], doc["campaign"]["name"] = phases[:10], "dated twelve months"
+    path = tmp_path / "dated12.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        a = assess(path, indicators=["climate"], timex=True)
+    assert not [w for w in caught if "Stopping traversal" in str(w.message)]
+    total, by_year = a.totals["value"].iloc[0], a.timex.by_year.set_index("year")["emissions_kg_co2e"]
+    assert a.timex.static_score == pytest.approx(total, rel=1e-6)
+    assert by_year.sum() == pytest.approx(total, rel=1e-6)
+    hardware = a.by_stage().loc[list(HARDWARE_STAGES), "climate"].sum()
+    assert 0 < by_year[by_year.index < 2024].sum() < hardware and by_year[2024] > total - hardware

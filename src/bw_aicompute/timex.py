@@ -176,9 +176,13 @@ def run_timex(model: CampaignModel, method: tuple[str, ...]) -> TimexResult:
     t0 = time.perf_counter()
     db, start = write_timex_database(model)
     background = dt.datetime(model.campaign.site.grid_year or grid_year(model), 1, 1)
-    dates = {"aicompute-background": background, model.foreground: "dynamic", db: "dynamic"}
+    # Only the campaign's copy is dynamic: every temporal distribution is on its exchanges, so
+    # the foreground and its background are static, dated like the grid (a dynamic foreground
+    # made bw_timex walk all of it: 200 s, and cut at its max_calc, for a 10-phase campaign);
+    # the dated inventory straight from the timeline, without the expanded technosphere.
+    dates = {"aicompute-background": background, model.foreground: background, db: "dynamic"}
     tl = _quiet(lambda: TimexLCA({(db, model.key[1]): 1.0}, method, database_dates=dates))
-    _quiet(lambda: (tl.build_timeline(starting_datetime=start, temporal_grouping="day"), tl.lci(), tl.static_lcia()))
+    _quiet(lambda: (tl.build_timeline(starting_datetime=start, temporal_grouping="day"), tl.lci(expand_technosphere=False), tl.static_lcia()))
     static_by_year = _static_by_year(tl)
     rf = _quiet(lambda: (tl.dynamic_lcia(metric="radiative_forcing", time_horizon=100), tl.dynamic_score)[1])
     gwp = _quiet(lambda: (tl.dynamic_lcia(metric="GWP", time_horizon=100, fixed_time_horizon=True, time_horizon_start=start), tl.dynamic_score)[1])
