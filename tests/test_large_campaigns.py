@@ -79,3 +79,35 @@ def test_libyaml_refusals_read_as_before(tmp_path, text, message):
     with pytest.raises(AicomputeError) as err:
         yamlfile.load_yaml(path)
     assert message in str(err.value)
+
+
+def test_shipped_yaml_is_read_from_a_json_copy_of_the_same_bytes(tmp_path, monkeypatch):
+    """The inventory and method files are read from a JSON copy made for their exact bytes:
+    the same documents as libyaml's; another content is another copy (the old one removed); a
+    document JSON cannot give back (a date, a number as key) gets no copy; an unwritable cache
+    folder only means no copy."""
+    import datetime
+
+    from bw_aicompute.inventory.templates import inventory_files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for path in inventory_files(None):
+        first = yamlfile.load_data_file(path)
+        assert first == yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        assert yamlfile.load_data_file(path) == first  # from the copy
+    made = sorted(p.name for p in (tmp_path / "cache" / "bw_aicompute").iterdir())
+    assert len(made) == len(inventory_files(None))
+    f = tmp_path / "table.yaml"
+    f.write_text("rows: [{a: 1}]\n")
+    assert yamlfile.load_data_file(f) == {"rows": [{"a": 1}]}
+    f.write_text("rows: [{a: 2}]\n")
+    assert yamlfile.load_data_file(f) == {"rows": [{"a": 2}]}
+    assert len(list((tmp_path / "cache" / "bw_aicompute").glob("table-*.json"))) == 1
+    for text, doc in (("day: 2024-01-02\n", {"day": datetime.date(2024, 1, 2)}), ("2023: x\n", {2023: "x"})):
+        g = tmp_path / "odd.yaml"
+        g.write_text(text)
+        assert yamlfile.load_data_file(g) == doc and yamlfile.load_data_file(g) == doc
+        assert not list((tmp_path / "cache" / "bw_aicompute").glob("odd-*.json"))
+    (tmp_path / "ro").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "ro"))
+    assert yamlfile.load_data_file(f) == {"rows": [{"a": 2}]}

@@ -243,7 +243,7 @@ def cmd_from_slurm(args: argparse.Namespace) -> int:
     """`aicompute from-slurm`: classify the accounting, write the campaign file(s), assess them."""
     from .slurm import from_slurm, write_campaign_files
 
-    indicators, methods = _indicators_and_methods(args)
+    indicators, methods = _indicators_and_methods(args) if args.assess or args.indicator or args.method else ([], [])
     if (args.excel or args.plot) and not (args.by and args.assess):
         raise AicomputeError("--excel and --plot go with --by and --assess (one campaign per group, assessed together)")
     for out in (args.excel, args.plot):

@@ -25,6 +25,7 @@ import yaml
 
 from ._resources import data_dir, fingerprint
 from .errors import AicomputeError
+from .yamlfile import load_data_file
 
 #: The indicators assessed when none is named: climate change, water use and mineral resource use.
 DEFAULT_INDICATORS = ("climate", "water", "adp_minerals")
@@ -58,7 +59,7 @@ class CustomMethod:
 
 def _read_yaml(path: Path) -> object:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return load_data_file(path)
     except yaml.YAMLError as exc:
         raise AicomputeError(f"{path}: not valid YAML: {exc}") from None
 

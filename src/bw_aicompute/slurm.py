@@ -469,7 +469,8 @@ def campaign_documents(jobs: pd.DataFrame, rules: Rules, by: str | None, source:
 def monthly(jobs: pd.DataFrame) -> pd.DataFrame:
     """GPU-hours by month (rows, UTC start of the job) and phase (columns)."""
     month = _months(jobs["start"])
-    return jobs.pivot_table(index=month, columns="phase", values="gpu_hours", aggfunc="sum", fill_value=0.0).rename_axis(index="month", columns=None)
+    table = jobs["gpu_hours"].groupby([month, jobs["phase"]]).sum().unstack(fill_value=0.0)
+    return table.rename_axis(index="month", columns=None)
 
 
 @dataclass

@@ -144,6 +144,51 @@ def load_data(text: str) -> Any:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def cache_dir() -> Path:
+    """The package's own cache folder: `$XDG_CACHE_HOME/bw_aicompute` (`~/.cache/...`)."""
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bw_aicompute"
+
+
+def load_data_file(path: Path) -> Any:
+    """`load_data` of a shipped file, from a JSON copy of its document when one was made for
+    these exact bytes (SHA-256; json reads it 10-20x faster than libyaml builds it: 0.2 s of
+    every command for the inventory files). A copy is made only when JSON gives back the same
+    document (no dates, only text keys) and the cache folder is writable; otherwise, and for
+    any unreadable copy, the YAML is read."""
+    import hashlib
+    import json
+    import os
+    import tempfile
+
+    raw = path.read_bytes()
+    copy = cache_dir() / f"{path.stem}-{hashlib.sha256(raw).hexdigest()[:32]}.json"
+    try:
+        return json.loads(copy.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    doc = load_data(raw.decode("utf-8"))
+    try:
+        text = json.dumps(doc, allow_nan=False)
+        if json.loads(text) != doc:
+            return doc
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=copy.parent, suffix=".tmp")
+    except (OSError, TypeError, ValueError):
+        return doc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, copy)  # whole or not at all
+        for old in copy.parent.glob(f"{path.stem}-*.json"):  # the copies of earlier versions
+            if old != copy:
+                old.unlink(missing_ok=True)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+    return doc
+
+
 def check_size(doc: Any, path: Path, what: str = "campaign file") -> None:
     """Refuse documents nested deeper than MAX_DEPTH or with more than MAX_ELEMENTS values
     (aliases expanded: a 'billion laughs' file is refused before it is used)."""

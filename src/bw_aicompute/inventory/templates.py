@@ -18,8 +18,8 @@ import yaml
 
 from .._resources import data_dir
 from ..errors import AicomputeError, Where
+from ..yamlfile import load_data_file
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -99,7 +99,7 @@ def read_files(directory: Path | None = None) -> tuple[list[tuple[Path, dict]], 
     tables: dict[str, list] = {}
     for path in inventory_files(directory):
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+            doc = load_data_file(path)
         except yaml.YAMLError as exc:
             raise AicomputeError(f"inventories/{path.name}: not valid YAML: {exc}") from None
         if not isinstance(doc, dict) or "database" not in doc:
