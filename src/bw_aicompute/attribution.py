@@ -130,8 +130,6 @@ class Traversal:
     def demand_arrays(self, A, deltas=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(share, row, amounts) of every non-zero demand entry, one per (share, row), in order
         of first appearance; amounts (entries, iterations)."""
-        import scipy.sparse as sp
-
         iterations = deltas.values.shape[1] if deltas is not None else 1
         n = A.shape[0]
         production = np.where(self.static_production != 0, self.static_production, 1.0)
@@ -148,16 +146,27 @@ class Traversal:
         for d in range(1, int(self.depth.max(initial=0)) + 1):
             at = np.flatnonzero(self.depth == d)
             amount[at] *= amount[self.parent[at]]
-        key = self.share.astype(np.int64) * (int(self.row.max(initial=0)) + 1) + self.row
-        unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")  # entries in order of first appearance
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        G = sp.csr_matrix((self.sign, (rank[inverse], self.visit)), shape=(len(unique), len(amount)))
+        G, firsts = self.grouping()
         totals = np.asarray(G @ amount)
         pick = np.flatnonzero(np.any(totals != 0, axis=1))
-        firsts = first[order][pick]
-        return self.share[firsts], self.row[firsts], totals[pick]
+        return self.share[firsts[pick]], self.row[firsts[pick]], totals[pick]
+
+    def grouping(self):
+        """(G, firsts): the sparse matrix summing signed visit amounts into one entry per
+        (share, row), entries in order of first appearance, and each entry's first term. It
+        depends on the structure only: built once (`np.unique` over the terms of 10,000 phases
+        is not redone for every block of Monte Carlo iterations)."""
+        import scipy.sparse as sp
+
+        if getattr(self, "_grouping", None) is None:
+            key = self.share.astype(np.int64) * (int(self.row.max(initial=0)) + 1) + self.row
+            unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            order = np.argsort(first, kind="stable")  # entries in order of first appearance
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            G = sp.csr_matrix((self.sign, (rank[inverse], self.visit)), shape=(len(unique), len(self.parent)))
+            self._grouping = (G, first[order])
+        return self._grouping
 
 
 def _varying(cols: np.ndarray, rows: np.ndarray, n: int, deltas) -> np.ndarray:
