@@ -14,7 +14,7 @@ the iterations, computed depth by depth for all phases at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -126,6 +126,7 @@ class Traversal:
     shares: list[tuple[int, str]]  # (phase index, stage), in order of first appearance
     static_value: np.ndarray  # per visit: the static matrix entry of its edge
     static_production: np.ndarray  # per visit: the static production of edge_col
+    _grouping: tuple | None = field(default=None, init=False, repr=False)  # `grouping()`, built once
 
     def demand_arrays(self, A, deltas=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(share, row, amounts) of every non-zero demand entry, one per (share, row), in order
@@ -158,7 +159,7 @@ class Traversal:
         is not redone for every block of Monte Carlo iterations)."""
         import scipy.sparse as sp
 
-        if getattr(self, "_grouping", None) is None:
+        if self._grouping is None:
             key = self.share.astype(np.int64) * (int(self.row.max(initial=0)) + 1) + self.row
             unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
             order = np.argsort(first, kind="stable")  # entries in order of first appearance

@@ -292,8 +292,8 @@ def _gpus(tres: pd.Series, path: Path) -> tuple[pd.Series, pd.Series]:
         problem = f"GPU count {quote(parsed[bad[0]][2])} is not gres/gpu[:TYPE]=N with N a whole number from 0 to {MAX_GPUS_PER_JOB:,}"
         raise Where(file=str(path), line=int(row) + 2, field="AllocTRES").error(problem)
     gpus = np.array([p[0] for p in parsed], dtype=float)
-    kinds = np.array([p[1] for p in parsed] or [""], dtype=object)
-    return pd.Series(gpus[codes], index=tres.index), pd.Series(kinds[codes] if len(codes) else [], index=tres.index, dtype=object)
+    kinds = np.array([p[1] for p in parsed], dtype=object)
+    return pd.Series(gpus[codes], index=tres.index), pd.Series(kinds[codes], index=tres.index, dtype=object)
 
 
 def _without_duplicates(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
@@ -355,8 +355,7 @@ def read_sacct(path: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
     counts["running"], counts["not started"] = int((running & ~not_started).sum()), int(not_started.sum())
     df = df[~(running | not_started)].copy()
     df["seconds"], df["start"] = _times(df, path)
-    codes, states = pd.factorize(df["State"])  # a few distinct states: split once each
-    df["state"] = np.array([v.split(" ", 1)[0] for v in states.tolist()] or [""], dtype=object)[codes] if len(codes) else ""
+    df["state"] = df["State"].map({s: s.split(" ", 1)[0] for s in df["State"].unique()})  # a few distinct states
     df["gpus"], df["gpu_type"] = _gpus(df["AllocTRES"], path)
     df["gpu_hours"] = df["gpus"] * df["seconds"] / 3600.0
     counts["allocations"] = len(df)
