@@ -16,6 +16,8 @@ median are printed.
    bw2calc MultiLCA of the total and the phase x stage demands (how the tool solved it before).
 4. `--phases 1000 10000`: warm deterministic assess of campaigns of N phases against one
    MultiLCA of the campaign and each phase over the written database (a skilled user's script).
+5. `--monte-carlo 10000 --iterations 1000`: Monte Carlo of a campaign of N phases, in-process,
+   alternated with the fair loop, then the peak memory of each in a process of its own.
 
 Run: python bench/montecarlo.py [--repeat 3] [--quick]    (uses a temporary Brightway data directory)
 """
@@ -190,11 +192,31 @@ def _old_demands(model, method) -> dict:
     return demands
 
 
+def memory(which: str, path: str, iterations: str) -> None:
+    """One Monte Carlo run of the tool or the baseline in this process (for its peak memory)."""
+    import bw2data as bd
+
+    from bw_aicompute import uncertainty
+    from bw_aicompute.assessment import assess
+    from bw_aicompute.lca import method_for
+
+    bd.projects.set_current("aicompute")
+    a = assess(Path(path), indicators=INDICATORS)
+    resolved = [method_for(i) for i in INDICATORS]
+    if which == "tool":
+        uncertainty.run(a.model, resolved, int(iterations), seed=42)
+    else:
+        baseline(bd.get_node(database=a.model.key[0], code=a.model.key[1]).id, [m for _, m in resolved], int(iterations))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="skip the whole-process and 1,000-phase runs")
     parser.add_argument("--phases", type=int, nargs="*", metavar="N", help="only the warm deterministic assess of campaigns of N phases (e.g. 1000 10000)")
+    parser.add_argument("--monte-carlo", type=int, metavar="N", help="only Monte Carlo of a campaign of N phases (e.g. 10000)")
+    parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--memory", nargs=3, metavar=("WHICH", "FILE", "ITERATIONS"), help=argparse.SUPPRESS)
     parser.add_argument("--baseline-script", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_script:  # the baseline as a user's script: project open, 1,000 iterations
@@ -206,10 +228,19 @@ def main() -> None:
         node = bd.get_node(database="aicompute-campaign-moshi-like", code="campaign")
         baseline(node.id, [method_for(i)[1] for i in INDICATORS], 1000)
         return
+    if args.memory:
+        return memory(*args.memory)
     from bw_aicompute import setup_project
 
     setup_project()
     folder = Path(tempfile.mkdtemp(prefix="bench_mc_campaigns_"))
+    if args.monte_carlo:
+        path = campaign_file(args.monte_carlo, folder)
+        in_process(path, args.iterations, args.repeat, f"{args.iterations} iterations, {args.monte_carlo}-phase campaign, 3 indicators, in-process")
+        for which in ("tool", "baseline"):
+            _, peak = process([sys.executable, __file__, "--memory", which, str(path), str(args.iterations)])
+            print(f"peak memory, {which} in a process of its own (imports, project, campaign read and solved once, then the Monte Carlo): {peak:.0f} MiB")
+        return
     if args.phases:
         for n in args.phases:
             deterministic_by_phase(campaign_file(n, folder), args.repeat)

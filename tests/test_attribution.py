@@ -151,3 +151,42 @@ def test_compiled_walk_is_the_walk_of_each_phase(data):
     assert np.column_stack([t.parent, t.edge_row, t.edge_col, t.depth]).tolist() == [list(v) for v in visits]
     assert np.column_stack([t.share, t.row, t.sign.astype(int), t.visit]).tolist() == [list(x) for x in terms]
     assert t.shares == shares
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_factored_shares_are_the_walked_shares(data):
+    """On generated supply chains with changes of any entry (a phase's inputs and production,
+    entries further down) over several iterations, the factored shares (each distinct phase
+    input walked once, times each phase's amount of it) equal the shares of the full walk of
+    every phase: sum over the demand entries of lambda x amount. A mutation (the production of
+    the phases left out of the factored amounts) makes this fail."""
+    from bw_aicompute.solver import Deltas
+
+    n = data.draw(st.integers(3, 12))
+    tags = [None, None, "GPU manufacturing", "on-site water", "electricity"]
+    stage = {j: s for j in range(n) if (s := data.draw(st.sampled_from(tags)))}
+    rows, cols, vals = list(range(n)), list(range(n)), [data.draw(st.floats(0.5, 2.0)) for _ in range(n)]
+    for j in range(n):
+        for r in range(j + 1, n):
+            if data.draw(st.booleans()):
+                rows.append(r), cols.append(j), vals.append(-data.draw(st.floats(0.1, 5.0)))
+    A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+    phases = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6))
+    a = StageAttribution({c: c for c in range(n)}, stage, phases)
+    iterations, indicators = 3, 2
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    coo = A.tocoo()
+    changed = rng.random(len(coo.data)) < 0.5
+    deltas = Deltas(coo.row[changed], coo.col[changed], 0.3 * coo.data[changed, None] * rng.normal(size=(int(changed.sum()), iterations)))
+    lam = {r: rng.normal(size=(iterations, indicators)) for r in range(n)}
+    t = a.traversal(A)
+    share, row, amounts = t.demand_arrays(A, deltas)
+    walked = np.zeros((iterations, len(t.shares), indicators))
+    for k, r, x in zip(share.tolist(), row.tolist(), amounts):
+        walked[:, k, :] += x[:, None] * lam[r]
+    f = a.factored(A)
+    factored = dict(zip(f.shares, np.moveaxis(f.parts(A, deltas, lam, iterations, indicators), 1, 0)))
+    assert set(factored) >= {t.shares[k] for k in set(share.tolist())}
+    for k, key in enumerate(t.shares):
+        assert factored.get(key, 0.0) == pytest.approx(walked[:, k, :], rel=1e-9, abs=1e-12 * (1 + np.abs(walked).max()))

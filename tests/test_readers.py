@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bw_aicompute import InputError
 from bw_aicompute import distributions
@@ -99,6 +101,26 @@ def test_formulas_names_order_and_values():
         evaluation_order({"x": "y + 1", "y": "x"}, "db")
     assert with_values("1 / (hw_lifetime_years * 8760 * utilisation)", {"utilisation": 0.5}) == "1 / (hw_lifetime_years * 8760 * 0.5)"
     assert with_values("utilisation_x + 1", {"utilisation": 0.5}) == "utilisation_x + 1"  # names, not text
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["({a} + {b} * {c}) * (x * y / 1000) + {a}", "max({a}, x - {b}) / {c}", "{a} * x ** 2 + {b} // {c}", "-{a} * sqrt(y) % {c}", "{a} / ({b} - {b})"]),
+                          st.floats(0, 1e6), st.floats(-50, 50), st.sampled_from([1, 2, 8.0, 0.5])), min_size=1, max_size=12))
+def test_formulas_of_one_template_evaluated_together_as_one_by_one(formulas):
+    """Formulas that differ only in their numbers, evaluated together with the numbers as
+    arrays (`evaluate_many`), give each formula's own value, numbers or arrays of samples; a
+    template that fails for one of them (a division by zero) raises the error of that one."""
+    from bw_aicompute.inventory.formulas import FormulaError, evaluate_checked, evaluate_many
+
+    texts = [t.format(a=a, b=b, c=c) for t, a, b, c in formulas]
+    for symbols, n in (({"x": np.linspace(0.5, 3, 4), "y": np.array([1.0, 2.0, 3.0, 4.0])}, 4), ({"x": 2.0, "y": 9.0}, 1)):
+        try:
+            one_by_one = [np.broadcast_to(evaluate_checked(t, symbols), (n,)) for t in texts]
+        except FormulaError as exc:
+            with pytest.raises(FormulaError, match=str(exc).split(" (")[0]):
+                evaluate_many(texts, symbols, n)
+            continue
+        assert evaluate_many(texts, symbols, n) == pytest.approx(np.array(one_by_one), rel=1e-12, abs=1e-300)
 
 
 def test_distributions_round_trip_and_sampling():

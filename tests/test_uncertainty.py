@@ -68,13 +68,36 @@ def test_same_seed_same_numbers_and_outputs_add_up(ready_dir):
     assert np.array_equal(a.uncertainty.breakdown, b.uncertainty.breakdown)
     assert not np.allclose(a.uncertainty.totals, c.uncertainty.totals)
     mc = a.uncertainty
-    assert mc.breakdown.sum(axis=1) == pytest.approx(mc.totals, rel=1e-8)
+    assert np.asarray(mc.breakdown).sum(axis=1) == pytest.approx(mc.totals, rel=1e-8)
     stats = mc.totals_table().set_index("indicator")
     for ind in ("climate", "water", "adp_minerals"):
         r = stats.loc[ind]
         assert r.p2_5 < r.p25 < r.p50 < r.p75 < r.p97_5 and r.sd > 0
     # exchange distributions are sampled too (lifecycle GHG of the technologies of the French mix)
     assert any(n.startswith("Carbon dioxide, fossil of electricity production, nuclear") for n in mc.input_names)
+
+
+def test_shares_read_as_the_array_and_tables_from_it(ready_dir):
+    """The breakdown kept as factors (`Shares`) reads as the array it stands for (rows by
+    number, list, slice), and the statistics tables, computed in blocks of rows, are those of
+    each column of that array (numpy's percentiles, one column at a time)."""
+    mc = assess(EXAMPLES / "moshi_like.yaml", iterations=30, seed=4).uncertainty
+    assert isinstance(mc.breakdown, uncertainty.Shares)
+    dense = np.asarray(mc.breakdown)
+    assert dense.shape == mc.breakdown.shape == (30, len(mc.rows), 3) and np.abs(dense).sum() > 0
+    assert np.array_equal(mc.breakdown[:, [5, 1, 5], 2], dense[:, [5, 1, 5], 2])
+    assert np.array_equal(mc.breakdown[:, 3, :], dense[:, 3, :]) and np.array_equal(mc.breakdown[:, 2:17, 1], dense[:, 2:17, 1])
+    table = mc.breakdown_table()
+    assert len(table) == len(mc.rows) * 3
+    for k in (0, 7, len(table) - 1):
+        r, j = divmod(k, 3)
+        values = dense[:, r, j]
+        assert (table.phase[k], table.stage[k], table.indicator[k]) == (*mc.rows[r], mc.labels[j])
+        assert table.loc[k, ["p2_5", "p50", "p97_5"]].tolist() == pytest.approx(np.percentile(values, [2.5, 50, 97.5]).tolist(), rel=1e-12)
+        assert table.sd[k] == pytest.approx(values.std(ddof=1), rel=1e-9, abs=1e-15)
+    by_stage = mc.group_table("stage").set_index(["stage", "indicator"])
+    sel = [k for k, (_, stage) in enumerate(mc.rows) if stage == "electricity"]
+    assert by_stage.loc[("electricity", "water"), "mean"] == pytest.approx(dense[:, sel, 1].sum(axis=1).mean(), rel=1e-12)
 
 
 def test_fixed_inputs_have_no_spread(ready_dir):
@@ -142,7 +165,7 @@ def test_same_results_as_the_reference_on_the_same_samples(ready_dir, monkeypatc
     totals, breakdown = uncertainty.scores(plan, samples)
     ref_totals, ref_breakdown = _reference(plan, samples)
     assert totals == pytest.approx(ref_totals, rel=1e-9)
-    assert breakdown == pytest.approx(ref_breakdown, rel=1e-9, abs=1e-9 * np.abs(ref_totals).max())
+    assert np.asarray(breakdown) == pytest.approx(ref_breakdown, rel=1e-9, abs=1e-9 * np.abs(ref_totals).max())
     assert not np.allclose(totals[0], totals[1])
 
 

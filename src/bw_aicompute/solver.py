@@ -101,6 +101,7 @@ class System:
     lu: object = None  # refine.Factors of the core's static matrix, once computed
     steps: list[int] = field(default_factory=list)  # refinement steps of each block solved
     direct: int = 0  # iterations solved with their own LU (refinement not converged)
+    levels: list | None = None  # `_Level`s of the top columns, read once
 
     @property
     def product_row(self) -> dict[int, int]:
@@ -274,7 +275,7 @@ def _lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]
     lam = {system.product_row[c]: x[:, k, :] for k, c in enumerate(system.core.tolist())}
     top = np.array(system.top, dtype=int)
     if len(top):
-        _back_substitute(system, lam, _core_rhs(system, bio, top, iterations), tech, iterations)
+        _back_substitute(system, lam, bio, tech, iterations)
     return lam
 
 
@@ -290,33 +291,93 @@ def _levels(system: System) -> list[np.ndarray]:
     return [np.array([k for k, v in out.items() if v == d]) for d in range(max(out.values(), default=-1) + 1)]
 
 
-def _back_substitute(system: System, lam: dict[int, np.ndarray], h: np.ndarray, tech: Deltas, iterations: int) -> None:
-    """lambda of the top columns, level by level: (h_j - sum of the inputs' lambda x amount) /
-    production, with the entries' changes, vectorised over the columns of a level."""
+@dataclass
+class _Level:
+    """One group of top columns back-substituted together (`_levels`), read once from the
+    static matrices: its entries (`at` in A's data), their rows and owning column, which are
+    the columns' own products, the inputs summed per column (`G`, over the distinct input rows
+    `distinct`, `pick`: each input's place in them), and the columns' static C B (`H`)."""
+
+    cols: np.ndarray
+    at: np.ndarray
+    rows: np.ndarray
+    owner: np.ndarray
+    own: np.ndarray
+    is_own: np.ndarray
+    inputs: np.ndarray
+    G: object
+    distinct: np.ndarray
+    pick: np.ndarray
+    H: np.ndarray  # (columns, indicators)
+    below: tuple[int, np.ndarray] | None = None  # (level, places): the inputs are its columns (`_below`)
+
+
+def _level(system: System, group: np.ndarray) -> _Level:
+    """The `_Level` of the top columns at positions `group` of `system.top`."""
+    import scipy.sparse as sp
+
+    A = system.A
+    cols = np.array(system.top)[group]
+    counts = A.indptr[cols + 1] - A.indptr[cols]
+    at = np.repeat(A.indptr[cols] - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+    rows, owner = A.indices[at].astype(np.int64), np.repeat(np.arange(len(cols)), counts)
+    own = np.array([system.product_row[c] for c in cols.tolist()])
+    is_own = rows == own[owner]
+    inputs = np.flatnonzero(~is_own)
+    G = sp.csr_matrix((np.ones(len(inputs)), (owner[inputs], np.arange(len(inputs)))), shape=(len(cols), len(inputs)))
+    distinct, pick = np.unique(rows[inputs], return_inverse=True)
+    H = np.asarray(system.B[:, cols].T @ system.C.T).reshape(len(cols), system.C.shape[0])
+    return _Level(cols, at, rows, owner, own, is_own, inputs, G, distinct, pick, H)
+
+
+def _back_substitute(system: System, lam: dict[int, np.ndarray], bio: Deltas, tech: Deltas, iterations: int) -> None:
+    """lambda of the top columns, level by level: (C B_j - sum of the inputs' lambda x amount) /
+    production, with the entries' changes, vectorised over the columns of a level and computed
+    as (columns, iterations) per indicator (the structure of each level read once per system)."""
     import scipy.sparse as sp
 
     from .attribution import entry_values
 
-    A = system.A
-    for group in _levels(system):
-        cols = np.array(system.top)[group]
-        counts = A.indptr[cols + 1] - A.indptr[cols]
-        at = np.concatenate([np.arange(A.indptr[c], A.indptr[c + 1]) for c in cols.tolist()])
-        rows, owner = A.indices[at].astype(np.int64), np.repeat(np.arange(len(cols)), counts)
-        values = entry_values(A.data[at], rows, cols[owner], A.shape[0], tech, iterations)
-        own = np.array([system.product_row[c] for c in cols.tolist()])
-        is_own = rows == own[owner]
-        production = np.ones((len(cols), iterations))
-        production[owner[is_own]] = values[is_own]
-        inputs = np.flatnonzero(~is_own)
-        value = h[:, group, :].copy()
-        if len(inputs):
-            G = sp.csr_matrix((np.ones(len(inputs)), (owner[inputs], np.arange(len(inputs)))), shape=(len(cols), len(inputs)))
-            for j in range(h.shape[2]):
-                L = np.stack([lam[int(r)][:, j] for r in rows[inputs].tolist()])  # (inputs, iterations)
-                value[:, :, j] -= (G @ (values[inputs] * L)).T
-        for k, r in enumerate(own.tolist()):
-            lam[r] = value[:, k, :] / production[k][:, None]
+    if system.levels is None:
+        system.levels = [_level(system, group) for group in _levels(system)]
+        _below(system.levels)
+    done: list[np.ndarray] = []  # each level's lambdas, (indicators, columns, iterations)
+    for v in system.levels:
+        values = entry_values(system.A.data[v.at], v.rows, v.cols[v.owner], system.A.shape[0], tech, iterations)
+        production = np.ones((len(v.cols), iterations))
+        production[v.owner[v.is_own]] = values[v.is_own]
+        pos = _positions(system.B.shape[1], v.cols)[bio.cols]
+        keep = np.flatnonzero(pos >= 0)
+        out = np.empty((v.H.shape[1], len(v.cols), iterations))
+        for j in range(v.H.shape[1]):
+            value = np.repeat(v.H[:, j : j + 1], iterations, axis=1)  # (columns, iterations)
+            if len(keep):  # the biosphere changes of these columns
+                value += sp.csr_matrix((system.C[j][bio.rows[keep]], (pos[keep], keep)), shape=(len(v.cols), len(pos))) @ bio.values
+            if len(v.inputs):
+                value -= v.G @ (values[v.inputs] * _inputs(lam, v, done, j)[v.pick])
+            np.divide(value, production, out=out[j])
+        for k, r in enumerate(v.own.tolist()):
+            lam[r] = out[:, k, :].T
+        done.append(out)
+
+
+def _inputs(lam: dict[int, np.ndarray], v: _Level, done: list[np.ndarray], j: int) -> np.ndarray:
+    """(distinct inputs, iterations) lambdas of level `v`'s inputs on indicator j: one slice of
+    a level below when they are all its columns (the campaign's phases), else row by row."""
+    if v.below is not None:
+        level, at = v.below
+        return done[level][j][at]
+    return np.stack([lam[int(r)][:, j] for r in v.distinct.tolist()])
+
+
+def _below(levels: list[_Level]) -> None:
+    """Set `below` of each level whose distinct inputs are all columns of one level before it."""
+    for k, v in enumerate(levels):
+        for i, u in enumerate(levels[:k]):
+            place = {r: p for p, r in enumerate(u.own.tolist())}
+            if len(v.distinct) and all(r in place for r in v.distinct.tolist()):
+                v.below = (i, np.array([place[r] for r in v.distinct.tolist()]))
+                break
 
 
 def totals(system: System, tech: Deltas, bio: Deltas) -> np.ndarray:
@@ -357,23 +418,22 @@ def solve_parts(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, 
     return (totals, *_shares(system, lam, totals, tech))
 
 
-def _shares(system: System, lam: dict[int, np.ndarray], totals: np.ndarray, tech: Deltas) -> tuple[list[tuple[int, str]], np.ndarray]:
-    """The phase x stage shares: lambda at each demanded row times the demand, summed per share
-    with one sparse product per indicator."""
-    import scipy.sparse as sp
+def solve_factors(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As `solve_parts`, with the shares as their factors (`attribution.Factored.factors`):
+    totals (iterations, indicators), each phase input's amount (iterations, inputs) and the
+    score of one unit of each input in each stage (iterations, unit shares, indicators)."""
+    lam = _lambdas(system, tech, bio)
+    totals = lam[system.product_row[system.fu]]
+    factored = system.attribution.factored(system.A)
+    return (totals, *factored.factors(system.A, tech, lam, totals.shape[0], totals.shape[1]))
 
-    traversal = system.attribution.traversal(system.A)
-    share, rows, amounts = traversal.demand_arrays(system.A, tech)
-    if not len(share):
-        return [], np.zeros((totals.shape[0], 0, totals.shape[1]))
-    unique_rows, at = np.unique(rows, return_inverse=True)
-    kept, which = np.unique(share, return_inverse=True)  # share numbers follow first appearance
-    G = sp.csr_matrix((np.ones(len(share)), (which, np.arange(len(share)))), shape=(len(kept), len(share)))
-    parts = np.empty((totals.shape[0], len(kept), totals.shape[1]))  # (iterations, shares, indicators)
-    for j in range(totals.shape[1]):
-        L = np.stack([lam[r][:, j] for r in unique_rows.tolist()])  # (rows, iterations)
-        parts[:, :, j] = (G @ (amounts * L[at])).T
-    return [traversal.shares[k] for k in kept.tolist()], clean_roundoff(parts, totals[:, None, :])
+
+def _shares(system: System, lam: dict[int, np.ndarray], totals: np.ndarray, tech: Deltas) -> tuple[list[tuple[int, str]], np.ndarray]:
+    """The phase x stage shares: lambda at each demanded row times the demand, with the walk
+    below the phases' inputs scored once per distinct input (`attribution.Factored`)."""
+    factored = system.attribution.factored(system.A)
+    parts = factored.parts(system.A, tech, lam, totals.shape[0], totals.shape[1])
+    return factored.shares, clean_roundoff(parts, totals[:, None, :], out=parts)
 
 
 def stage_amounts(system: System, stage: str) -> float:

@@ -31,9 +31,10 @@ from .campaign import STAGES, CampaignModel, open_campaign, read_campaign
 from .linking import foreground_for
 from .errors import AicomputeError
 from .inventory.formulas import evaluate_parameters, formula_names
+from .attribution import clean_roundoff, pair_sums
 from .lca import node_ids, node_keys, static_matrices
 from .sampling import FormulaExchange, ParameterModel, draw_exchanges, formula_deltas, formula_exchanges, uncertain_entries
-from .solver import Deltas, System, build_system, solve_parts
+from .solver import Deltas, System, build_system, solve_factors
 from .solver import totals as solver_totals
 
 #: The open background, whose parameters (hydropower evaporation) are sampled too.
@@ -46,6 +47,62 @@ CHUNK = 250
 #: chain is drawn and solved in blocks of iterations that fit (`Plan.block`).
 DRAW_FLOATS = 2**24
 _KEYS = ("p2_5", "p25", "p50", "p75", "p97_5")
+#: Values read at once for the statistics of the phase x stage shares (32 MiB).
+STATS_FLOATS = 2**22
+
+
+@dataclass
+class Shares:
+    """The (iterations, rows, indicators) phase x stage shares of Monte Carlo iterations, kept
+    as their factors (`attribution.Factored`): each phase input's amount per iteration and the
+    score of one unit of each input in each stage. Indexed like the array they stand for
+    (`shares[:, rows, j]`, `np.asarray(shares)`), only the rows read are multiplied out, so a
+    campaign of 10,000 phases x 1,000 iterations holds 160 MB, not the 2.2 GB of the array.
+
+    Attributes
+    ----------
+    amount : ndarray
+        (iterations, phase inputs).
+    unit : ndarray
+        (iterations, unit shares, indicators).
+    totals : ndarray
+        (iterations, indicators): a share within `attribution.ROUNDOFF` of the total is 0.
+    entry, unit_share, row : ndarray of int
+        Each (input, unit share) pair and the row it adds to, sorted by row.
+    rows : int
+        Rows of the array (phases x stages).
+    """
+
+    amount: np.ndarray
+    unit: np.ndarray
+    totals: np.ndarray
+    entry: np.ndarray
+    unit_share: np.ndarray
+    row: np.ndarray
+    rows: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(iterations, rows, indicators)."""
+        return (self.amount.shape[0], self.rows, self.unit.shape[2])
+
+    def __getitem__(self, key) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        its, rows, j = (*key, slice(None), slice(None))[:3]
+        want = np.arange(self.rows)[rows]
+        x = pair_sums(self.amount[its], self.unit[its], self.entry, self.unit_share, self.row, np.atleast_1d(want))
+        x = clean_roundoff(x, self.totals[its][..., None, :], out=x)
+        return (x[..., 0, :] if np.ndim(want) == 0 else x)[..., j]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[:, :, :]
+        return out if dtype is None else out.astype(dtype)
+
+    @classmethod
+    def join(cls, parts: list["Shares"]) -> "Shares":
+        """The iterations of `parts` (of one campaign) one after the other."""
+        first = parts[0]
+        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("amount", "unit", "totals")), first.entry, first.unit_share, first.row, first.rows)
 
 
 @dataclass
@@ -60,8 +117,9 @@ class MonteCarlo:
     totals : ndarray
         (iterations, indicators) scores of the campaign.
     rows : list of (phase, stage)
-    breakdown : ndarray
-        (iterations, rows, indicators) scores of each phase x stage share.
+    breakdown : ndarray or Shares
+        (iterations, rows, indicators) scores of each phase x stage share (`Shares`: the
+        same, computed for the rows read).
     input_names : list of str
         The sampled inputs: parameters (`parameter <name>`) and uncertain exchanges.
     inputs : ndarray
@@ -75,7 +133,7 @@ class MonteCarlo:
     seed: int
     totals: np.ndarray  # (iterations, indicators)
     rows: list[tuple[str, str]]  # (phase, stage)
-    breakdown: np.ndarray  # (iterations, rows, indicators)
+    breakdown: "np.ndarray | Shares"  # (iterations, rows, indicators)
     input_names: list[str]
     inputs: np.ndarray  # (iterations, inputs)
     chunks: list[tuple[int, int]] = field(default_factory=list)  # (chunk, of chunks) combined
@@ -83,31 +141,40 @@ class MonteCarlo:
 
     def stats(self, values: np.ndarray) -> dict[str, float]:
         """Mean, sample standard deviation and the 2.5/25/50/75/97.5 percentiles of `values`."""
-        p = np.percentile(values, PERCENTILES)
-        return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0, **{k: float(v) for k, v in zip(_KEYS, p)}}
+        return {k: float(v[0]) for k, v in _statistics(values[:, None]).items()}
 
     def totals_table(self) -> pd.DataFrame:
         """Statistics of each indicator's total."""
         return pd.DataFrame([{"indicator": lab, "unit": u, **self.stats(self.totals[:, j])} for j, (lab, u) in enumerate(zip(self.labels, self.units))])
 
     def breakdown_table(self) -> pd.DataFrame:
-        """Statistics of each phase x stage share, per indicator."""
-        out = []
-        for r, (phase, stage) in enumerate(self.rows):
-            for j, (lab, u) in enumerate(zip(self.labels, self.units)):
-                out.append({"phase": phase, "stage": stage, "indicator": lab, "unit": u, **self.stats(self.breakdown[:, r, j])})
-        return pd.DataFrame(out)
+        """Statistics of each phase x stage share, per indicator (rows read in blocks)."""
+        k = len(self.labels)
+        step = max(1, STATS_FLOATS // max(self.iterations * k, 1))
+        blocks = [_statistics(np.asarray(self.breakdown[:, lo : lo + step, :]).reshape(self.iterations, -1)) for lo in range(0, len(self.rows), step)]
+        stats = {key: np.concatenate([b[key] for b in blocks]) if blocks else np.zeros(0) for key in ("mean", "sd", *_KEYS)}
+        return pd.DataFrame({
+            "phase": np.repeat([p for p, _ in self.rows], k), "stage": np.repeat([s for _, s in self.rows], k),
+            "indicator": np.tile(self.labels, len(self.rows)), "unit": np.tile(self.units, len(self.rows)), **stats,
+        })
 
     def group_table(self, by: str) -> pd.DataFrame:
         """Statistics of the sums by phase or by stage."""
+        import scipy.sparse as sp
+
         index = 0 if by == "phase" else 1
         keys = list(dict.fromkeys(r[index] for r in self.rows))
-        out = []
-        for key in keys:
-            sel = [i for i, r in enumerate(self.rows) if r[index] == key]
-            for j, (lab, u) in enumerate(zip(self.labels, self.units)):
-                out.append({by: key, "indicator": lab, "unit": u, **self.stats(self.breakdown[:, sel, j].sum(axis=1))})
-        return pd.DataFrame(out)
+        code = {key: c for c, key in enumerate(keys)}
+        S = sp.csr_matrix((np.ones(len(self.rows)), (np.arange(len(self.rows)), [code[r[index]] for r in self.rows])), shape=(len(self.rows), len(keys)))
+        k = len(self.labels)
+        sums = np.zeros((self.iterations, len(keys), k))
+        step = max(1, STATS_FLOATS // max(self.iterations * k, 1))
+        for lo in range(0, len(self.rows), step):
+            block = np.asarray(self.breakdown[:, lo : lo + step, :])
+            for j in range(k):
+                sums[:, :, j] += (S[lo : lo + step].T @ block[:, :, j].T).T
+        stats = _statistics(sums.reshape(self.iterations, -1))
+        return pd.DataFrame({by: np.repeat(np.array(keys, dtype=object), k), "indicator": np.tile(self.labels, len(keys)), "unit": np.tile(self.units, len(keys)), **stats})
 
     def sensitivity(self, top: int = 10) -> pd.DataFrame:
         """Spearman rank correlation of each sampled input with each indicator's total, its
@@ -150,6 +217,14 @@ class MonteCarlo:
             "rows": self.breakdown_table().to_dict(orient="records"),
             "sensitivity": self.sensitivity().to_dict(orient="records"),
         }
+
+
+def _statistics(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, sample standard deviation and the 2.5/25/50/75/97.5 percentiles of each column of
+    (iterations, columns) `values`."""
+    p = np.percentile(values, PERCENTILES, axis=0)
+    sd = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(values.shape[1])
+    return {"mean": values.mean(axis=0), "sd": sd, **dict(zip(_KEYS, p))}
 
 
 def ranks(x: np.ndarray) -> np.ndarray:
@@ -195,6 +270,7 @@ class Plan:
     labels: list[str]
     units: list[str]
     characterised: np.ndarray  # bool per biosphere row: a factor on some indicator
+    pairs: tuple = ()  # (input, unit share, row) of the factored shares (`_pairs`)
     block: int = CHUNK  # iterations drawn and solved at once
     choices: list["Choice"] = field(default_factory=list)  # markets of alternatives, one drawn per iteration
 
@@ -230,7 +306,12 @@ def _choices(lca, system: System, active: np.ndarray, databases: list[str]) -> l
 
     from .solver import lambdas
 
-    marked = {id_: data["choice"] for id_, data in AD.select(AD.id, AD.data).where(AD.database.in_(databases)).tuples() if data.get("choice")}
+    col_id = {c: i for i, c in lca.dicts.activity.items()}
+    ids = [col_id[c] for c in system.core.tolist()]  # a market is in the supply chain, not a phase
+    marked = {}
+    for k in range(0, len(ids), 500):
+        query = AD.select(AD.id, AD.data).where(AD.database.in_(databases), AD.id.in_(ids[k : k + 500]))
+        marked.update({id_: data["choice"] for id_, data in query.tuples() if data.get("choice")})
     out = []
     lam = None
     for id_, name in marked.items():
@@ -296,7 +377,7 @@ def prepare(model: CampaignModel | list[CampaignModel], resolved: list[tuple[str
     return Plan(
         system, lca, active, exchanges, parameters, [p for p in parameters.fields if p in reaching], ours, _watch_names(lca, ours, active), rows,
         labels=[lab for lab, _ in resolved], units=[bd.methods[m].get("unit", "") for m in methods], characterised=characterised,
-        block=_block(entries), choices=_choices(lca, system, active, [m.database for m in models]),
+        pairs=_pairs(system), block=_block(entries), choices=_choices(lca, system, active, [m.database for m in models]),
     )
 
 
@@ -356,18 +437,22 @@ def draw(plan: Plan, iterations: int, rng: np.random.Generator) -> Samples:
     return Samples(Deltas.join([tech.deltas(), f_tech, *chosen]), Deltas.join([bio.deltas(), f_bio]), inputs)
 
 
-def scores(plan: Plan, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
-    """(iterations, indicators) totals and (iterations, rows, indicators) phase x stage shares."""
-    totals, shares, parts = solve_parts(plan.system, samples.tech, samples.bio)
-    breakdown = np.zeros((totals.shape[0], len(plan.rows), totals.shape[1]))
-    index = {row: k for k, row in enumerate(plan.rows)}
-    names = list(dict.fromkeys(phase for phase, _ in plan.rows))
-    at = np.array([index[(names[i], stage)] for i, stage in shares], dtype=int)
-    if len(np.unique(at)) == len(at):
-        breakdown[:, at, :] = parts
-    else:  # shares of phases of the same name
-        np.add.at(breakdown, (slice(None), at), parts)
-    return totals, breakdown
+def scores(plan: Plan, samples: Samples) -> tuple[np.ndarray, Shares]:
+    """(iterations, indicators) totals and the (iterations, rows, indicators) phase x stage
+    shares (`Shares`)."""
+    totals, amount, unit = solve_factors(plan.system, samples.tech, samples.bio)
+    return totals, Shares(amount, unit, totals, *plan.pairs, len(plan.rows))
+
+
+def _pairs(system: System) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(input, unit share, row) of every pair of the factored attribution, sorted by row (the
+    row of phase i's stage s: i x len(STAGES) + the stage's place in `STAGES`)."""
+    f = system.attribution.factored(system.A)
+    place = {stage: k for k, stage in enumerate(STAGES)}
+    row_of = np.array([i * len(STAGES) + place[stage] for i, stage in f.shares], dtype=np.int64)
+    row = row_of[f.pair_share] if len(f.pair_share) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(row, kind="stable")
+    return f.pair_entry[order], f.pair_unit[order], row[order]
 
 
 def chunk_sizes(iterations: int) -> list[int]:
@@ -392,7 +477,8 @@ def run_chunk(plan: Plan, seed: int, chunk: int, chunks: int, iterations: int) -
     for size in blocks(plan, iterations):
         samples = draw(plan, size, rng)
         parts.append((*scores(plan, samples), samples.inputs))
-    totals, breakdown, inputs = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    totals, inputs = (np.concatenate([p[k] for p in parts]) for k in (0, 2))
+    breakdown = Shares.join([p[1] for p in parts])
     return MonteCarlo(
         labels=plan.labels, units=plan.units, iterations=iterations, seed=seed, totals=totals, rows=plan.rows, breakdown=breakdown,
         input_names=[f"parameter {p}" for p in plan.recorded] + plan.watch_names + choice_names(plan), inputs=inputs, chunks=[(chunk, chunks)],
@@ -493,7 +579,7 @@ def combine(parts: list[MonteCarlo]) -> MonteCarlo:
         seed=first.seed,
         totals=np.vstack([p.totals for p in parts]),
         rows=first.rows,
-        breakdown=np.concatenate([p.breakdown for p in parts]),
+        breakdown=Shares.join([p.breakdown for p in parts]) if isinstance(first.breakdown, Shares) else np.concatenate([p.breakdown for p in parts]),
         input_names=first.input_names,
         inputs=np.vstack([p.inputs for p in parts]),
         chunks=[c for p in parts for c in p.chunks],

@@ -164,6 +164,62 @@ class FormulaEvaluator:
         self.symbols[name] = value
 
 
+_NUMBER = "__number_{}"  # the names of a template's numbers (not a parameter name: `lift_numbers`)
+
+
+@functools.lru_cache(maxsize=65536)
+def lift_numbers(formula: str) -> tuple[str, tuple[float, ...]]:
+    """`formula` with its numbers replaced by names (its template) and those numbers, as floats:
+    formulas that differ only in their numbers (10,000 phases' GPU-hours times one expression
+    of parameters) share a template. A formula that does not parse is its own template."""
+    try:
+        parse(formula)  # checked; its tree is cached and shared, so a fresh one is changed
+    except FormulaError:
+        return formula, ()
+    tree = ast.parse(formula.strip(), mode="eval")
+    numbers: list[float] = []
+
+    class Lift(ast.NodeTransformer):
+        def visit_Constant(self, node: ast.Constant) -> ast.AST:
+            numbers.append(float(node.value))
+            return ast.Name(id=_NUMBER.format(len(numbers) - 1), ctx=ast.Load())
+
+    return ast.unparse(Lift().visit(tree)), tuple(numbers)
+
+
+def evaluate_many(formulas: list[str], symbols: Mapping[str, Any], iterations: int) -> np.ndarray:
+    """(formulas, iterations) values of `formulas` over the same symbols (`evaluate_checked`;
+    arrays of samples of length `iterations`), each template (`lift_numbers`) evaluated once
+    for all its formulas with their numbers as arrays; a template whose evaluation fails is
+    evaluated formula by formula (the error names the one that fails)."""
+    groups: dict[str, list[int]] = {}
+    lifted = [lift_numbers(f) for f in formulas]
+    for k, (template, _) in enumerate(lifted):
+        groups.setdefault(template, []).append(k)
+    out = np.empty((len(formulas), iterations))
+    evaluate = FormulaEvaluator(symbols)
+    for template, at in groups.items():
+        if len(at) > 1 and lifted[at[0]][1]:
+            numbers = np.array([lifted[k][1] for k in at])  # (formulas, numbers)
+            for i in range(numbers.shape[1]):
+                evaluate.set(_NUMBER.format(i), numbers[:, i].reshape(-1, *([1] * _rank(symbols))))
+            try:
+                values = np.asarray(evaluate(template), dtype=float)
+            except FormulaError:
+                values = None
+            if values is not None:
+                out[at] = values.reshape(len(at), -1) if values.ndim else values
+                continue
+        for k in at:
+            out[k] = evaluate(formulas[k])
+    return out
+
+
+def _rank(symbols: Mapping[str, Any]) -> int:
+    """Dimensions of the arrays among `symbols` (1: samples; 0: numbers only)."""
+    return max((np.ndim(v) for v in symbols.values()), default=0)
+
+
 def evaluation_order(formulas: Mapping[str, str], where: str) -> list[str]:
     """Names of formula parameters in an order in which each follows those it uses.
 
