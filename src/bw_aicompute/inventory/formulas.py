@@ -198,11 +198,12 @@ def evaluate_many(formulas: list[str], symbols: Mapping[str, Any], iterations: i
         groups.setdefault(template, []).append(k)
     out = np.empty((len(formulas), iterations))
     evaluate = FormulaEvaluator(symbols)
+    rank = max((np.ndim(v) for v in symbols.values()), default=0)  # 1: arrays of samples
     for template, at in groups.items():
         if len(at) > 1 and lifted[at[0]][1]:
             numbers = np.array([lifted[k][1] for k in at])  # (formulas, numbers)
             for i in range(numbers.shape[1]):
-                evaluate.set(_NUMBER.format(i), numbers[:, i].reshape(-1, *([1] * _rank(symbols))))
+                evaluate.set(_NUMBER.format(i), numbers[:, i].reshape(-1, *([1] * rank)))
             try:
                 values = np.asarray(evaluate(template), dtype=float)
             except FormulaError:
@@ -213,11 +214,6 @@ def evaluate_many(formulas: list[str], symbols: Mapping[str, Any], iterations: i
         for k in at:
             out[k] = evaluate(formulas[k])
     return out
-
-
-def _rank(symbols: Mapping[str, Any]) -> int:
-    """Dimensions of the arrays among `symbols` (1: samples; 0: numbers only)."""
-    return max((np.ndim(v) for v in symbols.values()), default=0)
 
 
 def evaluation_order(formulas: Mapping[str, str], where: str) -> list[str]:
