@@ -203,6 +203,27 @@ def monte_carlo(model, fu: int, resolved, iterations: int, repeat: int) -> tuple
     return tool, base
 
 
+def ideal(model, resolved, iterations: int, repeat: int) -> list[float]:
+    """Seconds per iteration of the ideal of issue 41: the factorisation reused (not timed),
+    and per iteration the draws (the tool's: exchanges, parameters, formulas) and one solve of
+    the static factors with the iteration's right-hand sides; no refinement, no shares."""
+    from bw_aicompute import solver, uncertainty
+
+    plan = uncertainty.prepare(model, resolved)
+    uncertainty.scores(plan, uncertainty.draw(plan, 1, np.random.default_rng(0)))  # factorises once
+    system, out = plan.system, []
+    if system.lu is None:  # a core small enough for the batched dense solve: no factors to reuse
+        return out
+    for k in range(repeat):
+        rng, t = np.random.default_rng(k), time.perf_counter()
+        for lo in range(0, iterations, plan.block):
+            samples = uncertainty.draw(plan, min(plan.block, iterations - lo), rng)
+            rhs = solver._core_rhs(system, samples.bio, system.core, samples.inputs.shape[0])
+            system.lu.solve(rhs.transpose(1, 0, 2).reshape(rhs.shape[1], -1))
+        out.append((time.perf_counter() - t) / iterations)
+    return out
+
+
 def same_draws(model, resolved, campaign: Path) -> bool:
     """The totals of 300 iterations in this process equal those of 2 worker processes."""
     import bw2data as bd
@@ -264,6 +285,9 @@ def bench(n: int, iterations: int, process_iterations: int, repeat: int) -> None
     iterations = iterations or (1000 if n <= 2000 else 250)
     tool, base = monte_carlo(a.model, fu, resolved, iterations, repeat)
     print(f"Monte Carlo in-process, {iterations} iterations x {repeat}, s per iteration: tool {_median(tool)} | baseline {_median(base)} | baseline / tool (medians) {statistics.median(base) / statistics.median(tool):.1f}x")
+    best = ideal(a.model, resolved, iterations, repeat)
+    if best:
+        print(f"ideal (draws + one solve of the static factors per iteration), s per iteration: {_median(best)} | tool / ideal (medians) {statistics.median(tool) / statistics.median(best):.1f}x")
     print(f"same totals in 1 and 2 processes: {same_draws(a.model, resolved, campaign)}")
     eco = ["--background", "ecoinvent"]
     tool_p = _process([sys.executable, "-m", "bw_aicompute", "assess", str(campaign), "--iterations", str(process_iterations), *eco])

@@ -187,8 +187,10 @@ def _varying(cols: np.ndarray, rows: np.ndarray, n: int, deltas) -> np.ndarray:
     """Indices of the entries (rows, cols) that have a change in `deltas`."""
     if deltas is None or not len(deltas.rows):
         return np.zeros(0, dtype=np.int64)
-    keys = np.unique(deltas.cols.astype(np.int64) * n + deltas.rows)
-    return np.flatnonzero(np.isin(cols.astype(np.int64) * n + rows, keys))
+    _, keys = deltas.sorted_keys(n)
+    want = cols.astype(np.int64) * n + rows
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.flatnonzero(keys[pos] == want)
 
 
 def _static_values(A, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -216,14 +218,13 @@ def entry_values(static: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int,
 
     if deltas is None or not len(deltas.rows):
         return np.repeat(static[:, None], iterations, axis=1)
-    keys = deltas.cols.astype(np.int64) * n + deltas.rows
-    order = np.argsort(keys, kind="stable")
+    order, keys = deltas.sorted_keys(n)
     want = cols.astype(np.int64) * n + rows
-    lo, hi = np.searchsorted(keys[order], want, "left"), np.searchsorted(keys[order], want, "right")
+    lo, hi = np.searchsorted(keys, want, "left"), np.searchsorted(keys, want, "right")
     counts = hi - lo
     entry = np.repeat(np.arange(len(want)), counts)
     at = order[np.repeat(lo, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)]
-    G = sp.csr_matrix((np.ones(len(at)), (entry, at)), shape=(len(want), len(keys)))
+    G = sp.csr_matrix((np.ones(len(at)), (entry, at)), shape=(len(want), len(order)))
     out = np.asarray(G @ deltas.values)
     out += static[:, None]
     return out
@@ -355,7 +356,7 @@ def _factor(attribution: StageAttribution, A) -> Factored:
     units = _lay_out(templates, [(r,) for r in unit_rows], np.full(len(unit_rows), -1, dtype=np.int64))
     root = units.depth == 0
     units.static_value[root], units.static_production[root] = -1.0, 1.0  # a unit of each input
-    unit_shares: dict[int, list[tuple[int, int]]] = {}
+    unit_shares: dict[int, list[tuple[int, str]]] = {}  # unit -> (its share, stage)
     for k, (u, stage) in enumerate(units.shares):
         unit_shares.setdefault(u, []).append((k, stage))
     unit_of = {r: u for u, r in enumerate(unit_rows)}

@@ -50,6 +50,16 @@ class Deltas:
     rows: np.ndarray
     cols: np.ndarray
     values: np.ndarray
+    _sorted: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # `sorted_keys`, per n
+
+    def sorted_keys(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(order, keys[order]) of the entries' keys col x n + row (n: the matrix's rows),
+        sorted once for all the lookups of one block of iterations."""
+        if n not in self._sorted:
+            keys = self.cols.astype(np.int64) * n + self.rows
+            order = np.argsort(keys, kind="stable")
+            self._sorted[n] = (order, keys[order])
+        return self._sorted[n]
 
     @classmethod
     def none(cls, iterations: int) -> "Deltas":

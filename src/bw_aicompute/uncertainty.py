@@ -43,9 +43,9 @@ BACKGROUND = "aicompute-background"
 PERCENTILES = (2.5, 25.0, 50.0, 75.0, 97.5)
 #: Iterations per chunk: the unit of random streams and of work sent to processes or Dask.
 CHUNK = 250
-#: Sampled values held at once (2**24 floats, 128 MiB per array): a chunk of a large supply
+#: Sampled values held at once (2**22 floats, 32 MiB per array): a chunk of a large supply
 #: chain is drawn and solved in blocks of iterations that fit (`Plan.block`).
-DRAW_FLOATS = 2**24
+DRAW_FLOATS = 2**22
 _KEYS = ("p2_5", "p25", "p50", "p75", "p97_5")
 #: Values read at once for the statistics of the phase x stage shares (32 MiB).
 STATS_FLOATS = 2**22
