@@ -3,6 +3,7 @@ campaign's databases, whose static score is the LCA's, with hardware dated befor
 electricity in the months of the phases."""
 
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -83,3 +84,26 @@ def test_ten_phases_over_twelve_months_are_dated_completely(ready_dir, tmp_path)
     assert by_year.sum() == pytest.approx(total, rel=1e-6)
     hardware = a.by_stage().loc[list(HARDWARE_STAGES), "climate"].sum()
     assert 0 < by_year[by_year.index < 2024].sum() < hardware and by_year[2024] > total - hardware
+
+
+def test_a_complete_dated_inventory_gives_no_coverage_warning_and_a_partial_one_warns(ready_dir, monkeypatch):
+    """moshi_like: bw_graph_tools' "covered only 85 %" (its walk of the campaign's dynamic copy
+    alone) is not passed on, since the years add up to the LCA; a dated inventory that does not
+    add up (one year dropped) is reported with the share it holds."""
+    import warnings
+
+    from bw_aicompute import timex
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], timex=True)
+    assert not [w for w in caught if "covered only" in str(w.message) or "time-explicit inventory holds" in str(w.message)]
+    assert a.timex.by_year["emissions_kg_co2e"].sum() == pytest.approx(a.totals["value"].iloc[0], rel=1e-6)
+    whole = timex._static_by_year
+    monkeypatch.setattr(timex, "_static_by_year", lambda tl: whole(tl).iloc[:-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"], timex=True)
+    messages = [str(w.message) for w in caught]
+    assert any(re.search(r"time-explicit inventory holds .* \(2[0-9]\.[0-9]{2}%\)", m) for m in messages)
+    assert any("covered only" in m for m in messages)  # bw_graph_tools' own warning passed on then

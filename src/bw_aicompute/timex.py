@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,13 +183,31 @@ def run_timex(model: CampaignModel, method: tuple[str, ...]) -> TimexResult:
     # the dated inventory straight from the timeline, without the expanded technosphere.
     dates = {"aicompute-background": background, model.foreground: background, db: "dynamic"}
     tl = _quiet(lambda: TimexLCA({(db, model.key[1]): 1.0}, method, database_dates=dates))
-    _quiet(lambda: (tl.build_timeline(starting_datetime=start, temporal_grouping="day"), tl.lci(expand_technosphere=False), tl.static_lcia()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _quiet(lambda: (tl.build_timeline(starting_datetime=start, temporal_grouping="day"), tl.lci(expand_technosphere=False), tl.static_lcia()))
     static_by_year = _static_by_year(tl)
+    _complete(static_by_year, float(tl.base_score), caught)
     rf = _quiet(lambda: (tl.dynamic_lcia(metric="radiative_forcing", time_horizon=100), tl.dynamic_score)[1])
     gwp = _quiet(lambda: (tl.dynamic_lcia(metric="GWP", time_horizon=100, fixed_time_horizon=True, time_horizon_start=start), tl.dynamic_score)[1])
     by_year = static_by_year
     basis = "the first month of the dated phases" if any(pm.months for pm in model.phases) else "no dated phase: 1 January of the grid mix's year"
     return TimexResult(start, basis, background, float(tl.base_score), float(tl.static_score), float(gwp), float(rf), by_year, time.perf_counter() - t0)
+
+
+def _complete(by_year: pd.DataFrame, base: float, caught: list) -> None:
+    """Check that the dated inventory holds the whole campaign: its years add up to the plain
+    LCA score (`base`, within 1e-6), or warn with the share it holds. bw_graph_tools' warning
+    that its walk "covered only" part of the score is dropped when they do add up: it counts
+    the walk of the campaign's dynamic copy only, whose static foreground and background
+    bw_timex adds whole; the other warnings of bw_timex are passed on."""
+    held = float(by_year["emissions_kg_co2e"].sum())
+    whole = abs(held - base) <= 1e-6 * abs(base)
+    for w in caught:
+        if not (whole and "Graph traversal covered only" in str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not whole:
+        warnings.warn(f"the time-explicit inventory holds {held:,.6g} of the campaign's {base:,.6g} kg CO2-eq ({held / base:.2%}); its years do not add up to the LCA", stacklevel=3)
 
 
 def _static_by_year(tl) -> pd.DataFrame:
