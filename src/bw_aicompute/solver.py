@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .attribution import StageAttribution, clean_roundoff, stage_demands
+from .attribution import StageAttribution, clean_roundoff, pair_sums, stage_demands
 
 #: Largest core solved as a dense batched system.
 DENSE_MAX = 400
@@ -422,28 +422,23 @@ def solve(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[t
 
 def solve_parts(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, list[tuple[int, str]], np.ndarray]:
     """As `solve`, with the shares as one array: totals (iterations, indicators), the (phase
-    index, stage) of each share, and the shares (iterations, shares, indicators)."""
-    lam = _lambdas(system, tech, bio)
-    totals = lam[system.product_row[system.fu]]
-    return (totals, *_shares(system, lam, totals, tech))
+    index, stage) of each share, and the shares (iterations, shares, indicators): the factors
+    of `solve_factors` multiplied out, round-off cleaned."""
+    totals, amount, unit = solve_factors(system, tech, bio)
+    f = system.attribution.factored(system.A)
+    parts = pair_sums(amount, unit, f.pair_entry, f.pair_unit, f.pair_share, np.arange(len(f.shares)))
+    return totals, f.shares, clean_roundoff(parts, totals[:, None, :], out=parts)
 
 
 def solve_factors(system: System, tech: Deltas, bio: Deltas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """As `solve_parts`, with the shares as their factors (`attribution.Factored.factors`):
-    totals (iterations, indicators), each phase input's amount (iterations, inputs) and the
-    score of one unit of each input in each stage (iterations, unit shares, indicators)."""
+    """The campaign's totals and its phase x stage shares as their factors
+    (`attribution.Factored.factors`): totals (iterations, indicators), each phase input's
+    amount (iterations, inputs) and the score of one unit of each input in each stage
+    (iterations, unit shares, indicators)."""
     lam = _lambdas(system, tech, bio)
     totals = lam[system.product_row[system.fu]]
     factored = system.attribution.factored(system.A)
     return (totals, *factored.factors(system.A, tech, lam, totals.shape[0], totals.shape[1]))
-
-
-def _shares(system: System, lam: dict[int, np.ndarray], totals: np.ndarray, tech: Deltas) -> tuple[list[tuple[int, str]], np.ndarray]:
-    """The phase x stage shares: lambda at each demanded row times the demand, with the walk
-    below the phases' inputs scored once per distinct input (`attribution.Factored`)."""
-    factored = system.attribution.factored(system.A)
-    parts = factored.parts(system.A, tech, lam, totals.shape[0], totals.shape[1])
-    return factored.shares, clean_roundoff(parts, totals[:, None, :], out=parts)
 
 
 def stage_amounts(system: System, stage: str) -> float:

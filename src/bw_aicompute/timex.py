@@ -207,7 +207,8 @@ def _complete(by_year: pd.DataFrame, base: float, caught: list) -> None:
         if not (whole and "Graph traversal covered only" in str(w.message)):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not whole:
-        warnings.warn(f"the time-explicit inventory holds {held:,.6g} of the campaign's {base:,.6g} kg CO2-eq ({held / base:.2%}); its years do not add up to the LCA", stacklevel=3)
+        share = f" ({held / base:.2%})" if base else ""
+        warnings.warn(f"the time-explicit inventory holds {held:,.6g} of the campaign's {base:,.6g} kg CO2-eq{share}; its years do not add up to the LCA", stacklevel=3)
 
 
 def _static_by_year(tl) -> pd.DataFrame:
