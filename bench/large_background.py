@@ -187,20 +187,26 @@ def accuracy(model, resolved, iterations: int = 25) -> tuple[float, list[int]]:
     return float(np.max(np.abs(refined - direct) / np.abs(direct))), plan.system.steps
 
 
-def monte_carlo(model, fu: int, resolved, iterations: int, repeat: int) -> tuple[list[float], list[float]]:
+def monte_carlo(model, fu: int, resolved, iterations: int, repeat: int) -> tuple[list[float], list[float], list[float]]:
     """Seconds per iteration of the tool (`uncertainty.run`, loading included) and of the fair
-    baseline (bench/montecarlo.py), alternated in this process, `repeat` times each."""
+    baseline (bench/montecarlo.py), alternated in this process, `repeat` times each; and the
+    tool's cost of one more iteration: a run of 2 x `iterations` less one of `iterations`, over
+    `iterations` (what the ideal is compared with: its preparation and factorisation are not
+    timed)."""
     from montecarlo import baseline
 
     from bw_aicompute import uncertainty
 
-    tool, base = [], []
+    tool, base, more = [], [], []
     for _ in range(repeat):
         t = time.perf_counter()
         uncertainty.run(model, resolved, iterations, seed=1)
         tool.append((time.perf_counter() - t) / iterations)
         base.append(baseline(fu, [m for _, m in resolved], iterations) / iterations)
-    return tool, base
+        t = time.perf_counter()
+        uncertainty.run(model, resolved, 2 * iterations, seed=1)
+        more.append((time.perf_counter() - t) / iterations - tool[-1])
+    return tool, base, more
 
 
 def ideal(model, resolved, iterations: int, repeat: int) -> list[float]:
@@ -283,11 +289,12 @@ def bench(n: int, iterations: int, process_iterations: int, repeat: int) -> None
     error, steps = accuracy(a.model, resolved)
     print(f"supply chain {len(a.model.phases)} phases over {n:,} activities; refined vs direct LU, 25 iterations: max relative difference of totals {error:.1e}, steps per block {steps}")
     iterations = iterations or (1000 if n <= 2000 else 250)
-    tool, base = monte_carlo(a.model, fu, resolved, iterations, repeat)
+    tool, base, more = monte_carlo(a.model, fu, resolved, iterations, repeat)
     print(f"Monte Carlo in-process, {iterations} iterations x {repeat}, s per iteration: tool {_median(tool)} | baseline {_median(base)} | baseline / tool (medians) {statistics.median(base) / statistics.median(tool):.1f}x")
     best = ideal(a.model, resolved, iterations, repeat)
     if best:
         print(f"ideal (draws + one solve of the static factors per iteration), s per iteration: {_median(best)} | tool / ideal (medians) {statistics.median(tool) / statistics.median(best):.1f}x")
+        print(f"tool, one more iteration (runs of {2 * iterations} less {iterations}): {_median(more)} | / ideal (medians) {statistics.median(more) / statistics.median(best):.1f}x")
     print(f"same totals in 1 and 2 processes: {same_draws(a.model, resolved, campaign)}")
     eco = ["--background", "ecoinvent"]
     tool_p = _process([sys.executable, "-m", "bw_aicompute", "assess", str(campaign), "--iterations", str(process_iterations), *eco])

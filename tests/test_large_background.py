@@ -50,10 +50,13 @@ def test_refined_solves_equal_direct_ones(linked, monkeypatch):
     assert samples.tech.values.shape[0] > 10_000
     totals, breakdown = uncertainty.scores(plan, samples)
     assert plan.system.direct == 0 and max(plan.system.steps) < refine.MAX_STEPS
+    none = solver.Deltas.none(1)
+    static = solver.totals(plan.system, none, none)  # the same single-precision factors, refined
     monkeypatch.setattr(solver, "REFINE", False)
     ref_totals, ref_breakdown = uncertainty.scores(plan, samples)
-    assert totals == pytest.approx(ref_totals, rel=1e-9)
-    assert breakdown == pytest.approx(ref_breakdown, rel=1e-9, abs=1e-9 * np.abs(ref_totals).max())
+    assert totals == pytest.approx(ref_totals, rel=refine.RTOL)
+    assert breakdown == pytest.approx(ref_breakdown, rel=refine.RTOL, abs=refine.RTOL * np.abs(ref_totals).max())
+    assert static == pytest.approx(solver.totals(plan.system, none, none), rel=100 * refine.STATIC_RTOL)  # double precision
     assert np.std(totals[:, 0]) > 0.01 * np.mean(totals[:, 0])
 
 

@@ -112,6 +112,15 @@ class System:
     steps: list[int] = field(default_factory=list)  # refinement steps of each block solved
     direct: int = 0  # iterations solved with their own LU (refinement not converged)
     levels: list | None = None  # `_Level`s of the top columns, read once
+    cache: dict = field(default_factory=dict, repr=False)  # `_structure`: what the draws' positions give, per use
+
+    def structure(self, name: str, rows: np.ndarray, cols: np.ndarray, build):
+        """`build()`, computed once for the changes' positions `rows`, `cols` and kept until
+        another chunk of draws brings other positions (every chunk of a run has the same)."""
+        kept = self.cache.get(name)
+        if kept is None or not (np.array_equal(kept[0], rows) and np.array_equal(kept[1], cols)):
+            kept = self.cache[name] = (rows, cols, build())
+        return kept[2]
 
     @property
     def product_row(self) -> dict[int, int]:
@@ -171,17 +180,24 @@ def _positions(n: int, cols: np.ndarray) -> np.ndarray:
 def _core_rhs(system: System, bio: Deltas, cols: np.ndarray, iterations: int) -> np.ndarray:
     """(iterations, len(cols), indicators): C B restricted to `cols`, with the biosphere changes
     (summed into the columns with one sparse product per indicator)."""
+    H, G = system.structure(f"rhs{len(cols)}", bio.rows, bio.cols, lambda: _rhs_structure(system, bio, cols))
+    out = np.broadcast_to(H, (iterations, *H.shape)).copy()
+    for j, g in enumerate(G):  # no copy of the (entries, iterations) values
+        out[:, :, j] += (g @ bio.values).T
+    return out
+
+
+def _rhs_structure(system: System, bio: Deltas, cols: np.ndarray) -> tuple[np.ndarray, list]:
+    """The static C B of `cols` (cols, indicators) and, per indicator, the sparse matrix that
+    sums the biosphere changes at `bio`'s positions, times their factors, into the columns."""
     import scipy.sparse as sp
 
     H = np.asarray(system.B[:, cols].T @ system.C.T)  # (cols, indicators); B stays sparse
-    out = np.broadcast_to(H, (iterations, *H.shape)).copy()
     pos = _positions(system.B.shape[1], cols)[bio.cols]
     keep = np.flatnonzero(pos >= 0)
-    if len(keep):
-        for j, factors in enumerate(system.C):  # no copy of the (entries, iterations) values
-            G = sp.csr_matrix((factors[bio.rows[keep]], (pos[keep], keep)), shape=(len(cols), len(pos)))
-            out[:, :, j] += (G @ bio.values).T
-    return out
+    if not len(keep):
+        return H, []
+    return H, [sp.csr_matrix((factors[bio.rows[keep]], (pos[keep], keep)), shape=(len(cols), len(pos))) for factors in system.C]
 
 
 @dataclass
@@ -212,6 +228,14 @@ class CoreMatrix:
 
 def _core_matrix(system: System, tech: Deltas) -> CoreMatrix:
     """The `CoreMatrix` of the system for the technosphere changes `tech`."""
+    M, rows, cols, G = system.structure("core", tech.rows, tech.cols, lambda: _core_structure(system, tech))
+    values = np.asarray(G @ tech.values) if len(rows) else np.zeros((0, tech.values.shape[1]))
+    return CoreMatrix(M, rows, cols, values)
+
+
+def _core_structure(system: System, tech: Deltas) -> tuple:
+    """The core's static M, the unique positions of `tech`'s changes in it (rows, cols) and the
+    sparse matrix summing the changes into them."""
     import scipy.sparse as sp
 
     core = system.core
@@ -221,8 +245,7 @@ def _core_matrix(system: System, tech: Deltas) -> CoreMatrix:
     n = len(core)
     key, inverse = np.unique(ci[keep] * n + ri[keep], return_inverse=True)
     G = sp.csr_matrix((np.ones(len(keep)), (inverse, keep)), shape=(len(key), len(ri)))
-    values = np.asarray(G @ tech.values) if len(key) else np.zeros((0, tech.values.shape[1]))
-    return CoreMatrix(system.A[rows][:, core].T.tocsc(), key // n, key % n, values)
+    return system.A[rows][:, core].T.tocsc(), key // n, key % n, G
 
 
 def _core_dense(core: CoreMatrix, rhs: np.ndarray, system: System | None = None) -> np.ndarray:
@@ -257,12 +280,9 @@ def _core_sparse(core: CoreMatrix, rhs: np.ndarray, system: System) -> np.ndarra
     from .refine import Factors, refine
 
     iterations, n, m = rhs.shape
-    if not len(core.values):
-        x = splu(core.M).solve(rhs.transpose(1, 0, 2).reshape(n, iterations * m))
-        return x.reshape(n, iterations, m).transpose(1, 0, 2)
     if not REFINE:
         return _core_direct(core, rhs)
-    if system.lu is None:
+    if system.lu is None:  # also for the static matrix: the factors a Monte Carlo run reuses
         system.lu = Factors(core.M)
     out = refine(system.lu, core, rhs)
     system.steps += out.steps
@@ -272,17 +292,32 @@ def _core_sparse(core: CoreMatrix, rhs: np.ndarray, system: System) -> np.ndarra
     return out.x
 
 
-def lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
+class Lambdas(dict):
+    """Product row -> lambda (iterations, indicators): the top columns' rows as entries, the
+    core's read from its solution x (iterations, core columns, indicators) when asked for (no
+    view made for each of an ecoinvent-sized core's rows)."""
+
+    def __init__(self, x: np.ndarray, at: dict[int, int]):
+        super().__init__()
+        self.x, self.at = x, at
+
+    def __missing__(self, row: int) -> np.ndarray:
+        return self.x[:, self.at[row], :]
+
+
+def lambdas(system: System, tech: Deltas, bio: Deltas) -> Lambdas:
     """Product row -> lambda, (iterations, indicators), for the core and the top columns."""
     return _lambdas(system, tech, bio)
 
 
-def _lambdas(system: System, tech: Deltas, bio: Deltas) -> dict[int, np.ndarray]:
+def _lambdas(system: System, tech: Deltas, bio: Deltas) -> Lambdas:
     iterations = tech.values.shape[1]
     rhs = _core_rhs(system, bio, system.core, iterations)
     solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
     x = solve(_core_matrix(system, tech), rhs, system)
-    lam = {system.product_row[c]: x[:, k, :] for k, c in enumerate(system.core.tolist())}
+    if "core_at" not in system.cache:
+        system.cache["core_at"] = {system.product_row[c]: k for k, c in enumerate(system.core.tolist())}
+    lam = Lambdas(x, system.cache["core_at"])
     top = np.array(system.top, dtype=int)
     if len(top):
         _back_substitute(system, lam, bio, tech, iterations)
