@@ -418,6 +418,50 @@ def test_campaign_survives_a_rewrite_of_the_inventories(ready_dir):
     assert lca.score == pytest.approx(float(before.totals["value"].iloc[0]), rel=1e-6)
 
 
+def _rows(db: str) -> tuple[list, list, list]:
+    """The raw rows of a database in the project's SQLite file (pickles as bytes) and what a
+    search of it finds, ids left out."""
+    from bw2data.backends import ActivityDataset as AD
+
+    sql = AD._meta.database.execute_sql
+    acts = sorted(sql("SELECT code, location, name, product, type, data FROM activitydataset WHERE database = ?", (db,)).fetchall())
+    excs = sorted(sql("SELECT input_database, input_code, output_code, type, data FROM exchangedataset WHERE output_database = ?", (db,)).fetchall())
+    return acts, excs, sorted(a["code"] for a in bd.Database(db).search("h100", limit=None))
+
+
+def test_bulk_inserts_write_the_rows_bw2data_writes(ready_dir):
+    """A campaign written with `bulk_inserts` (sqlite3's executemany) holds the same rows, byte
+    for byte, and the same search index as bw2data's own `insert_many` writes; peewee's
+    `insert_many` is back afterwards, also after an error; bw2data's typo checks, skipped for
+    campaigns, find nothing in one."""
+    import warnings
+
+    from bw2data.backends import ActivityDataset as AD
+    from bw2data.backends import ExchangeDataset as ED
+    from bw2data.backends.typos import check_activity_keys, check_activity_type, check_exchange_keys, check_exchange_type
+
+    from bw_aicompute.bulk import bulk_inserts
+
+    ours = bd.Database("aicompute").load()  # written by setup, with bulk_inserts
+    assert len(ours) > 125 and sum(len(ds["exchanges"]) for ds in ours.values()) > 1000  # many batches
+    bulk = _rows("aicompute")
+    bd.Database("aicompute").write(ours)  # peewee's insert_many
+    assert _rows("aicompute") == bulk and len(bulk[2]) > 3
+    data = bd.Database(assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"]).database).load()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for ds in data.values():
+            check_activity_type(ds.get("type"))
+            check_activity_keys({k: v for k, v in ds.items() if k != "exchanges"})
+            for exc in ds["exchanges"]:
+                check_exchange_type(exc["type"])
+                check_exchange_keys(exc)
+    with pytest.raises(RuntimeError), bulk_inserts():
+        assert "insert_many" in AD.__dict__
+        raise RuntimeError
+    assert not {"insert_many"} & (set(AD.__dict__) | set(ED.__dict__))
+
+
 def test_campaigns_render_the_inventory_templates(ready_dir, tmp_path):
     """One GPU-hour model: a campaign of one GPU-hour at a shipped site scores as the shipped
     GPU-hour dataset, and a template formula changed in a copy of inventories/ moves both."""

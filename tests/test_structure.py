@@ -17,7 +17,7 @@ PACKAGE = ROOT / "src" / "bw_aicompute"
 
 # Lower layers never import higher ones (README, "Architecture").
 LAYERS = [
-    {"_version", "errors", "yamlfile", "_resources", "distributions", "attribution", "refine", "classifications"},
+    {"_version", "bulk", "errors", "yamlfile", "_resources", "distributions", "attribution", "refine", "classifications"},
     {"locking", "ownership", "project", "methods", "telemetry", "water"},
     {"inventory", "inventory.templates", "inventory.formulas", "inventory.validate", "inventory.writer"},
     {"setup", "lca", "solver", "sampling", "ecoinvent", "campaign", "campaign.schema", "campaign.dates", "campaign.read", "campaign.workbook", "campaign.write", "excel", "excel.layout", "excel.inventories", "excel.lcia", "olca", "release", "linking", "uslci"},

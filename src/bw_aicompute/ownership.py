@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .bulk import bulk_inserts
 from .errors import AicomputeError
 
 #: The metadata key that marks databases and methods created by bw_aicompute.
@@ -181,7 +182,7 @@ def write_owned(
     else:
         obj.register(**meta, **{OWNER_KEY: mark_})
     if isinstance(name, str):  # a database: the calculation setups that use it outlive its rewrite
-        with setups_kept(name):
+        with setups_kept(name), bulk_inserts():
             write()
     else:
         write()

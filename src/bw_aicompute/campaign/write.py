@@ -872,8 +872,8 @@ def _write(w: _Writer, meta: dict) -> None:
     if _unchanged(bd, w, fp):
         return
 
-    def write() -> None:
-        bd.Database(w.db).write(classified(w.data))
+    def write() -> None:  # the keys are ours, checked once by a test with bw2data's typo checks
+        bd.Database(w.db).write(classified(w.data), check_typos=False)
         _register_parameters(bd, w)
 
     write_owned(bd.databases, bd.Database(w.db), w.db, meta, fp, write, count=database_rows(w.db), expected=len(w.data), kind="campaign")
