@@ -224,7 +224,7 @@ def ideal(model, resolved, iterations: int, repeat: int) -> list[float]:
         rng, t = np.random.default_rng(k), time.perf_counter()
         for lo in range(0, iterations, plan.block):
             samples = uncertainty.draw(plan, min(plan.block, iterations - lo), rng)
-            rhs = solver._core_rhs(system, samples.bio, system.core, samples.inputs.shape[0])
+            rhs = solver._core_rhs(system, samples.bio, samples.inputs.shape[0])
             system.lu.solve(rhs.transpose(1, 0, 2).reshape(rhs.shape[1], -1))
         out.append((time.perf_counter() - t) / iterations)
     return out

@@ -112,7 +112,7 @@ class System:
     steps: list[int] = field(default_factory=list)  # refinement steps of each block solved
     direct: int = 0  # iterations solved with their own LU (refinement not converged)
     levels: list | None = None  # `_Level`s of the top columns, read once
-    cache: dict = field(default_factory=dict, repr=False)  # `_structure`: what the draws' positions give, per use
+    cache: dict = field(default_factory=dict, repr=False)  # `structure`: what the draws' positions give, per use
 
     def structure(self, name: str, rows: np.ndarray, cols: np.ndarray, build):
         """`build()`, computed once for the changes' positions `rows`, `cols` and kept until
@@ -177,10 +177,10 @@ def _positions(n: int, cols: np.ndarray) -> np.ndarray:
     return where
 
 
-def _core_rhs(system: System, bio: Deltas, cols: np.ndarray, iterations: int) -> np.ndarray:
-    """(iterations, len(cols), indicators): C B restricted to `cols`, with the biosphere changes
-    (summed into the columns with one sparse product per indicator)."""
-    H, G = system.structure(f"rhs{len(cols)}", bio.rows, bio.cols, lambda: _rhs_structure(system, bio, cols))
+def _core_rhs(system: System, bio: Deltas, iterations: int) -> np.ndarray:
+    """(iterations, core columns, indicators): C B restricted to the core, with the biosphere
+    changes (summed into the columns with one sparse product per indicator)."""
+    H, G = system.structure("rhs", bio.rows, bio.cols, lambda: _rhs_structure(system, bio, system.core))
     out = np.broadcast_to(H, (iterations, *H.shape)).copy()
     for j, g in enumerate(G):  # no copy of the (entries, iterations) values
         out[:, :, j] += (g @ bio.values).T
@@ -275,11 +275,8 @@ def _core_direct(core: CoreMatrix, rhs: np.ndarray) -> np.ndarray:
 def _core_sparse(core: CoreMatrix, rhs: np.ndarray, system: System) -> np.ndarray:
     """lambda of the core, sparse: one LU of the static matrix (kept on `system`), refined per
     iteration (`bw_aicompute.refine`) when the matrix varies."""
-    from scipy.sparse.linalg import splu
-
     from .refine import Factors, refine
 
-    iterations, n, m = rhs.shape
     if not REFINE:
         return _core_direct(core, rhs)
     if system.lu is None:  # also for the static matrix: the factors a Monte Carlo run reuses
@@ -312,7 +309,7 @@ def lambdas(system: System, tech: Deltas, bio: Deltas) -> Lambdas:
 
 def _lambdas(system: System, tech: Deltas, bio: Deltas) -> Lambdas:
     iterations = tech.values.shape[1]
-    rhs = _core_rhs(system, bio, system.core, iterations)
+    rhs = _core_rhs(system, bio, iterations)
     solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
     x = solve(_core_matrix(system, tech), rhs, system)
     if "core_at" not in system.cache:
