@@ -16,7 +16,11 @@ Each a fresh process (Python start and imports included), alternated, 3 runs eac
 median wall time and peak resident memory. The GPU-hours by phase of tool and script are
 checked equal first.
 
-Run: python bench/slurm.py [--allocations 400000] [--repeat 3]
+With `--accounts N`: the same records spread over N accounts, and
+`aicompute from-slurm --by account --assess` (one campaign per account, written and assessed
+together as one sweep, the centre's total) timed as a whole process with its peak memory.
+
+Run: python bench/slurm.py [--allocations 400000] [--repeat 3] [--accounts 2000]
 """
 
 import argparse
@@ -59,14 +63,40 @@ def same_result(path: Path, rules: str) -> None:
     print(f"same GPU-hours by phase as the script: {len(tool)} phases, {tool.sum():,.1f} GPU-hours")
 
 
+def accounts(text: list[str], n: int, folder: Path, repeat: int) -> None:
+    """Whole-process time and peak memory of `from-slurm --by account --assess` with the
+    allocations of `text` spread over `n` accounts, in a fresh Brightway directory (set up by a
+    first, untimed run)."""
+    import os
+    import random
+
+    rng = random.Random(1)
+    rows = [text[0]] + [r if not r.split("|")[3] else "|".join([*r.split("|")[:3], f"acct{rng.randrange(n):05d}", *r.split("|")[4:]]) for r in text[1:]]
+    path = folder / "sacct.txt"
+    path.write_text("\n".join(rows) + "\n")
+    os.environ["BRIGHTWAY2_DIR"] = str(folder / "bw")
+    (folder / "bw").mkdir()
+    aicompute = str(Path(sys.executable).with_name("aicompute"))
+    rules = str(ROOT / "examples" / "slurm" / "rules.yaml")
+    command = [aicompute, "from-slurm", str(path), "--rules", rules, "--by", "account", "--out", str(folder / "by"), "--assess", "--force"]
+    run(command)  # sets the project up
+    times = [run(command) for _ in range(repeat)]
+    groups = len(list((folder / "by").glob("*.yaml")))
+    walls = [t for t, _ in times]
+    print(f"from-slurm --by account --assess, {len(rows) - 1:,} records, {groups:,} accounts: min {min(walls):.1f} s, median {statistics.median(walls):.1f} s, peak {max(m for _, m in times)} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--allocations", type=int, default=400_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--accounts", type=int, help="only: per-account footprints of N accounts (from-slurm --by account --assess)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_slurm_"))
     path = folder / "sacct.txt"
     text = lines(args.allocations, seed=0)
+    if args.accounts:
+        return accounts(text, args.accounts, folder, args.repeat)
     path.write_text("\n".join(text) + "\n")
     print(f"{len(text) - 1:,} records, {path.stat().st_size / 1e6:.0f} MB")
     rules = str(ROOT / "examples" / "slurm" / "rules.yaml")

@@ -228,6 +228,30 @@ def test_each_project_and_the_centre_total(ready_dir, tmp_path, capsys):
     assert main(["from-slurm", str(SACCT), "--rules", str(RULES), "--out", str(whole), "--force", "--plot", str(plot)]) == 2
 
 
+def test_many_accounts_add_up_each_and_are_reported_in_one_table(tmp_path, capsys):
+    """40 accounts: each campaign's GPU-hours equal a line-by-line sum of its account's lines;
+    the report lists the 20 largest campaigns and sums the others (it printed one table of
+    phases per campaign: 26,000 lines for a centre's 2,000 accounts), and the files written are
+    counted, not listed."""
+    text = lines(3000, 5)
+    text = [text[0]] + [f"{r.split('|')[0]}|{r.split('|')[1]}|{r.split('|')[2]}|acct{k % 40:02d}|" + "|".join(r.split("|")[4:]) if r.split("|")[3] else r for k, r in enumerate(text[1:])]
+    path = tmp_path / "sacct.txt"
+    path.write_text("\n".join(text) + "\n")
+    a = from_slurm(path, RULES_GEN(tmp_path), by="account")
+    assert len(a.campaigns) == 40
+    for label, doc in a.campaigns:
+        own = [text[0]] + [r for r in text[1:] if r.split("|")[3] == label]
+        assert sum(p["gpu_hours"] for p in doc["phases"]) == pytest.approx(expected_gpu_hours(own), rel=1e-9)
+    largest = a.largest()
+    totals = sorted((sum(p["gpu_hours"] for p in doc["phases"]) for _, doc in a.campaigns), reverse=True)
+    assert list(largest["gpu_hours"].iloc[:20]) == pytest.approx(totals[:20]) and largest["gpu_hours"].iloc[-1] == pytest.approx(sum(totals[20:]))
+    assert largest["campaign"].iloc[-1] == "the other 20" and largest["phases"].sum() == sum(len(doc["phases"]) for _, doc in a.campaigns)
+    report = a.report()
+    assert "40 campaigns, the 20 with the most GPU-hours" in report and "Campaign '" not in report
+    assert main(["from-slurm", str(path), "--rules", str(RULES_GEN(tmp_path)), "--by", "account", "--out", str(tmp_path / "by")]) == 0
+    assert f"wrote 40 campaign files in {tmp_path / 'by'}: acct00.yaml ... acct39.yaml" in capsys.readouterr().out
+
+
 def test_a_glob_matches_the_whole_value_and_a_regex_searches(tmp_path):
     """`pretrain-*` is a glob on the whole job name: `mypretrain-x` is not pretraining (it was,
     when globs were searched anywhere in the value); `/^abl-/` is searched."""

@@ -36,6 +36,29 @@ def test_variants_equal_their_files_assessed_alone(ready_dir, tmp_path):
     assert codes == {"v0", "v1", "v2", "v3"}
 
 
+def test_scores_solved_together_equal_bw2calcs_multilca(ready_dir):
+    """`lca.multi_scores` (one solve of the transposed technosphere per method) gives bw2calc's
+    MultiLCA numbers for unit demands and for demands of several nodes and amounts."""
+    import bw2calc as bc
+
+    from bw_aicompute.lca import method_for, multi_scores
+
+    a = assess(EXAMPLES / "moshi_like.yaml", indicators=["climate"])
+    nodes = [bd.get_node(database=a.database, code=pm.key[1]) for pm in a.model.phases]
+    demands = {"campaign": {bd.get_node(database=a.database, code=a.model.key[1]).id: 1.0}, **{f"phase {k}": {n.id: 1.0} for k, n in enumerate(nodes)}}
+    demands["mixed"] = {nodes[0].id: 2.5, nodes[-1].id: -0.75, bd.get_node(database="aicompute-background", code=next(iter(bd.Database("aicompute-background"))).key[1]).id: 3.0}
+    methods = [method_for(i)[1] for i in ("climate", "water", "adp_minerals")]
+    config = {"impact_categories": methods}
+    mlca = bc.MultiLCA(demands=demands, method_config=config, data_objs=bd.get_multilca_data_objs(demands, config))
+    mlca.lci()
+    mlca.lcia()
+    ours = multi_scores(demands, methods)
+    assert set(ours) == set(mlca.scores)
+    for key, value in mlca.scores.items():
+        assert ours[key] == pytest.approx(value, rel=1e-9, abs=1e-12 * max(abs(v) for v in mlca.scores.values()))
+    assert ours[(methods[0], "campaign")] > 0
+
+
 def test_every_phase_and_a_folder(ready_dir, tmp_path):
     for name, hours in (("a", 100), ("b", 200)):
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({

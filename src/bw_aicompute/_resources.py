@@ -8,6 +8,8 @@ installed wheel carries them under `bw_aicompute/_data/`.
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import math
@@ -26,9 +28,10 @@ from .errors import AicomputeError
 _PACKAGE = Path(__file__).resolve().parent
 
 
+@functools.lru_cache(maxsize=None)
 def data_dir(name: str) -> Path:
     """Return the folder `name` (`"inventories"`, `"methods"` or `"examples"`) shipped with the
-    package."""
+    package (found once per process: the package does not move)."""
     for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parents[1] / name):
         if candidate.is_dir():
             return candidate

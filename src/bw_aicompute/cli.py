@@ -252,7 +252,8 @@ def cmd_from_slurm(args: argparse.Namespace) -> int:
     accounting = from_slurm(args.sacct, args.rules, by=args.by, start=args.start, end=args.end)
     paths = write_campaign_files(accounting, Path(args.out), several=args.by is not None, force=args.force, inputs=[args.sacct, args.rules])
     print(accounting.report())
-    print("\nwrote " + ", ".join(str(p) for p in paths))
+    listed = ", ".join(str(p) for p in paths) if len(paths) <= 10 else f"{len(paths):,} campaign files in {Path(args.out)}: {paths[0].name} ... {paths[-1].name}"
+    print("\nwrote " + listed)
     if args.assess and args.by:
         from .sweeps import sweep
 

@@ -94,7 +94,7 @@ def score_on_cluster(address: str, project: str, keys: list[tuple[str, str]], me
     keys : list of (database, code)
     methods : list of tuple
     batch : int
-        Activities per task (one MultiLCA each).
+        Activities per task (solved together in each).
 
     Returns
     -------

@@ -1,5 +1,6 @@
 """Sweeps: campaigns assessed under many variants at once (GPU model, country, PUE, hours...),
-written into ONE Brightway database and solved with one bw2calc MultiLCA.
+written into ONE Brightway database and solved together (`lca.multi_scores`: one solve of the
+transposed technosphere per indicator, whatever the number of variants).
 
 A variation is a dotted field of the campaign file and its values (`site.country=FR,US,DE`;
 `phases.*.hours` sets the field of every phase, `phases.0.hours` of the first); the variants
@@ -8,6 +9,8 @@ a campaign file is, before anything is written.
 """
 
 from __future__ import annotations
+
+import collections
 
 import copy
 import itertools
@@ -85,8 +88,11 @@ def variants(campaigns: list[Campaign], variations: list[Variation]) -> list[tup
     out = []
     for campaign in campaigns:
         for combo in combos:
-            doc = copy.deepcopy(campaign.inputs)
             varied = {v.field: value for v, value in zip(variations, combo)}
+            if not varied and "training" not in campaign.inputs:  # the file as read (a folder's campaigns)
+                out.append(({"campaign": campaign.name}, campaign))
+                continue
+            doc = copy.deepcopy(campaign.inputs)
             serving = doc.pop("training", None) is not None  # a serving file: its own fields vary
             for name, value in varied.items():
                 if serving and name.split(".")[0] == "training":
@@ -113,9 +119,9 @@ def read_campaigns(paths: list[str | Path]) -> list[Campaign]:
         else:
             files.append(p)
     campaigns = [read_campaign(f) for f in files]
-    names = [c.name for c in campaigns]
+    names = collections.Counter(c.name for c in campaigns)
     for c in campaigns:
-        if names.count(c.name) > 1:
+        if names[c.name] > 1:
             raise AicomputeError(f"{c.path}: campaign name {c.name!r} is used by another file of the sweep")
     return campaigns
 
@@ -242,12 +248,14 @@ def sweep(
         One row per variant with its totals, in the units of the methods (kg CO2-eq for climate).
     """
     from .assessment import preflight, resolve_all
+    from .inventory.templates import files_unchanged
     from .linking import foreground_for
     from .locking import writer_lock
     from .setup import setup_project
 
-    campaigns = read_campaigns(list(paths))
-    chosen = variants(campaigns, [v if isinstance(v, Variation) else parse_vary(v) for v in vary])
+    with files_unchanged():  # read the inventory files' signatures once, not per phase
+        campaigns = read_campaigns(list(paths))
+        chosen = variants(campaigns, [v if isinstance(v, Variation) else parse_vary(v) for v in vary])
     sweep_name, database = sweep_database(campaigns, name)
     preflight(project, methods, background, ecoinvent_database)
     with writer_lock(f"project {project!r}"):
@@ -291,16 +299,18 @@ def _write(chosen: list[tuple[dict, Campaign]], database: str, biosphere: str, f
     import dataclasses
 
     from .campaign.write import write_campaigns
+    from .inventory.templates import files_unchanged
 
     named = []
     for varied, campaign in chosen:
         label = ", ".join(f"{k}={v}" for k, v in varied.items() if k != "campaign")
         named.append(dataclasses.replace(campaign, name=f"{campaign.name} [{label}]" if label else campaign.name))
-    return write_campaigns(named, database, biosphere, foreground, progress)
+    with files_unchanged():  # the inventory files' signatures read once, not per phase
+        return write_campaigns(named, database, biosphere, foreground, progress)
 
 
 def _solve(keys: list[tuple[str, str]], methods: list[tuple], project: str, dask: str | None) -> list[list[float]]:
-    """Scores of one unit of each activity `keys` on `methods`: one MultiLCA, or batches on a
+    """Scores of one unit of each activity `keys` on `methods`: solved together (`lca.multi_scores`), or batches on a
     Dask cluster."""
     if dask:
         from .cluster import score_on_cluster

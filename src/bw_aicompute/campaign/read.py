@@ -181,13 +181,17 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
+#: The tables `gpu_catalog` was made from, and the catalog.
+_CATALOG: list = [None, {}]
+
+
 def gpu_catalog() -> dict[str, tuple[str, str]]:
-    """Normalized name -> (slug, display name) for every GPU model of the inventories."""
-    out = {}
-    for row in inventory_tables()["all_gpus"]:
-        for key in (row["gpu"], row["name"]):
-            out[_norm(key)] = (row["gpu"], row["name"])
-    return out
+    """Normalized name -> (slug, display name) for every GPU model of the inventories; made once
+    per reading of the tables (every phase asks); treat it as read-only."""
+    t = inventory_tables()
+    if _CATALOG[0] is not t:
+        _CATALOG[:] = [t, {_norm(key): (row["gpu"], row["name"]) for row in t["all_gpus"] for key in (row["gpu"], row["name"])}]
+    return _CATALOG[1]
 
 
 def resolve_gpu(reader: Reader, value: Any, field_: str) -> str:

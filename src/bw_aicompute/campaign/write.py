@@ -72,7 +72,7 @@ class _Writer:
     water: dict = field(default_factory=dict)  # provider key -> its own Water to air (m3, formula), read once
     aggregated: dict = field(default_factory=dict)  # (dataset, dropped, tags kept) -> its aggregated flows, computed once
     formulas: bool = True  # keep the formulas that name parameters (False: numbers only)
-    memo: dict = field(default_factory=dict)  # formula -> value, and per-hour energy formulas, computed once
+    memo: dict = field(default_factory=dict)  # formula -> value, per-hour energy formulas, ("phase_year", year) -> year: computed once
 
     @property
     def source(self) -> str:
@@ -104,12 +104,14 @@ class _Writer:
             raise AicomputeError(f"flow {name!r} {list(categories)} ({unit}) is not in the project's biosphere {self.biosphere!r}")
         return (self.biosphere, self.codes[self.flows[key]])
 
-    def exchange(self, input_: tuple[str, str], kind: str, formula: str, unit: str, source: str, comment: str = "") -> dict:
-        """An exchange whose amount is `formula` evaluated; the formula is kept where it names a
-        parameter of the foreground."""
-        exc = {"input": input_, "amount": self.value(formula), "type": kind, "unit": unit, "source": source}
+    def exchange(self, input_: tuple[str, str], kind: str, formula: str, unit: str, source: str, comment: str = "", times: float | None = None) -> dict:
+        """An exchange whose amount is `formula` evaluated (`times` it, as the formula
+        `(formula) * times`: the same float, without parsing a formula of its own for each of a
+        phase's months); the formula is kept where it names a parameter of the foreground."""
+        amount = self.value(formula) if times is None else self.value(formula) * times
+        exc = {"input": input_, "amount": amount, "type": kind, "unit": unit, "source": source}
         if self.formulas and formula_names(formula) & self.parameters:
-            exc["formula"] = formula
+            exc["formula"] = formula if times is None else f"({formula}) * {times!r}"
         if comment:
             exc["comment"] = " ".join(str(comment).split())
         return exc
@@ -498,7 +500,9 @@ def _site_year_grid(w: _Writer) -> tuple[str, str] | None:
 def annual_operation(w: _Writer, year: int, annual: tuple[str, str]) -> tuple[str, str]:
     """The datacenter operation of a dated month outside the monthly mix: on the annual mix of
     the month's year where the inventories hold it (`phase_year`), else `annual`."""
-    held = phase_year(w.campaign, year, w.foreground)
+    if ("phase_year", year) not in w.memo:  # asked for every month of every phase
+        w.memo[("phase_year", year)] = phase_year(w.campaign, year, w.foreground)
+    held = w.memo[("phase_year", year)]
     if held is None:
         return annual
     key = (w.db, w.prefix + f"datacenter-operation-{held}")
@@ -751,9 +755,9 @@ def _month_activities(w: _Writer, i: int, p: Phase, gh: str, energy: str, how: s
     for m, share in p.months.items():
         excs = []
         if w.value(gh) > 0:
-            excs.append(w.exchange(time_key, "technosphere", f"({gh}) * {share!r}", "hour", f"GPU time of the phase (campaign file) x {share:.4g}, its share of the phase's hours in {m}"))
+            excs.append(w.exchange(time_key, "technosphere", gh, "hour", f"GPU time of the phase (campaign file) x {share:.4g}, its share of the phase's hours in {m}", times=share))
         if w.value(energy) > 0:
-            excs.append(w.exchange(month_operation(w, m, dcop), "technosphere", f"({energy}) * {share!r}", "kilowatt hour", f"{how}; x {share:.4g}, the share of the phase's hours in {m}"))
+            excs.append(w.exchange(month_operation(w, m, dcop), "technosphere", energy, "kilowatt hour", f"{how}; x {share:.4g}, the share of the phase's hours in {m}", times=share))
         out[m] = w.add(f"phase-{i}-{m}", f"phase, {p.name} ({p.kind}), {m}, {w.campaign.name}", "unit", excs, f"The part of phase {p.name!r} that ran in {m} ({share:.4g} of its hours)", phase=p.name, month=m)
     return out
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +116,33 @@ def read_files(directory: Path | None = None) -> tuple[list[tuple[Path, dict]], 
     return docs, tables
 
 
+#: While `files_unchanged()` is active: folder -> the signature of its files, read once.
+_UNCHANGED: dict[str, tuple] | None = None
+
+
+@contextmanager
+def files_unchanged() -> Iterator[None]:
+    """Within the `with`, the inventory files are taken as unchanged: their names, times and
+    sizes are read once per folder, not at every `tables()` or `template()` (a sweep of 2,000
+    campaigns asked 94,000 times, 8 s of stat calls). For a job that reads the inventories
+    and writes none of them."""
+    global _UNCHANGED
+    outer = _UNCHANGED
+    _UNCHANGED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _UNCHANGED = outer
+
+
 def _signature(directory: Path | None) -> tuple[str, tuple]:
-    files = inventory_files(directory)
-    return str(directory or data_dir("inventories")), tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    key = str(directory or data_dir("inventories"))
+    if _UNCHANGED is not None and key in _UNCHANGED:
+        return key, _UNCHANGED[key]
+    signature = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in inventory_files(directory))
+    if _UNCHANGED is not None:
+        _UNCHANGED[key] = signature
+    return key, signature
 
 
 def tables(directory: Path | None = None) -> dict[str, list[dict]]:
