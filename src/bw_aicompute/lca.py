@@ -37,9 +37,10 @@ def multi_scores(demands: dict[str, dict[int, float]], methods: list[MethodName]
     """Scores of every demand (name -> {node id: amount}) on every method.
 
     The technosphere is solved once per method for its characterised biosphere, transposed
-    (the adjoint of the inventory: lambda = A^-T B^T c, whose entry for a product is the score
-    of one unit of it; Heijungs and Suh 2002, *The Computational Structure of Life Cycle
-    Assessment*, Kluwer, section 8.2); a demand's score is its amounts times lambda. Memory
+    (the adjoint of the inventory problem: lambda = A^-T B^T c, the row vector c B A^-1 of
+    Heijungs and Suh 2002, *The Computational Structure of Life Cycle Assessment*, Kluwer,
+    whose entry for a product is the score of one unit of it); a demand's score is its amounts
+    times lambda. Memory
     and time do not grow with the number of demands: bw2calc's MultiLCA keeps a supply vector
     and an inventory matrix per demand (24 GB for the 2,000 campaigns of one HPC centre's
     accounts). The same numbers as a MultiLCA (tests), keyed the same way: (method, name).
@@ -92,8 +93,8 @@ def score_table(nodes: dict[str, object], indicators: list[str | MethodName]) ->
 
 
 def demand_table(demands: dict[str, dict[int, float]], indicators: list[str | MethodName]) -> pd.DataFrame:
-    """Scores of demands (row name -> {node id: amount}) on indicators, solved together (`multi_scores`): a
-    DataFrame as `score_table`'s, one row per demand."""
+    """Scores of demands (row name -> {node id: amount}) on indicators, solved together
+    (`multi_scores`): a DataFrame as `score_table`'s, one row per demand."""
     import bw2data as bd
 
     resolved = [method_for(i) for i in indicators]

@@ -24,10 +24,9 @@ Reference: SLURM `sacct` manual, fields JobID, State, Elapsed, AllocTRES
 
 from __future__ import annotations
 
-from collections import Counter
-
 import fnmatch
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
