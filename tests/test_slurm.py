@@ -234,7 +234,8 @@ def test_many_accounts_add_up_each_and_are_reported_in_one_table(tmp_path, capsy
     phases per campaign: 26,000 lines for a centre's 2,000 accounts), and the files written are
     counted, not listed."""
     text = lines(3000, 5)
-    text = [text[0]] + [f"{r.split('|')[0]}|{r.split('|')[1]}|{r.split('|')[2]}|acct{k % 40:02d}|" + "|".join(r.split("|")[4:]) if r.split("|")[3] else r for k, r in enumerate(text[1:])]
+    fields = [r.split("|") for r in text[1:]]
+    text = [text[0]] + ["|".join([*f[:3], f"acct{k % 40:02d}", *f[4:]]) if f[3] else "|".join(f) for k, f in enumerate(fields)]
     path = tmp_path / "sacct.txt"
     path.write_text("\n".join(text) + "\n")
     a = from_slurm(path, RULES_GEN(tmp_path), by="account")

@@ -51,8 +51,8 @@ def multi_scores(demands: dict[str, dict[int, float]], methods: list[MethodName]
     rows = lca.dicts.product
     out = {}
     for name, demand in demands.items():
-        score = sum(amount * lam[rows[i]] for i, amount in demand.items())
-        out.update({(tuple(m), name): float(v) for m, v in zip(methods, np.atleast_1d(score))})
+        score = sum((amount * lam[rows[i]] for i, amount in demand.items()), np.zeros(len(methods)))
+        out.update({(tuple(m), name): float(v) for m, v in zip(methods, score)})
     return out
 
 

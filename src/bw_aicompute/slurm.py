@@ -425,19 +425,18 @@ GROUPS = {
 }
 
 
-def _phases(t: pd.DataFrame, lo: int, hi: int, source: str, start: np.ndarray, end: np.ndarray) -> list[dict]:
-    """The phases of the campaign in rows lo:hi of the sorted jobs `t` (`campaign_documents`;
-    `start`, `end`: their UTC times): one per (phase, kind, GPU model), with its GPU-hours and
-    job counts as its source."""
-    keys = t[["phase", "kind", "gpu"]].iloc[lo:hi].to_numpy()
-    cuts = [lo, *(lo + 1 + np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1))).tolist(), hi]
+def _phases(keys: np.ndarray, hours: np.ndarray, states: np.ndarray, start: np.ndarray, end: np.ndarray, source: str) -> list[dict]:
+    """The phases of one campaign from its jobs, sorted by (phase, kind, GPU model)
+    (`campaign_documents`: `keys` those three per job, then GPU-hours, states and UTC start and
+    end times): one phase per (phase, kind, GPU model), with its GPU-hours and job counts as its
+    source."""
+    cuts = [0, *(1 + np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1))).tolist(), len(keys)]
     gpus: dict[str, set] = {}
     for a in cuts[:-1]:
-        gpus.setdefault(keys[a - lo][0], set()).add(keys[a - lo][2])
-    hours, states = t["gpu_hours"].to_numpy(), t["state"].to_numpy()
+        gpus.setdefault(keys[a][0], set()).add(keys[a][2])
     out = []
     for a, b in zip(cuts[:-1], cuts[1:]):
-        phase, kind, gpu = keys[a - lo]
+        phase, kind, gpu = keys[a]
         counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(Counter(states[a:b]).items(), key=lambda sn: -sn[1]))  # as value_counts
         total = hours[a:b].sum()
         out.append({
@@ -468,11 +467,11 @@ def campaign_documents(jobs: pd.DataFrame, rules: Rules, by: str | None, source:
     start, end = utc(t["start"]), utc(t["start"] + pd.to_timedelta(t["seconds"], unit="s"))
     main = t.groupby(["group", "country", "profile", "gpu"], sort=True)["gpu_hours"].sum()
     several_countries = jobs["country"].nunique() > 1
-    campaign = t[keys[:3]].to_numpy()
-    cuts = [0, *(1 + np.flatnonzero((campaign[1:] != campaign[:-1]).any(axis=1))).tolist(), len(t)]
+    every, hours, states = t[keys].to_numpy(), t["gpu_hours"].to_numpy(), t["state"].to_numpy()
+    cuts = [0, *(1 + np.flatnonzero((every[1:, :3] != every[:-1, :3]).any(axis=1))).tolist(), len(t)]
     out = []
     for a, b in zip(cuts[:-1], cuts[1:]):
-        group, country, profile = campaign[a]
+        group, country, profile = every[a, :3]
         site = {**rules.campaign.get("site", {}), **({"country": country} if country else {}), **({"profile": profile} if profile else {})}
         label = " ".join(x for x in (str(group), country if several_countries else "") if x)
         name = f"{base} {label}".strip()
@@ -480,7 +479,7 @@ def campaign_documents(jobs: pd.DataFrame, rules: Rules, by: str | None, source:
             "campaign": {"name": name, "description": f"From the SLURM accounting {source} with the rules {rules.path}: {b - a} jobs."},
             "site": site or {"country": "GLO"},
             "hardware": {"gpu": main.loc[(group, country, profile)].idxmax()},
-            "phases": _phases(t, a, b, Path(source).name, start, end),
+            "phases": _phases(every[a:b, 3:], hours[a:b], states[a:b], start[a:b], end[a:b], Path(source).name),
         }
         out.append((label or name, doc))
     return out
@@ -522,10 +521,11 @@ class Accounting:
         ]
         if len(self.campaigns) > REPORT_CAMPAIGNS:
             lines += ["", f"{len(self.campaigns):,} campaigns, the {REPORT_CAMPAIGNS} with the most GPU-hours (every one is in its file)", formatted(self.largest())]
-        for _, doc in self.campaigns if len(self.campaigns) <= REPORT_CAMPAIGNS else []:
-            table = pd.DataFrame(doc["phases"])[["name", "kind", "gpu", "gpu_hours"]]
-            site = ", ".join(f"{k} {v}" for k, v in doc["site"].items())
-            lines += ["", f"Campaign {doc['campaign']['name']!r} ({site})", formatted(table)]
+        else:
+            for _, doc in self.campaigns:
+                table = pd.DataFrame(doc["phases"])[["name", "kind", "gpu", "gpu_hours"]]
+                site = ", ".join(f"{k} {v}" for k, v in doc["site"].items())
+                lines += ["", f"Campaign {doc['campaign']['name']!r} ({site})", formatted(table)]
         lines += ["", "GPU-hours by month", formatted(monthly(self.jobs).reset_index())]
         return "\n".join(lines)
 

@@ -21,6 +21,7 @@ once, static, and each iteration's system is solved by refining that factorisati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -126,6 +127,11 @@ class System:
     def product_row(self) -> dict[int, int]:
         """Column -> its product row."""
         return self.attribution.prod_row
+
+    @cached_property
+    def core_at(self) -> dict[int, int]:
+        """Product row of each core column -> its place in the core."""
+        return {self.product_row[c]: k for k, c in enumerate(self.core.tolist())}
 
 
 def supply_chain(A, product_of_column: dict[int, int], start: int) -> set[int]:
@@ -312,9 +318,7 @@ def _lambdas(system: System, tech: Deltas, bio: Deltas) -> Lambdas:
     rhs = _core_rhs(system, bio, iterations)
     solve = _core_dense if len(system.core) <= DENSE_MAX else _core_sparse
     x = solve(_core_matrix(system, tech), rhs, system)
-    if "core_at" not in system.cache:
-        system.cache["core_at"] = {system.product_row[c]: k for k, c in enumerate(system.core.tolist())}
-    lam = Lambdas(x, system.cache["core_at"])
+    lam = Lambdas(x, system.core_at)
     top = np.array(system.top, dtype=int)
     if len(top):
         _back_substitute(system, lam, bio, tech, iterations)
